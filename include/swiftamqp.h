@@ -1,0 +1,537 @@
+/*
+ * swiftamqp.h — the C API of libswiftamqp, an AMQP 0-9-1 client engine (Linux only).
+ *
+ * ## Model
+ * - Handles. A `swamqp_connection *` is an opaque token, not an address: the library never
+ *   dereferences it. It encodes a slot and a generation, so a handle that was freed, or was never
+ *   issued, is detected and answered with SWAMQP_ERR_INVALID_HANDLE instead of touching memory.
+ *   Channels are named by their 16-bit number on a connection.
+ * - Threads. Every function may be called from any thread, concurrently. Each connection owns one
+ *   I/O thread that reads, writes, sends and checks heartbeats and runs timers; it never runs user
+ *   code, so a slow caller never stops heartbeats.
+ * - Blocking and non-blocking forms. Every request to the broker exists in a blocking form with a
+ *   timeout in milliseconds and, where useful, an `_async` form that returns at once with a request
+ *   id. The completion of an `_async` request arrives later as a SWAMQP_EVENT_COMPLETION event with
+ *   that request id. Request ids are unique per connection and never reused; replies are matched to
+ *   requests, so a request whose waiter gave up never takes another request's reply.
+ * - Events. Each connection has one event queue (completions, deliveries, returns, confirms,
+ *   closes, blocked/unblocked, log records) and a pollable file descriptor
+ *   (swamqp_connection_event_fd) that is readable while events are queued. Drain with
+ *   swamqp_next_events (an array per call), or register a callback with swamqp_set_event_callback
+ *   and call swamqp_dispatch_events: callbacks run on the thread that calls dispatch, never on the
+ *   I/O thread. A blocking function called from inside such a callback returns
+ *   SWAMQP_ERR_IN_CALLBACK instead of deadlocking.
+ * - Ordering. Events of one channel are queued in the order the broker sent the frames.
+ * - Errors. Functions return a swamqp_status. Those that can fail for a reason worth reading take a
+ *   `swamqp_error *` (may be NULL) that is filled on failure: it tells a library error from a broker
+ *   error and carries the broker's reply code, reply text, class id and method id.
+ * - Ownership. Pointers passed in are read during the call only and never kept. Pointers handed
+ *   out inside events stay valid until the next swamqp_next_events or swamqp_dispatch_events call
+ *   on the same connection, or until swamqp_events_release; copy what you keep longer. Strings are
+ *   length-plus-pointer byte strings (swamqp_bytes), not NUL-terminated, except where a function
+ *   says "C string".
+ * - Limits. The event queue and the outbound buffer have byte limits (options). Past the event
+ *   limit the I/O thread stops reading the socket (the broker then holds deliveries) until the
+ *   application drains; past the outbound limit publishing waits up to its timeout, then fails.
+ * - Secrets. Passwords never appear in log records, error texts or descriptions.
+ * - fork(). A connection created before fork() cannot be used in the child: every call on it
+ *   returns SWAMQP_ERR_FORKED there.
+ *
+ * ## ABI versioning
+ * The shared object is libswiftamqp.so.MAJOR (SONAME libswiftamqp.so.0). Within one MAJOR,
+ * functions, enum values and flags are only added; structs passed in carry no size field but are
+ * only ever extended through new functions, never changed. A release that removes or changes
+ * anything bumps MAJOR. While MAJOR is 0, MINOR bumps may break the ABI (announced in the README).
+ */
+#ifndef SWIFTAMQP_H
+#define SWIFTAMQP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWAMQP_VERSION_MAJOR 0
+#define SWAMQP_VERSION_MINOR 1
+#define SWAMQP_VERSION_PATCH 0
+#define SWAMQP_VERSION_STRING "0.1.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH, as swamqp_version_number() returns it. */
+#define SWAMQP_VERSION_NUMBER (SWAMQP_VERSION_MAJOR * 10000 + SWAMQP_VERSION_MINOR * 100 + SWAMQP_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes, grouped by subsystem. Zero is success; every error is negative.              */
+/* ------------------------------------------------------------------------------------------ */
+typedef enum swamqp_status {
+    SWAMQP_OK = 0,
+
+    /* Caller errors: nothing was sent. */
+    SWAMQP_ERR_INVALID_ARGUMENT = -100, /**< NULL where a value is needed, out-of-range value, bad URL, string too long. */
+    SWAMQP_ERR_INVALID_HANDLE = -101,   /**< NULL, freed or never-issued connection handle. */
+    SWAMQP_ERR_NO_MEMORY = -102,
+    SWAMQP_ERR_IN_CALLBACK = -103,      /**< a blocking call made from inside an event callback. */
+    SWAMQP_ERR_FORKED = -104,           /**< the handle belongs to the parent of a fork(). */
+    SWAMQP_ERR_BAD_STATE = -105,        /**< e.g. open on an open connection, a channel not open. */
+    SWAMQP_ERR_CHANNEL_LIMIT = -106,    /**< no free channel number within channel_max. */
+
+    /* Waiting. */
+    SWAMQP_ERR_TIMEOUT = -200,          /**< the wait ended before the reply; the request may still complete. */
+    SWAMQP_ERR_WOULD_BLOCK = -201,      /**< timeout 0 and the call would have to wait (blocked, buffer full). */
+
+    /* Network and transport. */
+    SWAMQP_ERR_RESOLVE = -300,          /**< the host name did not resolve. */
+    SWAMQP_ERR_CONNECT = -301,          /**< no address of the host accepted the connection. */
+    SWAMQP_ERR_IO = -302,               /**< a socket read or write failed (reset, broken pipe). */
+    SWAMQP_ERR_CONNECTION_LOST = -303,  /**< the peer closed the socket without connection.close. */
+    SWAMQP_ERR_HEARTBEAT_TIMEOUT = -304,/**< nothing received for 2 heartbeat intervals. */
+    SWAMQP_ERR_TLS = -305,
+
+    /* Protocol: the peer sent something that breaks AMQP 0-9-1; the connection is closed. */
+    SWAMQP_ERR_PROTOCOL = -400,         /**< malformed frame or method, unknown ids, bad field table. */
+    SWAMQP_ERR_FRAME_TOO_LARGE = -401,  /**< a frame larger than the negotiated frame_max. */
+    SWAMQP_ERR_MESSAGE_TOO_LARGE = -402,/**< a body larger than max_message_size. */
+    SWAMQP_ERR_UNEXPECTED_FRAME = -403, /**< a valid frame at the wrong moment. */
+    SWAMQP_ERR_AUTH = -404,             /**< login refused (wrong user or password, or no access to vhost). */
+
+    /* The broker closed something on purpose; swamqp_error has its reply code and text. */
+    SWAMQP_ERR_CHANNEL_CLOSED = -500,   /**< the channel was closed (by the broker: a channel exception). */
+    SWAMQP_ERR_CONNECTION_CLOSED = -501 /**< the connection is closed (by the broker or by us). */
+} swamqp_status;
+
+/** A static, NUL-terminated English name for a status ("SWAMQP_ERR_TIMEOUT"); never NULL. */
+const char *swamqp_status_string(int status);
+
+/** Where an error came from. */
+typedef enum swamqp_error_origin {
+    SWAMQP_ORIGIN_NONE = 0,      /**< no error. */
+    SWAMQP_ORIGIN_LIBRARY = 1,   /**< detected by the library (arguments, network, timeouts, bad frames). */
+    SWAMQP_ORIGIN_BROKER = 2     /**< the broker closed the channel or connection: reply_code etc. are set. */
+} swamqp_error_origin;
+
+/** Error details, filled by the callee on failure. Owned by the caller; no pointers inside. */
+typedef struct swamqp_error {
+    int32_t status;          /**< the swamqp_status also returned. */
+    int32_t origin;          /**< swamqp_error_origin. */
+    uint16_t reply_code;     /**< broker: e.g. 404 NOT_FOUND, 403 ACCESS_REFUSED; 0 for library errors. */
+    uint16_t class_id;       /**< broker: the class and method that caused it, or 0. */
+    uint16_t method_id;
+    uint16_t channel;        /**< 0 for connection-level errors. */
+    char message[512];       /**< NUL-terminated: the broker's reply text or the library's explanation. */
+} swamqp_error;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+/** The library's version as a static C string, e.g. "0.1.0". Thread-safe. */
+const char *swamqp_version(void);
+/** MAJOR * 10000 + MINOR * 100 + PATCH of the loaded library. Thread-safe. */
+uint32_t swamqp_version_number(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Byte strings, field tables and properties                                                  */
+/* ------------------------------------------------------------------------------------------ */
+/** A byte string: `len` bytes at `bytes` (need not be NUL-terminated; NULL allowed when len 0). */
+typedef struct swamqp_bytes {
+    const void *bytes;
+    size_t len;
+} swamqp_bytes;
+
+/** Field value kinds, named after the AMQP tag written on the wire. */
+typedef enum swamqp_field_kind {
+    SWAMQP_FIELD_BOOL = 't',
+    SWAMQP_FIELD_I8 = 'b',
+    SWAMQP_FIELD_U8 = 'B',
+    SWAMQP_FIELD_I16 = 's',
+    SWAMQP_FIELD_U16 = 'u',
+    SWAMQP_FIELD_I32 = 'I',
+    SWAMQP_FIELD_U32 = 'i',
+    SWAMQP_FIELD_I64 = 'l',
+    SWAMQP_FIELD_U64 = 'L',      /**< decoded only (librabbitmq's meaning); sent as 'l' when it fits. */
+    SWAMQP_FIELD_F32 = 'f',
+    SWAMQP_FIELD_F64 = 'd',
+    SWAMQP_FIELD_DECIMAL = 'D',
+    SWAMQP_FIELD_STRING = 'S',   /**< long string (bytes). */
+    SWAMQP_FIELD_BYTES = 'x',    /**< byte array. */
+    SWAMQP_FIELD_ARRAY = 'A',
+    SWAMQP_FIELD_TIMESTAMP = 'T',
+    SWAMQP_FIELD_TABLE = 'F',
+    SWAMQP_FIELD_VOID = 'V'
+} swamqp_field_kind;
+
+struct swamqp_field_value;
+struct swamqp_table_entry;
+
+/** A field table: `count` entries at `entries`. An empty table is {0, NULL}. */
+typedef struct swamqp_table {
+    size_t count;
+    const struct swamqp_table_entry *entries;
+} swamqp_table;
+
+/** A field array: `count` values at `values`. */
+typedef struct swamqp_array {
+    size_t count;
+    const struct swamqp_field_value *values;
+} swamqp_array;
+
+typedef struct swamqp_decimal {
+    uint8_t scale;
+    uint32_t value;
+} swamqp_decimal;
+
+/** One typed value. `kind` (a swamqp_field_kind) selects the member of `value`. */
+typedef struct swamqp_field_value {
+    uint8_t kind;
+    union {
+        bool boolean;
+        int8_t i8;
+        uint8_t u8;
+        int16_t i16;
+        uint16_t u16;
+        int32_t i32;
+        uint32_t u32;
+        int64_t i64;
+        uint64_t u64;       /**< also used for SWAMQP_FIELD_TIMESTAMP. */
+        float f32;
+        double f64;
+        swamqp_decimal decimal;
+        swamqp_bytes bytes; /**< SWAMQP_FIELD_STRING and SWAMQP_FIELD_BYTES. */
+        swamqp_array array;
+        swamqp_table table;
+    } value;
+} swamqp_field_value;
+
+/** A table entry; keys are at most 128 bytes (AMQP). */
+typedef struct swamqp_table_entry {
+    swamqp_bytes key;
+    swamqp_field_value value;
+} swamqp_table_entry;
+
+/** Bits of swamqp_properties.flags: which properties are present. */
+enum {
+    SWAMQP_PROP_CONTENT_TYPE = 1u << 0,
+    SWAMQP_PROP_CONTENT_ENCODING = 1u << 1,
+    SWAMQP_PROP_HEADERS = 1u << 2,
+    SWAMQP_PROP_DELIVERY_MODE = 1u << 3,
+    SWAMQP_PROP_PRIORITY = 1u << 4,
+    SWAMQP_PROP_CORRELATION_ID = 1u << 5,
+    SWAMQP_PROP_REPLY_TO = 1u << 6,
+    SWAMQP_PROP_EXPIRATION = 1u << 7,
+    SWAMQP_PROP_MESSAGE_ID = 1u << 8,
+    SWAMQP_PROP_TIMESTAMP = 1u << 9,
+    SWAMQP_PROP_TYPE = 1u << 10,
+    SWAMQP_PROP_USER_ID = 1u << 11,
+    SWAMQP_PROP_APP_ID = 1u << 12,
+    SWAMQP_PROP_CLUSTER_ID = 1u << 13
+};
+
+/** The 14 basic properties. A property counts only when its bit is set in `flags`. */
+typedef struct swamqp_properties {
+    uint32_t flags;
+    swamqp_bytes content_type;
+    swamqp_bytes content_encoding;
+    swamqp_table headers;
+    uint8_t delivery_mode;   /**< 1 transient, 2 persistent. */
+    uint8_t priority;
+    swamqp_bytes correlation_id;
+    swamqp_bytes reply_to;
+    swamqp_bytes expiration;
+    swamqp_bytes message_id;
+    uint64_t timestamp;      /**< seconds since the epoch. */
+    swamqp_bytes type;
+    swamqp_bytes user_id;
+    swamqp_bytes app_id;
+    swamqp_bytes cluster_id;
+} swamqp_properties;
+
+/** A received message: a delivery, a basic.get result or a returned message. */
+typedef struct swamqp_message {
+    uint16_t channel;
+    bool redelivered;
+    uint64_t delivery_tag;       /**< 0 for returned messages. */
+    swamqp_bytes consumer_tag;   /**< deliveries only. */
+    swamqp_bytes exchange;
+    swamqp_bytes routing_key;
+    uint32_t message_count;      /**< basic.get only: messages left in the queue. */
+    uint16_t reply_code;         /**< returns only: e.g. 312 NO_ROUTE. */
+    swamqp_bytes reply_text;     /**< returns only. */
+    swamqp_properties properties;
+    swamqp_bytes body;
+} swamqp_message;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connections                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct swamqp_connection swamqp_connection; /**< opaque token; see "Handles" above. */
+
+/**
+ * Connection options. Initialise with swamqp_connection_options_init, then set what you need.
+ * C strings are read during swamqp_connection_create only.
+ */
+typedef struct swamqp_connection_options {
+    const char *host;              /**< C string: name, IPv4 or IPv6 literal. Default "localhost". */
+    uint16_t port;                 /**< default 5672. */
+    const char *vhost;             /**< C string, default "/". */
+    const char *user;              /**< C string, default "guest". */
+    const char *password;          /**< C string, default "guest"; never logged. */
+    uint16_t heartbeat;            /**< seconds we propose; 0 = off if the broker agrees. Default 60. */
+    uint32_t frame_max;            /**< bytes we accept; default 131072; below 4096 is refused. */
+    uint16_t channel_max;          /**< default 2047; 0 = 65535 (see tune rule in docs). */
+    uint32_t connect_timeout_ms;   /**< bounds resolve + connect + handshake. Default 30000. */
+    const char *connection_name;   /**< C string or NULL: sent as client property connection_name. */
+    uint64_t max_message_size;     /**< bodies announced larger than this close the connection. Default 128 MiB. */
+    uint64_t event_queue_limit;    /**< bytes of queued events before reading pauses. Default 64 MiB. */
+    uint64_t outbound_limit;       /**< bytes of unsent frames before publishing waits. Default 16 MiB. */
+    int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; the
+                                        connection takes ownership of it and closes it. */
+} swamqp_connection_options;
+
+/** Fills `options` with the defaults listed above. */
+void swamqp_connection_options_init(swamqp_connection_options *options);
+
+/**
+ * Parses an `amqp://user:password@host:port/vhost?heartbeat=..&frame_max=..&channel_max=..&
+ * connection_timeout=..` URL (C string) into `options`, over the values already there. String
+ * members then point into storage owned by the library that stays valid until the next call of
+ * swamqp_parse_url on the same thread. SWAMQP_ERR_INVALID_ARGUMENT with `error->message` naming the
+ * part that is wrong.
+ */
+int swamqp_parse_url(const char *url, swamqp_connection_options *options, swamqp_error *error);
+
+/**
+ * Creates a connection handle from `options` (copied) without connecting; starts no thread.
+ * `*out` receives the handle. Free it with swamqp_connection_free.
+ */
+int swamqp_connection_create(const swamqp_connection_options *options, swamqp_connection **out,
+                             swamqp_error *error);
+
+/**
+ * Connects and performs the AMQP handshake (resolve, TCP, protocol header, SASL PLAIN, tune, open),
+ * blocking up to the connect timeout. Tries each address of the host in turn. On success the I/O
+ * thread runs; on failure the handle stays valid (free it) and `error` says why: SWAMQP_ERR_RESOLVE,
+ * SWAMQP_ERR_CONNECT, SWAMQP_ERR_AUTH (wrong credentials), SWAMQP_ERR_TIMEOUT, ...
+ */
+int swamqp_connection_open(swamqp_connection *connection, swamqp_error *error);
+
+/** As swamqp_connection_open without waiting: a SWAMQP_EVENT_COMPLETION with `*request_id` follows. */
+int swamqp_connection_open_async(swamqp_connection *connection, uint64_t *request_id, swamqp_error *error);
+
+/** swamqp_connection_create followed by swamqp_connection_open; on failure `*out` is NULL. */
+int swamqp_connect(const swamqp_connection_options *options, swamqp_connection **out, swamqp_error *error);
+
+/**
+ * Closes the connection (connection.close with reply 200, waits for close-ok up to `timeout_ms`,
+ * then closes the socket regardless). Queued events stay readable. Closing a closed connection
+ * returns SWAMQP_OK.
+ */
+int swamqp_connection_close(swamqp_connection *connection, uint32_t timeout_ms, swamqp_error *error);
+
+/** As swamqp_connection_close without waiting; a SWAMQP_EVENT_COMPLETION follows. */
+int swamqp_connection_close_async(swamqp_connection *connection, uint64_t *request_id, swamqp_error *error);
+
+/**
+ * Closes (bounded by 2 s) if still open, stops the I/O thread, closes the event fd and invalidates
+ * the handle: later calls with it return SWAMQP_ERR_INVALID_HANDLE. Must not be called from inside
+ * an event callback of the same connection (returns SWAMQP_ERR_IN_CALLBACK). NULL is accepted.
+ */
+int swamqp_connection_free(swamqp_connection *connection);
+
+/** True while the connection is open (handshake done, not closed). False for invalid handles. */
+bool swamqp_connection_is_open(swamqp_connection *connection);
+
+/** The negotiated values after open (0 before). */
+int swamqp_connection_tune(swamqp_connection *connection, uint16_t *channel_max, uint32_t *frame_max,
+                           uint16_t *heartbeat);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Events                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+typedef enum swamqp_event_type {
+    SWAMQP_EVENT_NONE = 0,
+    SWAMQP_EVENT_COMPLETION = 1,        /**< an _async request finished: request_id, status, error, results. */
+    SWAMQP_EVENT_DELIVERY = 2,          /**< basic.deliver to a consumer: message. */
+    SWAMQP_EVENT_RETURN = 3,            /**< basic.return of a mandatory publish: message. */
+    SWAMQP_EVENT_CONFIRM_ACK = 4,       /**< publisher confirm: delivery_tag, multiple. */
+    SWAMQP_EVENT_CONFIRM_NACK = 5,
+    SWAMQP_EVENT_CHANNEL_CLOSED = 6,    /**< by the broker (error filled) or after our close. */
+    SWAMQP_EVENT_CONNECTION_CLOSED = 7, /**< the connection ended: error says how (the last event). */
+    SWAMQP_EVENT_BLOCKED = 8,           /**< connection.blocked: name = reason. */
+    SWAMQP_EVENT_UNBLOCKED = 9,
+    SWAMQP_EVENT_CONSUMER_CANCELLED = 10, /**< the broker cancelled a consumer: name = consumer tag. */
+    SWAMQP_EVENT_LOG = 11,              /**< a log record: log_level, name = text. */
+    SWAMQP_EVENT_FLOW = 12              /**< channel.flow from the broker: flags & SWAMQP_EVENT_FLAG_ACTIVE. */
+} swamqp_event_type;
+
+typedef enum swamqp_log_level {
+    SWAMQP_LOG_ERROR = 1,
+    SWAMQP_LOG_WARNING = 2,
+    SWAMQP_LOG_INFO = 3,
+    SWAMQP_LOG_DEBUG = 4
+} swamqp_log_level;
+
+/** Bits of swamqp_event.flags. */
+enum {
+    SWAMQP_EVENT_FLAG_MULTIPLE = 1u << 0, /**< confirm covers all tags up to delivery_tag. */
+    SWAMQP_EVENT_FLAG_ACTIVE = 1u << 1,   /**< channel.flow active. */
+    SWAMQP_EVENT_FLAG_EMPTY = 1u << 2     /**< basic.get completion: the queue was empty (message NULL). */
+};
+
+/**
+ * One event. Which members mean something depends on `type`; the rest are zero. Pointers are owned
+ * by the library and valid until the next swamqp_next_events / swamqp_dispatch_events on this
+ * connection or swamqp_events_release.
+ */
+typedef struct swamqp_event {
+    int32_t type;                   /**< swamqp_event_type. */
+    int32_t status;                 /**< completion: the request's swamqp_status. */
+    uint16_t channel;
+    uint32_t flags;                 /**< SWAMQP_EVENT_FLAG_*. */
+    uint64_t request_id;            /**< completion: the id the _async call returned. */
+    uint64_t delivery_tag;          /**< confirms. */
+    uint32_t message_count;         /**< queue.declare-ok, queue.purge-ok, queue.delete-ok. */
+    uint32_t consumer_count;        /**< queue.declare-ok. */
+    int32_t log_level;              /**< SWAMQP_EVENT_LOG: swamqp_log_level. */
+    swamqp_bytes name;              /**< queue name (declare-ok), consumer tag, blocked reason, log text. */
+    const swamqp_message *message;  /**< delivery, return, basic.get result; else NULL. */
+    const swamqp_error *error;      /**< failed completion, channel or connection closed; else NULL. */
+} swamqp_event;
+
+/**
+ * A file descriptor that is readable while the connection has queued events (level-triggered: it
+ * stays readable until the queue is drained empty). Owned by the library (never close it); valid
+ * until swamqp_connection_free. -1 for an invalid handle. Usable with poll/epoll/asyncio add_reader.
+ */
+int swamqp_connection_event_fd(swamqp_connection *connection);
+
+/**
+ * Moves up to `capacity` queued events into `events`, waiting up to `timeout_ms` for the first one
+ * (0: don't wait). `*count` receives how many were written (0 on timeout, which returns SWAMQP_OK).
+ * Releases the previous batch's memory first. After SWAMQP_EVENT_CONNECTION_CLOSED, later calls
+ * return SWAMQP_ERR_CONNECTION_CLOSED with count 0.
+ */
+int swamqp_next_events(swamqp_connection *connection, swamqp_event *events, size_t capacity,
+                       size_t *count, uint32_t timeout_ms);
+
+/** Releases the memory of the last batch of events now instead of at the next drain. */
+int swamqp_events_release(swamqp_connection *connection);
+
+/** An event callback; runs on the thread that called swamqp_dispatch_events. */
+typedef void (*swamqp_event_callback)(swamqp_connection *connection, const swamqp_event *event, void *user_data);
+
+/** Sets (or with NULL clears) the connection's event callback. */
+int swamqp_set_event_callback(swamqp_connection *connection, swamqp_event_callback callback, void *user_data);
+
+/**
+ * Waits up to `timeout_ms` for events, then calls the callback once per queued event on this thread.
+ * `*dispatched` (may be NULL) receives the count. Returns SWAMQP_ERR_IN_CALLBACK when called from a
+ * callback, SWAMQP_ERR_BAD_STATE when no callback is set.
+ */
+int swamqp_dispatch_events(swamqp_connection *connection, uint32_t timeout_ms, size_t *dispatched);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Channels                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+/** Opens a channel on the lowest free number and stores it in `*channel`. */
+int swamqp_channel_open(swamqp_connection *connection, uint16_t *channel, uint32_t timeout_ms, swamqp_error *error);
+/** `*channel` is assigned at once; the completion event follows. */
+int swamqp_channel_open_async(swamqp_connection *connection, uint16_t *channel, uint64_t *request_id, swamqp_error *error);
+/** Closes the channel (channel.close 200, waits for close-ok). Closing a closed channel is SWAMQP_OK. */
+int swamqp_channel_close(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_channel_close_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Exchanges, queues and basic                                                                */
+/* ------------------------------------------------------------------------------------------ */
+/** Flags for the functions below; each function names the ones it reads. */
+enum {
+    SWAMQP_PASSIVE = 1u << 0,
+    SWAMQP_DURABLE = 1u << 1,
+    SWAMQP_AUTO_DELETE = 1u << 2,
+    SWAMQP_INTERNAL = 1u << 3,
+    SWAMQP_EXCLUSIVE = 1u << 4,
+    SWAMQP_NOWAIT = 1u << 5,        /**< don't ask for a reply; the call completes once the frame is queued. */
+    SWAMQP_IF_UNUSED = 1u << 6,
+    SWAMQP_IF_EMPTY = 1u << 7,
+    SWAMQP_NO_LOCAL = 1u << 8,
+    SWAMQP_NO_ACK = 1u << 9,
+    SWAMQP_MANDATORY = 1u << 10,
+    SWAMQP_IMMEDIATE = 1u << 11,
+    SWAMQP_MULTIPLE = 1u << 12,
+    SWAMQP_REQUEUE = 1u << 13,
+    SWAMQP_GLOBAL = 1u << 14
+};
+
+/**
+ * exchange.declare. Flags: PASSIVE, DURABLE, AUTO_DELETE, INTERNAL, NOWAIT. `arguments` may be NULL.
+ * A broker refusal (e.g. 406 PRECONDITION_FAILED, 404 on passive) returns SWAMQP_ERR_CHANNEL_CLOSED
+ * with the reply in `error`; the channel is then closed, the connection stays usable.
+ */
+int swamqp_exchange_declare(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
+                            swamqp_bytes type, uint32_t flags, const swamqp_table *arguments,
+                            uint32_t timeout_ms, swamqp_error *error);
+int swamqp_exchange_declare_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
+                                  swamqp_bytes type, uint32_t flags, const swamqp_table *arguments,
+                                  uint64_t *request_id, swamqp_error *error);
+
+/** Result of queue.declare. `name` is owned by the caller's storage: see swamqp_queue_declare. */
+typedef struct swamqp_queue_declare_ok {
+    char name[256];          /**< NUL-terminated queue name (at most 255 bytes). */
+    size_t name_len;
+    uint32_t message_count;
+    uint32_t consumer_count;
+} swamqp_queue_declare_ok;
+
+/**
+ * queue.declare. An empty `queue` asks the broker for a name. Flags: PASSIVE, DURABLE, EXCLUSIVE,
+ * AUTO_DELETE, NOWAIT. `result` (may be NULL) receives name and counts (with NOWAIT: the name given,
+ * counts 0).
+ */
+int swamqp_queue_declare(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                         const swamqp_table *arguments, swamqp_queue_declare_ok *result,
+                         uint32_t timeout_ms, swamqp_error *error);
+/** Completion event: name, message_count, consumer_count. */
+int swamqp_queue_declare_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
+                               uint32_t flags, const swamqp_table *arguments, uint64_t *request_id,
+                               swamqp_error *error);
+
+/** queue.bind. Flags: NOWAIT. */
+int swamqp_queue_bind(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, swamqp_bytes exchange,
+                      swamqp_bytes routing_key, uint32_t flags, const swamqp_table *arguments,
+                      uint32_t timeout_ms, swamqp_error *error);
+int swamqp_queue_bind_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
+                            swamqp_bytes exchange, swamqp_bytes routing_key, uint32_t flags,
+                            const swamqp_table *arguments, uint64_t *request_id, swamqp_error *error);
+
+/**
+ * basic.publish with `properties` (NULL: none) and `body` of any size (split into frames of at most
+ * frame_max - 8 bytes). Flags: MANDATORY, IMMEDIATE. Never waits for the broker: returns once the
+ * frames are queued for the I/O thread. Waits up to `timeout_ms` only while the outbound buffer is
+ * full or the connection is blocked by the broker, then fails with SWAMQP_ERR_TIMEOUT
+ * (SWAMQP_ERR_WOULD_BLOCK when `timeout_ms` is 0).
+ */
+int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
+                         swamqp_bytes routing_key, uint32_t flags, const swamqp_properties *properties,
+                         swamqp_bytes body, uint32_t timeout_ms, swamqp_error *error);
+
+/**
+ * basic.get. Flags: NO_ACK. On success `*message` is a library-owned message (NULL when the queue
+ * was empty) valid until swamqp_message_free; `*message` is NULL on failure.
+ */
+int swamqp_basic_get(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                     swamqp_message **message, uint32_t timeout_ms, swamqp_error *error);
+/** Completion event: `message`, or SWAMQP_EVENT_FLAG_EMPTY in `flags`. */
+int swamqp_basic_get_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                           uint64_t *request_id, swamqp_error *error);
+/** Frees a message from swamqp_basic_get. NULL is accepted. A message not from swamqp_basic_get, or
+ * freed twice, is detected and ignored (returns SWAMQP_ERR_INVALID_HANDLE). */
+int swamqp_message_free(swamqp_message *message);
+
+/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. */
+int swamqp_basic_ack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
+                     swamqp_error *error);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SWIFTAMQP_H */
