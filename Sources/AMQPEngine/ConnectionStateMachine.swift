@@ -1,0 +1,626 @@
+import AMQPWire
+
+/// The connection's protocol state machine: handshake, channels, heartbeats, close.
+///
+/// A value with no I/O: the transport feeds it frames, user commands and clock ticks ("now" in
+/// monotonic nanoseconds) and carries out what it leaves in an `EngineOutput`: bytes to write,
+/// events to deliver, the socket to close. Tests drive it as the broker would.
+public struct ConnectionStateMachine {
+    public enum State: Equatable, Sendable {
+        case idle, awaitingStart, awaitingTune, awaitingOpenOk, open, closing, closed
+    }
+
+    public private(set) var state: State = .idle
+    public let configuration: ConnectionConfiguration
+    public private(set) var channelMax: UInt16 = 0
+    public private(set) var frameMax: UInt32 = 0
+    public private(set) var heartbeat: UInt16 = 0
+    public private(set) var serverProperties = FieldTable()
+    public private(set) var blocked = false
+
+    var channels: [UInt16: ChannelStateMachine] = [:]
+    private var openRequest: RequestID?
+    private var closeRequest: RequestID?
+    private var lastInbound: UInt64 = 0
+    private var lastOutbound: UInt64 = 0
+    private var deadline: UInt64?
+
+    public init(configuration: ConnectionConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The frame size allowed before tune-ok: our own limit (the broker sends small frames until then).
+    public var initialFrameMax: UInt32 { configuration.frameMax == 0 ? 131_072 : configuration.frameMax }
+
+    // MARK: - Connection lifecycle
+
+    /// Begins the handshake on a connected socket: sends the protocol header.
+    public mutating func start(request: RequestID, now: UInt64, into out: inout EngineOutput) {
+        guard state == .idle else {
+            out.events.append(.completion(request, .failure(AMQPError(.badState, "connection already started"))))
+            return
+        }
+        state = .awaitingStart
+        openRequest = request
+        lastInbound = now
+        lastOutbound = now
+        deadline = now &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+        out.outbound.buffer.append(contentsOf: protocolHeader)
+    }
+
+    /// Starts a clean close: connection.close 200, then waits up to `timeoutNs` for close-ok.
+    public mutating func close(request: RequestID, timeoutNs: UInt64, now: UInt64, into out: inout EngineOutput) {
+        switch state {
+        case .closed:
+            out.events.append(.completion(request, .success(.done)))
+        case .closing:
+            // A second close rides on the first one's reply.
+            if let first = closeRequest {
+                out.events.append(.completion(request, .success(.done)))
+                closeRequest = first
+            }
+        case .idle:
+            state = .closed
+            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.connectionClosed(AMQPError(.connectionClosed, "connection closed by the application")))
+        case .awaitingStart, .awaitingTune, .awaitingOpenOk:
+            finish(AMQPError(.connectionClosed, "connection closed by the application during the handshake"), into: &out)
+            out.events.insert(.completion(request, .success(.done)), at: 0)
+        case .open:
+            state = .closing
+            closeRequest = request
+            deadline = now &+ timeoutNs
+            send(channel: 0, .connectionClose(ConnectionClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
+        }
+    }
+
+    /// The socket failed or reached its end: everything pending fails with `error`.
+    public mutating func connectionLost(_ error: AMQPError, into out: inout EngineOutput) {
+        guard state != .closed else { return }
+        if state == .closing, let request = closeRequest {
+            // The broker may close the socket right after close-ok; a close we asked for succeeded.
+            closeRequest = nil
+            out.events.append(.completion(request, .success(.done)))
+            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            return
+        }
+        var error = error
+        if state == .awaitingTune || state == .awaitingOpenOk, error.kind == .connectionLost {
+            error = AMQPError(.authentication, "the broker closed the connection during login (wrong user or password?)")
+        }
+        finish(error, into: &out)
+    }
+
+    /// The peer sent bytes that are not AMQP: tell it why (connection.close 501/505) and close.
+    public mutating func protocolError(_ error: WireError, into out: inout EngineOutput) {
+        let kind: ErrorKind
+        switch error {
+        case .frameTooLarge: kind = .frameTooLarge
+        default: kind = .protocolViolation
+        }
+        violation(kind, code: .frameError, "malformed frame from the broker: \(error)", into: &out)
+    }
+
+    private mutating func violation(_ kind: ErrorKind, code: ReplyCode, _ text: String, into out: inout EngineOutput) {
+        guard state != .closed else { return }
+        if state != .idle && state != .awaitingStart {
+            var reply = Bytes(String(text.prefix(200)))
+            if reply.count > 255 { reply = Bytes("protocol violation") }
+            send(channel: 0, .connectionClose(ConnectionClose(replyCode: code.rawValue, replyText: reply, classId: 0, methodId: 0)), into: &out)
+        }
+        finish(AMQPError(kind, text), into: &out)
+    }
+
+    /// Ends the connection: fails every request, emits the final event, asks for the socket to close.
+    private mutating func finish(_ error: AMQPError, into out: inout EngineOutput) {
+        let wasOpen = state == .open || state == .closing
+        state = .closed
+        deadline = nil
+        if let request = openRequest {
+            out.events.append(.completion(request, .failure(error)))
+            openRequest = nil
+        }
+        if let request = closeRequest {
+            out.events.append(.completion(request, .failure(error)))
+            closeRequest = nil
+        }
+        var open = channels
+        for number in open.keys.sorted() {
+            open[number]?.failAll(error, into: &out)
+        }
+        channels.removeAll()
+        if wasOpen {
+            out.events.append(.log(error.kind == .connectionClosed && !error.fromBroker ? .info : .error, "connection closed: \(error)"))
+        }
+        out.events.append(.connectionClosed(error))
+        out.closeSocket = true
+    }
+
+    // MARK: - Time
+
+    /// When `tick` must run next (monotonic ns), or nil for never.
+    public var nextDeadline: UInt64? {
+        var next = deadline
+        if heartbeat > 0 && (state == .open || state == .closing) {
+            let interval = UInt64(heartbeat) * 1_000_000_000
+            let sendAt = lastOutbound &+ interval / 2
+            let deadAt = lastInbound &+ 2 * interval
+            next = [next, sendAt, deadAt].compactMap { $0 }.min()
+        }
+        return next
+    }
+
+    /// Bytes arrived (a partial frame counts): the peer is alive.
+    public mutating func noteInbound(now: UInt64) { lastInbound = now }
+
+    /// Bytes left for the peer: no heartbeat is needed for a while.
+    public mutating func noteOutbound(now: UInt64) { lastOutbound = now }
+
+    /// Sends heartbeats when due, and detects a silent peer and expired handshake/close timers.
+    public mutating func tick(now: UInt64, into out: inout EngineOutput) {
+        if let deadline, now >= deadline {
+            switch state {
+            case .closing:
+                if let request = closeRequest {
+                    closeRequest = nil
+                    out.events.append(.completion(request, .success(.done)))
+                }
+                finish(AMQPError(.connectionClosed, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
+                return
+            case .awaitingStart, .awaitingTune, .awaitingOpenOk:
+                finish(AMQPError(.timeout, "the AMQP handshake did not finish within \(configuration.connectTimeoutMs) ms"), into: &out)
+                return
+            default:
+                self.deadline = nil
+            }
+        }
+        guard heartbeat > 0, state == .open || state == .closing else { return }
+        let interval = UInt64(heartbeat) * 1_000_000_000
+        if now &- lastInbound >= 2 * interval {
+            out.events.append(.log(.error, "missed heartbeats: nothing received for \((now &- lastInbound) / 1_000_000) ms"))
+            finish(AMQPError(.heartbeatTimeout, "no heartbeat from the broker for \(2 * UInt64(heartbeat)) s"), into: &out)
+            return
+        }
+        if now &- lastOutbound >= interval / 2 {
+            out.outbound.writeHeartbeatFrame()
+            lastOutbound = now
+        }
+    }
+
+    // MARK: - Inbound frames
+
+    public mutating func receive(_ frame: Frame, now: UInt64, into out: inout EngineOutput) {
+        lastInbound = now
+        switch frame {
+        case .heartbeat:
+            return
+        case .method(0, let method):
+            receiveConnectionMethod(method, into: &out)
+        case .method(let channel, let method):
+            receiveChannelMethod(channel, method, into: &out)
+        case .header(let channel, let header) where channel != 0:
+            receiveHeader(channel, header, into: &out)
+        case .body(let channel, let body) where channel != 0:
+            receiveBody(channel, body, into: &out)
+        case .header, .body:
+            violation(.unexpectedFrame, code: .unexpectedFrame, "content frame on channel 0", into: &out)
+        }
+    }
+
+    private mutating func receiveConnectionMethod(_ method: Method, into out: inout EngineOutput) {
+        switch (state, method) {
+        case (.awaitingStart, .connectionStart(let start)):
+            serverProperties = start.serverProperties
+            let mechanisms = start.mechanisms.lossyString.split(separator: " ")
+            guard mechanisms.contains("PLAIN") else {
+                violation(.authentication, code: .notImplemented,
+                          "the broker offers no SASL mechanism we support (offered: \(start.mechanisms.lossyString))", into: &out)
+                return
+            }
+            var response: [UInt8] = [0]
+            response += Array(configuration.user.utf8)
+            response.append(0)
+            response += Array(configuration.password.utf8)
+            state = .awaitingTune
+            send(channel: 0, .connectionStartOk(ConnectionStartOk(
+                clientProperties: configuration.clientProperties, mechanism: "PLAIN",
+                response: Bytes(response), locale: "en_US")), into: &out)
+
+        case (.awaitingTune, .connectionTune(let tune)):
+            channelMax = TuneNegotiation.limit(client: configuration.channelMax, server: tune.channelMax, unlimited: UInt16.max)
+            frameMax = TuneNegotiation.limit(client: configuration.frameMax, server: tune.frameMax, unlimited: initialFrameMax)
+            if frameMax < 4096 {
+                violation(.protocolViolation, code: .notAllowed, "the broker proposed frame_max \(tune.frameMax), below 4096", into: &out)
+                return
+            }
+            heartbeat = TuneNegotiation.heartbeat(client: configuration.heartbeat, server: tune.heartbeat)
+            out.newFrameMax = frameMax
+            send(channel: 0, .connectionTuneOk(ConnectionTuneOk(channelMax: channelMax, frameMax: frameMax, heartbeat: heartbeat)), into: &out)
+            send(channel: 0, .connectionOpen(ConnectionOpen(virtualHost: Bytes(configuration.virtualHost))), into: &out)
+            state = .awaitingOpenOk
+
+        case (.awaitingOpenOk, .connectionOpenOk):
+            state = .open
+            deadline = nil
+            out.events.append(.log(.info, "connected to \(configuration.host):\(configuration.port) vhost \(configuration.virtualHost) (heartbeat \(heartbeat) s, frame_max \(frameMax), channel_max \(channelMax))"))
+            if let request = openRequest {
+                openRequest = nil
+                out.events.append(.completion(request, .success(.done)))
+            }
+
+        case (_, .connectionClose(let close)):
+            send(channel: 0, .connectionCloseOk(ConnectionCloseOk()), into: &out)
+            let duringLogin = state == .awaitingTune || state == .awaitingOpenOk
+            let kind: ErrorKind = duringLogin && (close.replyCode == 403 || close.replyCode == 530) ? .authentication : .connectionClosed
+            finish(AMQPError(brokerClose: kind, replyCode: close.replyCode, replyText: close.replyText,
+                             classID: close.classId, methodID: close.methodId, channel: 0), into: &out)
+
+        case (.closing, .connectionCloseOk):
+            if let request = closeRequest {
+                closeRequest = nil
+                out.events.append(.completion(request, .success(.done)))
+            }
+            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+
+        case (.open, .connectionBlocked(let blockedMethod)), (.closing, .connectionBlocked(let blockedMethod)):
+            blocked = true
+            out.events.append(.log(.warning, "connection blocked by the broker: \(blockedMethod.reason.lossyString)"))
+            out.events.append(.blocked(reason: blockedMethod.reason))
+
+        case (.open, .connectionUnblocked), (.closing, .connectionUnblocked):
+            blocked = false
+            out.events.append(.log(.info, "connection unblocked"))
+            out.events.append(.unblocked)
+
+        case (.closing, _):
+            return // after our close, everything but close/close-ok is discarded
+
+        default:
+            violation(.unexpectedFrame, code: .unexpectedFrame, "unexpected \(method.name) in state \(state)", into: &out)
+        }
+    }
+
+    // MARK: - Channels
+
+    private mutating func receiveChannelMethod(_ number: UInt16, _ method: Method, into out: inout EngineOutput) {
+        guard state == .open || state == .closing else {
+            if state != .closed {
+                violation(.unexpectedFrame, code: .unexpectedFrame, "\(method.name) on channel \(number) before the connection opened", into: &out)
+            }
+            return
+        }
+        guard var channel = channels[number] else {
+            out.events.append(.log(.warning, "dropped \(method.name) for unknown channel \(number)"))
+            return
+        }
+        if channel.state == .closing {
+            // Between our channel.close and its close-ok everything else is discarded.
+            switch method {
+            case .channelCloseOk, .channelClose: break
+            default: return
+            }
+        }
+        switch method {
+        case .channelOpenOk:
+            guard channel.state == .opening else { break }
+            channel.state = .open
+            if let request = channel.openRequest {
+                channel.openRequest = nil
+                out.events.append(.completion(request, .success(.channelOpened(number))))
+            }
+            channels[number] = channel
+            return
+
+        case .channelClose(let close):
+            send(channel: number, .channelCloseOk(ChannelCloseOk()), into: &out)
+            let error = AMQPError(brokerClose: .channelClosed, replyCode: close.replyCode, replyText: close.replyText,
+                                  classID: close.classId, methodID: close.methodId, channel: number)
+            channel.failAll(error, into: &out)
+            channels[number] = nil
+            out.events.append(.log(.warning, "channel \(number) closed by the broker: \(error)"))
+            out.events.append(.channelClosed(channel: number, error))
+            return
+
+        case .channelCloseOk:
+            guard channel.state == .closing else { break }
+            if let request = channel.closeRequest {
+                channel.closeRequest = nil
+                out.events.append(.completion(request, .success(.done)))
+            }
+            channel.failAll(AMQPError(.channelClosed, "channel \(number) was closed by the application", channel: number), into: &out)
+            channels[number] = nil
+            return
+
+        case .channelFlow(let flow):
+            channel.flowActive = flow.active
+            channels[number] = channel
+            send(channel: number, .channelFlowOk(ChannelFlowOk(active: flow.active)), into: &out)
+            out.events.append(.flow(channel: number, active: flow.active))
+            return
+
+        case .basicDeliver(let deliver):
+            var message = InboundMessage(kind: .delivery, channel: number)
+            message.consumerTag = deliver.consumerTag
+            message.deliveryTag = deliver.deliveryTag
+            message.redelivered = deliver.redelivered
+            message.exchange = deliver.exchange
+            message.routingKey = deliver.routingKey
+            beginContent(&channel, ContentAssembly(message: message), number, into: &out)
+            return
+
+        case .basicReturn(let returned):
+            var message = InboundMessage(kind: .returned, channel: number)
+            message.replyCode = returned.replyCode
+            message.replyText = returned.replyText
+            message.exchange = returned.exchange
+            message.routingKey = returned.routingKey
+            beginContent(&channel, ContentAssembly(message: message), number, into: &out)
+            return
+
+        case .basicGetOk(let getOk):
+            guard let head = channel.pending.first, head.classID == BasicGet.classID,
+                  head.replies.contains(BasicGetOk.methodID) else { break }
+            channel.pending.removeFirst()
+            var message = InboundMessage(kind: .getOk, channel: number)
+            message.deliveryTag = getOk.deliveryTag
+            message.redelivered = getOk.redelivered
+            message.exchange = getOk.exchange
+            message.routingKey = getOk.routingKey
+            message.messageCount = getOk.messageCount
+            beginContent(&channel, ContentAssembly(message: message, request: head.id), number, into: &out)
+            return
+
+        case .basicAck(let ack):
+            out.events.append(.confirm(channel: number, ack: true, deliveryTag: ack.deliveryTag, multiple: ack.multiple))
+            return
+
+        case .basicNack(let nack):
+            out.events.append(.confirm(channel: number, ack: false, deliveryTag: nack.deliveryTag, multiple: nack.multiple))
+            return
+
+        case .basicCancel(let cancel):
+            if !cancel.nowait {
+                send(channel: number, .basicCancelOk(BasicCancelOk(consumerTag: cancel.consumerTag)), into: &out)
+            }
+            out.events.append(.log(.warning, "consumer \(cancel.consumerTag.lossyString) on channel \(number) cancelled by the broker"))
+            out.events.append(.consumerCancelled(channel: number, consumerTag: cancel.consumerTag))
+            return
+
+        default:
+            if let head = channel.pending.first, head.classID == method.classID, head.replies.contains(method.methodID) {
+                channel.pending.removeFirst()
+                channels[number] = channel
+                out.events.append(.completion(head.id, .success(Self.reply(for: method))))
+                return
+            }
+        }
+        violation(.unexpectedFrame, code: .unexpectedFrame, "unexpected \(method.name) on channel \(number)", into: &out)
+    }
+
+    private static func reply(for method: Method) -> Reply {
+        switch method {
+        case .queueDeclareOk(let ok): return .queueDeclared(name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount)
+        case .queuePurgeOk(let ok): return .messageCount(ok.messageCount)
+        case .queueDeleteOk(let ok): return .messageCount(ok.messageCount)
+        case .basicConsumeOk(let ok): return .consumerTag(ok.consumerTag)
+        case .basicCancelOk(let ok): return .consumerTag(ok.consumerTag)
+        case .basicGetEmpty: return .empty
+        default: return .done
+        }
+    }
+
+    private mutating func beginContent(_ channel: inout ChannelStateMachine, _ assembly: ContentAssembly, _ number: UInt16,
+                                       into out: inout EngineOutput) {
+        guard channel.assembly == nil else {
+            violation(.unexpectedFrame, code: .unexpectedFrame, "a new message began on channel \(number) before the last one ended", into: &out)
+            return
+        }
+        channel.assembly = assembly
+        channels[number] = channel
+    }
+
+    private mutating func receiveHeader(_ number: UInt16, _ header: ContentHeader, into out: inout EngineOutput) {
+        guard state == .open || state == .closing else { return }
+        guard var channel = channels[number] else { return }
+        if channel.state == .closing { return }
+        guard var assembly = channel.assembly, !assembly.headerSeen else {
+            violation(.unexpectedFrame, code: .unexpectedFrame, "content header without a method on channel \(number)", into: &out)
+            return
+        }
+        guard header.bodySize <= configuration.maxMessageSize else {
+            violation(.messageTooLarge, code: .frameError,
+                      "a message of \(header.bodySize) bytes exceeds max_message_size \(configuration.maxMessageSize)", into: &out)
+            return
+        }
+        assembly.headerSeen = true
+        assembly.bodySize = header.bodySize
+        assembly.message.properties = header.properties
+        if header.bodySize == 0 {
+            channel.assembly = nil
+            channels[number] = channel
+            deliver(assembly, into: &out)
+            return
+        }
+        channel.assembly = assembly
+        channels[number] = channel
+    }
+
+    private mutating func receiveBody(_ number: UInt16, _ body: Bytes, into out: inout EngineOutput) {
+        guard state == .open || state == .closing else { return }
+        guard var channel = channels[number] else { return }
+        if channel.state == .closing { return }
+        guard var assembly = channel.assembly, assembly.headerSeen else {
+            violation(.unexpectedFrame, code: .unexpectedFrame, "body frame without a content header on channel \(number)", into: &out)
+            return
+        }
+        let total = Int(assembly.bodySize) // bodySize <= maxMessageSize, which fits Int on 64-bit
+        guard body.count <= total - assembly.received else {
+            violation(.protocolViolation, code: .frameError, "body frames on channel \(number) exceed the announced size", into: &out)
+            return
+        }
+        if assembly.received == 0 && body.count == total {
+            assembly.message.body = body // the whole body in one frame: no copy
+            assembly.received = total
+        } else {
+            if assembly.storage == nil {
+                guard let storage = ByteStorage(capacity: total) else {
+                    violation(.messageTooLarge, code: .internalError, "could not allocate \(total) bytes for a message", into: &out)
+                    return
+                }
+                assembly.storage = storage
+            }
+            if let storage = assembly.storage, let source = body.baseAddress {
+                (storage.base + assembly.received).copyMemory(from: source, byteCount: body.count)
+            }
+            assembly.received += body.count
+            if assembly.received == total, let storage = assembly.storage {
+                assembly.message.body = Bytes(storage: storage, offset: 0, count: total)
+            }
+        }
+        if assembly.received == total {
+            channel.assembly = nil
+            channels[number] = channel
+            deliver(assembly, into: &out)
+        } else {
+            channel.assembly = assembly
+            channels[number] = channel
+        }
+    }
+
+    private func deliver(_ assembly: ContentAssembly, into out: inout EngineOutput) {
+        switch assembly.message.kind {
+        case .delivery: out.events.append(.delivery(assembly.message))
+        case .returned: out.events.append(.returned(assembly.message))
+        case .getOk:
+            if let request = assembly.request {
+                out.events.append(.completion(request, .success(.message(assembly.message))))
+            }
+        }
+    }
+
+    // MARK: - Commands from the application
+
+    /// Opens a channel on the lowest free number.
+    public mutating func openChannel(request: RequestID, into out: inout EngineOutput) -> Result<UInt16, AMQPError> {
+        guard state == .open else { return .failure(notOpenError()) }
+        let limit = channelMax == 0 ? UInt16.max : channelMax
+        var number: UInt16 = 1
+        while channels[number] != nil {
+            guard number < limit else {
+                return .failure(AMQPError(.channelLimit, "all \(limit) channels are in use"))
+            }
+            number += 1
+        }
+        channels[number] = ChannelStateMachine(openRequest: request)
+        send(channel: number, .channelOpen(ChannelOpen()), into: &out)
+        return .success(number)
+    }
+
+    /// Closes a channel with reply 200; closing an unknown (already closed) channel succeeds at once.
+    public mutating func closeChannel(_ number: UInt16, request: RequestID, into out: inout EngineOutput) {
+        guard state == .open else {
+            out.events.append(.completion(request, .failure(notOpenError())))
+            return
+        }
+        guard var channel = channels[number] else {
+            out.events.append(.completion(request, .success(.done)))
+            return
+        }
+        if channel.state == .closing {
+            out.events.append(.completion(request, .success(.done)))
+            return
+        }
+        channel.state = .closing
+        channel.closeRequest = request
+        channels[number] = channel
+        send(channel: number, .channelClose(ChannelClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
+    }
+
+    /// Sends a synchronous method and queues `request` for its reply; with `noWait` the request
+    /// completes once the frame is queued.
+    public mutating func call(_ method: Method, channel number: UInt16, noWait: Bool, request: RequestID,
+                              into out: inout EngineOutput) {
+        if let error = usableChannelError(number) {
+            out.events.append(.completion(request, .failure(error)))
+            return
+        }
+        let start = out.outbound.count
+        do {
+            try out.outbound.writeMethodFrame(channel: number, method)
+        } catch {
+            out.outbound.buffer.removeSubrange(start...)
+            out.events.append(.completion(request, .failure(AMQPError(.invalidArgument, "\(error)", channel: number))))
+            return
+        }
+        if noWait {
+            out.events.append(.completion(request, .success(Self.noWaitReply(for: method))))
+        } else {
+            channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID, replies: ChannelStateMachine.replies(to: method)))
+        }
+    }
+
+    private static func noWaitReply(for method: Method) -> Reply {
+        switch method {
+        case .queueDeclare(let declare): return .queueDeclared(name: declare.queue, messageCount: 0, consumerCount: 0)
+        case .basicConsume(let consume): return .consumerTag(consume.consumerTag)
+        case .basicCancel(let cancel): return .consumerTag(cancel.consumerTag)
+        default: return .done
+        }
+    }
+
+    /// Sends an asynchronous method (ack, nack, reject, recover-async): no reply is expected.
+    public mutating func send(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+        if let error = usableChannelError(number) { return error }
+        let start = out.outbound.count
+        do {
+            try out.outbound.writeMethodFrame(channel: number, method)
+        } catch {
+            out.outbound.buffer.removeSubrange(start...)
+            return AMQPError(.invalidArgument, "\(error)", channel: number)
+        }
+        return nil
+    }
+
+    /// basic.publish with its header and body frames.
+    public mutating func publish(_ publish: BasicPublish, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                                 channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+        if let error = usableChannelError(number) { return error }
+        let start = out.outbound.count
+        do {
+            try out.outbound.writeContent(channel: number, method: .basicPublish(publish), properties: properties,
+                                          body: body, frameMax: frameMax)
+        } catch {
+            out.outbound.buffer.removeSubrange(start...)
+            return AMQPError(.invalidArgument, "\(error)", channel: number)
+        }
+        return nil
+    }
+
+    /// True when the channel exists and is open.
+    public func isChannelOpen(_ number: UInt16) -> Bool { channels[number]?.state == .open }
+
+    private func usableChannelError(_ number: UInt16) -> AMQPError? {
+        guard state == .open else { return notOpenError() }
+        guard let channel = channels[number], channel.state == .open else {
+            return AMQPError(.channelClosed, "channel \(number) is not open", channel: number)
+        }
+        return nil
+    }
+
+    private func notOpenError() -> AMQPError {
+        switch state {
+        case .closed, .closing: return AMQPError(.connectionClosed, "the connection is closed")
+        default: return AMQPError(.badState, "the connection is not open yet")
+        }
+    }
+
+    private mutating func send(channel: UInt16, _ method: Method, into out: inout EngineOutput) {
+        // Methods the engine itself builds have short strings within limits; a failure here would be
+        // a bug, reported rather than trapped.
+        do {
+            try out.outbound.writeMethodFrame(channel: channel, method)
+        } catch {
+            out.events.append(.log(.error, "internal: could not encode \(method.name): \(error)"))
+        }
+    }
+}
