@@ -1,0 +1,426 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPWire
+import CShim
+
+/// One AMQP connection: the engine behind a lock, an I/O thread that owns the socket, the event
+/// queue with its file descriptor, and waiters for blocking calls.
+///
+/// Any thread may call in. Commands run the engine under the lock and leave frames in the shared
+/// outbound buffer; the I/O thread writes them, reads the socket, runs heartbeats and timers, and
+/// never runs application code.
+public final class Connection: @unchecked Sendable {
+    private let lock = ConditionLock()
+    // Everything below is guarded by `lock`, except where noted.
+    private var engine: ConnectionStateMachine
+    private var output = EngineOutput()
+    private var queue: [EngineEvent] = []
+    private var queueHead = 0
+    private var queuedBytes = 0
+    private var waiters: [RequestID: Result<Reply, AMQPError>?] = [:]
+    private var abandoned: Set<RequestID> = []
+    private var nextRequest: RequestID = 1
+    private var threadStarted = false
+    private var threadFinished = false
+    private var stopRequested = false
+    private var finalError: AMQPError?
+    private var thread: pthread_t?
+
+    /// Readable while events are queued. Owned by this object; closed on deinit.
+    public let eventFD: Int32
+    /// Wakes the I/O thread when commands leave frames to write.
+    private let wakeFD: Int32
+    public let configuration: ConnectionConfiguration
+
+    public init?(configuration: ConnectionConfiguration) {
+        let eventFD = swamqp_shim_eventfd()
+        let wakeFD = swamqp_shim_eventfd()
+        guard eventFD >= 0, wakeFD >= 0 else {
+            if eventFD >= 0 { close(eventFD) }
+            if wakeFD >= 0 { close(wakeFD) }
+            return nil
+        }
+        self.eventFD = eventFD
+        self.wakeFD = wakeFD
+        self.configuration = configuration
+        self.engine = ConnectionStateMachine(configuration: configuration)
+    }
+
+    deinit {
+        close(eventFD)
+        close(wakeFD)
+    }
+
+    // MARK: - Commands
+
+    /// Runs `body` on the engine under the lock with a fresh request id, registering a waiter
+    /// first when `blocking`, then routes what the engine produced.
+    @discardableResult
+    public func perform(blocking: Bool, _ body: (RequestID, inout ConnectionStateMachine, inout EngineOutput) -> Void) -> RequestID {
+        lock.lock()
+        let id = nextRequest
+        nextRequest += 1
+        if blocking { waiters[id] = .some(nil) }
+        let hadOutbound = output.outbound.count > 0
+        body(id, &engine, &output)
+        let wake = route() || (!hadOutbound && output.outbound.count > 0)
+        lock.unlock()
+        if wake { swamqp_shim_eventfd_signal(wakeFD) }
+        return id
+    }
+
+    /// Runs `body` on the engine for a command that has no reply (publish, ack).
+    public func withEngine<T>(_ body: (inout ConnectionStateMachine, inout EngineOutput) -> T) -> T {
+        lock.lock()
+        let hadOutbound = output.outbound.count > 0
+        let result = body(&engine, &output)
+        let wake = route() || (!hadOutbound && output.outbound.count > 0)
+        lock.unlock()
+        if wake { swamqp_shim_eventfd_signal(wakeFD) }
+        return result
+    }
+
+    /// Waits for the completion of blocking request `id` until `timeoutMs` passes. On timeout the
+    /// request is abandoned: its reply, when it comes, is dropped.
+    public func wait(for id: RequestID, timeoutMs: UInt32) -> Result<Reply, AMQPError> {
+        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+        return lock.withLock {
+            while true {
+                if case .some(.some(let result)) = waiters[id] {
+                    waiters[id] = nil
+                    return result
+                }
+                if monotonicNow() >= deadline || !lock.wait(until: deadline) && monotonicNow() >= deadline {
+                    if case .some(.some(let result)) = waiters[id] {
+                        waiters[id] = nil
+                        return result
+                    }
+                    waiters[id] = nil
+                    abandoned.insert(id)
+                    return .failure(AMQPError(.timeout, "no reply within \(timeoutMs) ms"))
+                }
+            }
+        }
+    }
+
+    /// Starts the I/O thread, which connects (or adopts the configured socket) and begins the
+    /// handshake; the completion of request `id` reports the outcome.
+    public func open(request id: RequestID) -> AMQPError? {
+        lock.lock()
+        guard !threadStarted else {
+            lock.unlock()
+            return AMQPError(.badState, "the connection was already opened")
+        }
+        threadStarted = true
+        lock.unlock()
+        let context = Unmanaged.passRetained(IOThreadContext(connection: self, request: id)).toOpaque()
+        var handle = pthread_t()
+        let created = pthread_create(&handle, nil, { raw in
+            guard let raw else { return nil }
+            let context = Unmanaged<IOThreadContext>.fromOpaque(raw).takeRetainedValue()
+            context.connection.run(request: context.request)
+            return nil
+        }, context)
+        guard created == 0 else {
+            Unmanaged<IOThreadContext>.fromOpaque(context).release()
+            lock.withLock { threadStarted = false }
+            return AMQPError(.io, "could not start the I/O thread: \(String(cString: strerror(created)))")
+        }
+        lock.withLock { thread = handle }
+        return nil
+    }
+
+    /// Allocates a request id and registers a blocking waiter for it, without touching the engine.
+    public func registerBlockingRequest() -> RequestID {
+        lock.withLock {
+            let id = nextRequest
+            nextRequest += 1
+            waiters[id] = .some(nil)
+            return id
+        }
+    }
+
+    /// Stops the I/O thread (closing the socket) and waits for it to end.
+    public func shutdown() {
+        let handle: pthread_t? = lock.withLock {
+            stopRequested = true
+            let handle = thread
+            thread = nil
+            return handle
+        }
+        swamqp_shim_eventfd_signal(wakeFD)
+        if let handle { pthread_join(handle, nil) }
+    }
+
+    public var isOpen: Bool { lock.withLock { engine.state == .open } }
+
+    public var tune: (channelMax: UInt16, frameMax: UInt32, heartbeat: UInt16) {
+        lock.withLock { (engine.channelMax, engine.frameMax, engine.heartbeat) }
+    }
+
+    // MARK: - Events
+
+    /// Moves up to `limit` events out of the queue, waiting until `deadline` for the first one.
+    /// Returns nil when the connection has ended and every event was taken.
+    public func takeEvents(limit: Int, timeoutMs: UInt32) -> [EngineEvent]? {
+        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+        var wakeIO = false
+        let taken: [EngineEvent]? = lock.withLock {
+            while queueHead == queue.count {
+                if finalError != nil && threadFinishedOrNeverStarted { return nil }
+                if timeoutMs == 0 || monotonicNow() >= deadline { return [] }
+                _ = lock.wait(until: deadline)
+            }
+            let end = min(queue.count, queueHead + max(limit, 1))
+            let batch = Array(queue[queueHead..<end])
+            let wasOverLimit = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+            for event in batch { queuedBytes -= Self.size(of: event) }
+            queueHead = end
+            if queueHead == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueHead = 0
+                swamqp_shim_eventfd_drain(eventFD)
+            } else if queueHead > 4096 {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            wakeIO = wasOverLimit && queuedBytes < Int(clamping: configuration.eventQueueLimit)
+            return batch
+        }
+        if wakeIO { swamqp_shim_eventfd_signal(wakeFD) }
+        return taken
+    }
+
+    private var threadFinishedOrNeverStarted: Bool { threadFinished || !threadStarted }
+
+    /// Sends completions to their blocking waiters and everything else to the event queue.
+    /// Called with the lock held; true when the I/O thread must be woken (socket to close).
+    private func route() -> Bool {
+        guard !output.events.isEmpty else { return output.closeSocket }
+        var signalled = false
+        let wasEmpty = queueHead == queue.count
+        for event in output.events {
+            if case .completion(let id, let result) = event {
+                if waiters[id] != nil {
+                    waiters[id] = .some(result)
+                    signalled = true
+                    continue
+                }
+                if abandoned.remove(id) != nil { continue }
+            }
+            if case .connectionClosed(let error) = event { finalError = error }
+            queuedBytes += Self.size(of: event)
+            queue.append(event)
+            signalled = true
+        }
+        output.events.removeAll(keepingCapacity: true)
+        if wasEmpty && queueHead < queue.count { swamqp_shim_eventfd_signal(eventFD) }
+        if signalled { lock.broadcast() }
+        return output.closeSocket
+    }
+
+    private static func size(of event: EngineEvent) -> Int {
+        switch event {
+        case .delivery(let message), .returned(let message): return 256 + message.body.count
+        case .completion(_, .success(.message(let message))): return 256 + message.body.count
+        default: return 128
+        }
+    }
+
+    // MARK: - The I/O thread
+
+    private func run(request: RequestID) {
+        swamqp_shim_block_sigpipe()
+        let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+        let connected: Result<Int32, AMQPError>
+        if configuration.socketFD >= 0 {
+            configureSocket(configuration.socketFD)
+            connected = .success(configuration.socketFD)
+        } else {
+            connected = connectSocket(host: configuration.host, port: configuration.port, deadline: deadline) {
+                lock.withLock { stopRequested }
+            }
+        }
+        switch connected {
+        case .failure(let error):
+            lock.withLock {
+                output.events.append(.completion(request, .failure(error)))
+                engine.connectionLost(error, into: &output)
+                _ = route()
+                threadFinished = true
+                lock.broadcast()
+            }
+        case .success(let fd):
+            perform(blocking: false) { _, engine, output in
+                engine.start(request: request, now: monotonicNow(), into: &output)
+            }
+            loop(fd)
+            close(fd)
+            lock.withLock {
+                threadFinished = true
+                lock.broadcast()
+            }
+        }
+    }
+
+    private func loop(_ fd: Int32) {
+        var parser = FrameParser(frameMax: engine.initialFrameMax)
+        var pending: [UInt8] = []
+        var pendingOffset = 0
+        var frames: [Frame] = []
+        frames.reserveCapacity(64)
+        var closing = false
+
+        while true {
+            // Take what commands and the engine want written, and the next timer.
+            var deadline: UInt64?
+            var readPaused = false
+            var stop = false
+            lock.withLock {
+                if output.outbound.count > 0 {
+                    if pendingOffset == pending.count {
+                        pending.removeAll(keepingCapacity: true)
+                        pendingOffset = 0
+                        swap(&pending, &output.outbound.buffer)
+                    } else {
+                        pending.append(contentsOf: output.outbound.buffer)
+                        output.outbound.buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+                if output.closeSocket { closing = true }
+                if let frameMax = output.newFrameMax {
+                    parser.frameMax = frameMax
+                    output.newFrameMax = nil
+                }
+                deadline = engine.nextDeadline
+                readPaused = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+                stop = stopRequested
+            }
+            if stop {
+                if !closing {
+                    lock.withLock {
+                        engine.connectionLost(AMQPError(.connectionClosed, "connection freed by the application"), into: &output)
+                        _ = route()
+                    }
+                }
+                return
+            }
+
+            // Write as much as the socket takes.
+            if pendingOffset < pending.count {
+                let result = pending.withUnsafeBytes { raw -> Int in
+                    guard let base = raw.baseAddress else { return 0 }
+                    return send(fd, base + pendingOffset, raw.count - pendingOffset, Int32(MSG_NOSIGNAL))
+                }
+                if result > 0 {
+                    pendingOffset += result
+                    lock.withLock { engine.noteOutbound(now: monotonicNow()) }
+                } else if result < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                    fail(AMQPError(.io, "write failed: \(String(cString: strerror(errno)))"))
+                    return
+                }
+            }
+            if closing && pendingOffset == pending.count { return }
+
+            // Wait for the socket, a wake-up or the next timer.
+            var fds = [
+                pollfd(fd: fd, events: Int16(readPaused || closing ? 0 : POLLIN) | Int16(pendingOffset < pending.count ? POLLOUT : 0), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
+            var timeout: Int32 = -1
+            if closing { timeout = 1000 }
+            if let deadline {
+                let now = monotonicNow()
+                let ms = deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0
+                timeout = timeout < 0 ? Int32(min(ms, 60_000)) : min(timeout, Int32(min(ms, 60_000)))
+            }
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0 && errno != EINTR {
+                fail(AMQPError(.io, "poll failed: \(String(cString: strerror(errno)))"))
+                return
+            }
+            if fds[1].revents & Int16(POLLIN) != 0 { swamqp_shim_eventfd_drain(wakeFD) }
+            if closing && ready == 0 && pendingOffset < pending.count { return } // peer stopped reading
+
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !closing {
+                if !readSocket(fd, &parser, &frames) { return }
+            }
+
+            let now = monotonicNow()
+            if let deadline, now >= deadline {
+                lock.withLock {
+                    engine.tick(now: now, into: &output)
+                    _ = route()
+                }
+            }
+        }
+    }
+
+    /// Reads what is available and feeds whole frames to the engine; false when the connection ended.
+    private func readSocket(_ fd: Int32, _ parser: inout FrameParser, _ frames: inout [Frame]) -> Bool {
+        var readError: AMQPError?
+        var parseError: WireError?
+        for _ in 0..<16 {
+            let count: Int
+            do {
+                count = try parser.withWritableSpace(minimum: 16 * 1024) { space in
+                    recv(fd, space.baseAddress, space.count, 0)
+                }
+            } catch {
+                parseError = error as? WireError ?? .allocationFailed(size: 0)
+                break
+            }
+            if count == 0 {
+                readError = AMQPError(.connectionLost, "the broker closed the connection")
+                break
+            }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                if errno == EINTR { continue }
+                readError = AMQPError(.io, "read failed: \(String(cString: strerror(errno)))")
+                break
+            }
+            do {
+                while let frame = try parser.next() { frames.append(frame) }
+            } catch {
+                parseError = error as? WireError ?? .allocationFailed(size: 0)
+                break
+            }
+            if count < 16 * 1024 { break }
+        }
+        let now = monotonicNow()
+        return lock.withLock {
+            engine.noteInbound(now: now)
+            for frame in frames {
+                engine.receive(frame, now: now, into: &output)
+            }
+            frames.removeAll(keepingCapacity: true)
+            if let parseError { engine.protocolError(parseError, into: &output) }
+            if let readError { engine.connectionLost(readError, into: &output) }
+            _ = route()
+            if let frameMax = output.newFrameMax {
+                parser.frameMax = frameMax
+                output.newFrameMax = nil
+            }
+            return readError == nil
+        }
+    }
+
+    private func fail(_ error: AMQPError) {
+        lock.withLock {
+            engine.connectionLost(error, into: &output)
+            _ = route()
+        }
+    }
+}
+
+private final class IOThreadContext {
+    let connection: Connection
+    let request: RequestID
+    init(connection: Connection, request: RequestID) {
+        self.connection = connection
+        self.request = request
+    }
+}
