@@ -31,3 +31,25 @@ void swamqp_shim_block_sigpipe(void) {
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_uint_fast64_t fork_generation;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void on_fork_child(void) { atomic_fetch_add(&fork_generation, 1); }
+static void install_fork_handler(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+
+uint64_t swamqp_shim_fork_generation(void) {
+    pthread_once(&fork_once, install_fork_handler);
+    return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
+static __thread int callback_depth;
+int swamqp_shim_callback_depth(void) { return callback_depth; }
+void swamqp_shim_callback_enter(void) { callback_depth++; }
+void swamqp_shim_callback_leave(void) { callback_depth--; }
+
+static __thread void *thread_slot;
+void *swamqp_shim_thread_slot(void) { return thread_slot; }
+void swamqp_shim_set_thread_slot(void *pointer) { thread_slot = pointer; }

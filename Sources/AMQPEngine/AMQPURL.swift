@@ -1,0 +1,123 @@
+/// The parts of an `amqp://` URL (RabbitMQ's URI spec): user, password, host, port and vhost
+/// percent-decoded; no path means vhost "/", a bare "/" means the empty vhost name.
+public struct AMQPURL: Equatable, Sendable {
+    public var user: String?
+    public var password: String?
+    public var host: String?
+    public var port: UInt16?
+    public var virtualHost: String?
+    public var heartbeat: UInt16?
+    public var frameMax: UInt32?
+    public var channelMax: UInt16?
+    public var connectTimeoutMs: UInt32?
+
+    public init() {}
+
+    /// Parses `text`; the error names the part that is wrong.
+    public static func parse(_ text: String) -> Result<AMQPURL, AMQPError> {
+        func bad(_ why: String) -> Result<AMQPURL, AMQPError> { .failure(AMQPError(.invalidArgument, "invalid AMQP URL: \(why)")) }
+        var url = AMQPURL()
+        guard text.hasPrefix("amqp://") else {
+            if text.hasPrefix("amqps://") { return bad("amqps:// (TLS) is not supported yet") }
+            return bad("the scheme must be amqp://")
+        }
+        var rest = Substring(text.dropFirst("amqp://".count))
+        var query: Substring?
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        var path: Substring?
+        if let slash = rest.firstIndex(of: "/") {
+            path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+        }
+        if let at = rest.lastIndex(of: "@") {
+            let userInfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let user = percentDecode(parts[0]) else { return bad("the user has a malformed percent escape") }
+            url.user = user
+            if parts.count == 2 {
+                guard let password = percentDecode(parts[1]) else { return bad("the password has a malformed percent escape") }
+                url.password = password
+            }
+        }
+        var hostPart = rest
+        if hostPart.hasPrefix("[") {
+            guard let close = hostPart.firstIndex(of: "]") else { return bad("the IPv6 address lacks its closing ']'") }
+            url.host = String(hostPart[hostPart.index(after: hostPart.startIndex)..<close])
+            hostPart = hostPart[hostPart.index(after: close)...]
+            if !hostPart.isEmpty && !hostPart.hasPrefix(":") { return bad("unexpected text after the IPv6 address") }
+        } else if let colon = hostPart.firstIndex(of: ":") {
+            url.host = String(hostPart[..<colon])
+            hostPart = hostPart[colon...]
+        } else {
+            url.host = String(hostPart)
+            hostPart = ""
+        }
+        if hostPart.hasPrefix(":") {
+            let digits = hostPart.dropFirst()
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let port = UInt16(digits), port > 0 else {
+                return bad("the port '\(digits)' is not a number from 1 to 65535")
+            }
+            url.port = port
+        }
+        if let host = url.host {
+            guard let decoded = percentDecode(Substring(host)) else { return bad("the host has a malformed percent escape") }
+            url.host = decoded.isEmpty ? nil : decoded
+        }
+        if let path {
+            guard !path.contains("/") else { return bad("the vhost '\(path)' contains '/' unescaped (write %2f)") }
+            guard let vhost = percentDecode(path) else { return bad("the vhost has a malformed percent escape") }
+            url.virtualHost = vhost
+        }
+        if let query, !query.isEmpty {
+            for pair in query.split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard kv.count == 2 else { return bad("query parameter '\(pair)' has no value") }
+                let key = kv[0], value = kv[1]
+                switch key {
+                case "heartbeat":
+                    guard let v = UInt16(value) else { return bad("heartbeat '\(value)' is not a number from 0 to 65535") }
+                    url.heartbeat = v
+                case "frame_max":
+                    guard let v = UInt32(value) else { return bad("frame_max '\(value)' is not a number") }
+                    url.frameMax = v
+                case "channel_max":
+                    guard let v = UInt16(value) else { return bad("channel_max '\(value)' is not a number from 0 to 65535") }
+                    url.channelMax = v
+                case "connection_timeout":
+                    guard let v = UInt32(value) else { return bad("connection_timeout '\(value)' is not a number of milliseconds") }
+                    url.connectTimeoutMs = v
+                default:
+                    return bad("unknown query parameter '\(key)'")
+                }
+            }
+        }
+        return .success(url)
+    }
+
+    private static func percentDecode(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPTransport
+import AMQPWire
+import CShim
+import CSwiftAMQPAPI
+
+typealias ErrorOut = UnsafeMutablePointer<swamqp_error>?
+typealias Command = (RequestID, inout ConnectionStateMachine, inout EngineOutput) -> Void
+
+/// Resolves the handle, reporting an invalid or forked one, then runs `body`.
+func withHandle(_ pointer: OpaquePointer?, _ error: ErrorOut, _ body: (ConnectionHandle) -> Int32) -> Int32 {
+    switch resolve(pointer) {
+    case .failed(let status):
+        let message = status == SWAMQP_ERR_FORKED.rawValue
+            ? "the connection belongs to the parent process of a fork()"
+            : "the connection handle is NULL, freed or not one this library issued"
+        return report(status == SWAMQP_ERR_FORKED.rawValue ? .badState : .invalidArgument, message, error).with(status: status, error)
+    case .found(let handle):
+        return body(handle)
+    }
+}
+
+extension Int32 {
+    /// Overrides the status written into `error` (for the handle errors that have no ErrorKind).
+    fileprivate func with(status: Int32, _ error: ErrorOut) -> Int32 {
+        error?.pointee.status = status
+        return status
+    }
+}
+
+/// How a request is carried out: waiting for its reply, or returning its id at once.
+enum CallMode {
+    case blocking(timeoutMs: UInt32)
+    case async(UnsafeMutablePointer<UInt64>?)
+}
+
+/// Issues `command` in `mode`; in blocking mode `onReply` turns the reply into outputs.
+func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ command: Command,
+          onReply: (Reply) -> Int32 = { _ in SWAMQP_OK.rawValue }) -> Int32 {
+    switch mode {
+    case .async(let requestOut):
+        guard let requestOut else { return report(.invalidArgument, "request_id must not be NULL", error) }
+        requestOut.pointee = handle.connection.perform(blocking: false, command)
+        clear(error)
+        return SWAMQP_OK.rawValue
+    case .blocking(let timeoutMs):
+        guard swamqp_shim_callback_depth() == 0 else {
+            return report(.invalidArgument, "a blocking call was made from inside an event callback", error)
+                .with(status: SWAMQP_ERR_IN_CALLBACK.rawValue, error)
+        }
+        let id = handle.connection.perform(blocking: true, command)
+        switch handle.connection.wait(for: id, timeoutMs: timeoutMs) {
+        case .success(let reply):
+            clear(error)
+            return onReply(reply)
+        case .failure(let failure):
+            return report(failure, error)
+        }
+    }
+}
+
+/// Sends a synchronous channel method built from C arguments.
+func channelCall(_ pointer: OpaquePointer?, _ channel: UInt16, _ mode: CallMode, _ error: ErrorOut,
+                 noWait: Bool, build: () throws(InvalidArgument) -> Method,
+                 onReply: (Reply) -> Int32 = { _ in SWAMQP_OK.rawValue }) -> Int32 {
+    withHandle(pointer, error) { handle in
+        let method: Method
+        do throws(InvalidArgument) {
+            method = try build()
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
+        }
+        return call(handle, mode, error, { id, engine, out in
+            engine.call(method, channel: channel, noWait: noWait, request: id, into: &out)
+        }, onReply: onReply)
+    }
+}
+

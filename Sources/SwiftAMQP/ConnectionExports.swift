@@ -1,0 +1,241 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPTransport
+import AMQPWire
+import CShim
+import CSwiftAMQPAPI
+
+private let defaultHost: StaticString = "localhost"
+private let defaultVhost: StaticString = "/"
+private let defaultGuest: StaticString = "guest"
+
+private func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("swamqp_connection_options_init")
+public func swamqp_connection_options_init(_ options: UnsafeMutablePointer<swamqp_connection_options>?) {
+    guard let options else { return }
+    let defaults = ConnectionConfiguration()
+    var o = swamqp_connection_options()
+    o.host = cString(defaultHost)
+    o.port = defaults.port
+    o.vhost = cString(defaultVhost)
+    o.user = cString(defaultGuest)
+    o.password = cString(defaultGuest)
+    o.heartbeat = defaults.heartbeat
+    o.frame_max = defaults.frameMax
+    o.channel_max = defaults.channelMax
+    o.connect_timeout_ms = defaults.connectTimeoutMs
+    o.connection_name = nil
+    o.max_message_size = defaults.maxMessageSize
+    o.event_queue_limit = defaults.eventQueueLimit
+    o.outbound_limit = defaults.outboundLimit
+    o.socket_fd = -1
+    options.pointee = o
+}
+
+/// Storage for the strings swamqp_parse_url hands out, one block per thread, replaced by the
+/// thread's next call.
+private func keepURLStrings(_ strings: [String]) -> [UnsafePointer<CChar>] {
+    if let previous = swamqp_shim_thread_slot() { free(previous) }
+    let total = strings.reduce(0) { $0 + $1.utf8.count + 1 }
+    guard let block = malloc(max(total, 1))?.assumingMemoryBound(to: CChar.self) else {
+        swamqp_shim_set_thread_slot(nil)
+        return []
+    }
+    swamqp_shim_set_thread_slot(block)
+    var offset = 0
+    var pointers: [UnsafePointer<CChar>] = []
+    for string in strings {
+        let start = block + offset
+        for byte in string.utf8 {
+            block[offset] = CChar(bitPattern: byte)
+            offset += 1
+        }
+        block[offset] = 0
+        offset += 1
+        pointers.append(UnsafePointer(start))
+    }
+    return pointers
+}
+
+@_cdecl("swamqp_parse_url")
+public func swamqp_parse_url(_ url: UnsafePointer<CChar>?, _ options: UnsafeMutablePointer<swamqp_connection_options>?,
+                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    guard let text = string(url) else { return report(.invalidArgument, "url must not be NULL", error) }
+    guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
+    switch AMQPURL.parse(text) {
+    case .failure(let failure):
+        return report(failure, error)
+    case .success(let parsed):
+        let fields = [parsed.host, parsed.virtualHost, parsed.user, parsed.password]
+        let present = fields.compactMap { $0 }
+        let pointers = keepURLStrings(present)
+        guard pointers.count == present.count else { return report(.invalidArgument, "out of memory", error).noMemory(error) }
+        var next = pointers.makeIterator()
+        if parsed.host != nil { options.pointee.host = next.next() }
+        if parsed.virtualHost != nil { options.pointee.vhost = next.next() }
+        if parsed.user != nil { options.pointee.user = next.next() }
+        if parsed.password != nil { options.pointee.password = next.next() }
+        if let port = parsed.port { options.pointee.port = port }
+        if let v = parsed.heartbeat { options.pointee.heartbeat = v }
+        if let v = parsed.frameMax { options.pointee.frame_max = v }
+        if let v = parsed.channelMax { options.pointee.channel_max = v }
+        if let v = parsed.connectTimeoutMs { options.pointee.connect_timeout_ms = v }
+        clear(error)
+        return SWAMQP_OK.rawValue
+    }
+}
+
+extension Int32 {
+    fileprivate func noMemory(_ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+        error?.pointee.status = SWAMQP_ERR_NO_MEMORY.rawValue
+        return SWAMQP_ERR_NO_MEMORY.rawValue
+    }
+}
+
+private func configuration(from options: swamqp_connection_options) -> ConnectionConfiguration {
+    var c = ConnectionConfiguration()
+    c.host = string(options.host) ?? c.host
+    c.port = options.port == 0 ? c.port : options.port
+    c.virtualHost = string(options.vhost) ?? c.virtualHost
+    c.user = string(options.user) ?? c.user
+    c.password = string(options.password) ?? c.password
+    c.heartbeat = options.heartbeat
+    c.frameMax = options.frame_max
+    c.channelMax = options.channel_max
+    c.connectTimeoutMs = options.connect_timeout_ms == 0 ? c.connectTimeoutMs : options.connect_timeout_ms
+    c.connectionName = string(options.connection_name)
+    c.maxMessageSize = options.max_message_size == 0 ? c.maxMessageSize : options.max_message_size
+    c.eventQueueLimit = options.event_queue_limit == 0 ? c.eventQueueLimit : options.event_queue_limit
+    c.outboundLimit = options.outbound_limit == 0 ? c.outboundLimit : options.outbound_limit
+    c.socketFD = options.socket_fd
+    return c
+}
+
+@_cdecl("swamqp_connection_create")
+public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_options>?,
+                                     _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                                     _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    guard let out else { return report(.invalidArgument, "out must not be NULL", error) }
+    out.pointee = nil
+    guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
+    let config = configuration(from: options.pointee)
+    if let problem = config.validate() { return report(.invalidArgument, problem, error) }
+    guard let connection = Connection(configuration: config) else {
+        return report(.io, "could not create the connection's event descriptors: \(String(cString: strerror(errno)))", error)
+    }
+    out.pointee = token(for: ConnectionHandle(connection: connection))
+    clear(error)
+    return SWAMQP_OK.rawValue
+}
+
+@_cdecl("swamqp_connection_open")
+public func swamqp_connection_open(_ pointer: OpaquePointer?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(pointer, error) { handle in
+        guard swamqp_shim_callback_depth() == 0 else {
+            _ = report(.invalidArgument, "a blocking call was made from inside an event callback", error)
+            error?.pointee.status = SWAMQP_ERR_IN_CALLBACK.rawValue
+            return SWAMQP_ERR_IN_CALLBACK.rawValue
+        }
+        let connection = handle.connection
+        let id = connection.registerBlockingRequest()
+        if let failure = connection.open(request: id) { return report(failure, error) }
+        // The I/O thread enforces the connect timeout; the margin only covers its last step.
+        switch connection.wait(for: id, timeoutMs: connection.configuration.connectTimeoutMs &+ 1000) {
+        case .success:
+            clear(error)
+            return SWAMQP_OK.rawValue
+        case .failure(let failure):
+            return report(failure, error)
+        }
+    }
+}
+
+@_cdecl("swamqp_connection_open_async")
+public func swamqp_connection_open_async(_ pointer: OpaquePointer?, _ requestID: UnsafeMutablePointer<UInt64>?,
+                                         _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(pointer, error) { handle in
+        guard let requestID else { return report(.invalidArgument, "request_id must not be NULL", error) }
+        let id = handle.connection.perform(blocking: false) { _, _, _ in }
+        if let failure = handle.connection.open(request: id) { return report(failure, error) }
+        requestID.pointee = id
+        clear(error)
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_connect")
+public func swamqp_connect(_ options: UnsafePointer<swamqp_connection_options>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                           _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    let created = swamqp_connection_create(options, out, error)
+    guard created == SWAMQP_OK.rawValue, let handle = out?.pointee else { return created }
+    let opened = swamqp_connection_open(handle, error)
+    if opened != SWAMQP_OK.rawValue {
+        _ = swamqp_connection_free(handle)
+        out?.pointee = nil
+    }
+    return opened
+}
+
+private func closeCommand(timeoutMs: UInt32) -> Command {
+    { id, engine, out in
+        engine.close(request: id, timeoutNs: UInt64(timeoutMs) * 1_000_000, now: monotonicNow(), into: &out)
+    }
+}
+
+@_cdecl("swamqp_connection_close")
+public func swamqp_connection_close(_ pointer: OpaquePointer?, _ timeoutMs: UInt32,
+                                    _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(pointer, error) { handle in
+        call(handle, .blocking(timeoutMs: timeoutMs &+ 1000), error, closeCommand(timeoutMs: timeoutMs))
+    }
+}
+
+@_cdecl("swamqp_connection_close_async")
+public func swamqp_connection_close_async(_ pointer: OpaquePointer?, _ requestID: UnsafeMutablePointer<UInt64>?,
+                                          _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(pointer, error) { handle in
+        call(handle, .async(requestID), error, closeCommand(timeoutMs: 5000))
+    }
+}
+
+@_cdecl("swamqp_connection_free")
+public func swamqp_connection_free(_ pointer: OpaquePointer?) -> Int32 {
+    guard let pointer else { return SWAMQP_OK.rawValue }
+    guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+    let tokenValue = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
+    guard let handle = handles.withLock({ $0.remove(tokenValue) }) else { return SWAMQP_ERR_INVALID_HANDLE.rawValue }
+    if handle.forkGeneration != swamqp_shim_fork_generation() {
+        return SWAMQP_ERR_FORKED.rawValue // the parent owns the thread and socket; leave them alone
+    }
+    let connection = handle.connection
+    if connection.isOpen {
+        let id = connection.perform(blocking: true, closeCommand(timeoutMs: 2000))
+        _ = connection.wait(for: id, timeoutMs: 2500)
+    }
+    connection.shutdown()
+    handle.state.withLock { $0.batch = nil }
+    return SWAMQP_OK.rawValue
+}
+
+@_cdecl("swamqp_connection_is_open")
+public func swamqp_connection_is_open(_ pointer: OpaquePointer?) -> Bool {
+    if case .found(let handle) = resolve(pointer) { return handle.connection.isOpen }
+    return false
+}
+
+@_cdecl("swamqp_connection_tune")
+public func swamqp_connection_tune(_ pointer: OpaquePointer?, _ channelMax: UnsafeMutablePointer<UInt16>?,
+                                   _ frameMax: UnsafeMutablePointer<UInt32>?, _ heartbeat: UnsafeMutablePointer<UInt16>?) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        let tune = handle.connection.tune
+        channelMax?.pointee = tune.channelMax
+        frameMax?.pointee = tune.frameMax
+        heartbeat?.pointee = tune.heartbeat
+        return SWAMQP_OK.rawValue
+    }
+}

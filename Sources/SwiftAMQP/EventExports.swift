@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPTransport
+import CShim
+import CSwiftAMQPAPI
+
+@_cdecl("swamqp_connection_event_fd")
+public func swamqp_connection_event_fd(_ pointer: OpaquePointer?) -> Int32 {
+    if case .found(let handle) = resolve(pointer) { return handle.connection.eventFD }
+    return -1
+}
+
+@_cdecl("swamqp_next_events")
+public func swamqp_next_events(_ pointer: OpaquePointer?, _ events: UnsafeMutablePointer<swamqp_event>?, _ capacity: Int,
+                               _ count: UnsafeMutablePointer<Int>?, _ timeoutMs: UInt32) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        guard let count else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
+        count.pointee = 0
+        guard let events, capacity > 0 else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
+        // A callback may still be reading the current batch; draining would free it.
+        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        handle.state.withLock { $0.batch = nil }
+        guard let taken = handle.connection.takeEvents(limit: capacity, timeoutMs: timeoutMs) else {
+            return SWAMQP_ERR_CONNECTION_CLOSED.rawValue
+        }
+        guard !taken.isEmpty else { return SWAMQP_OK.rawValue }
+        let arena = Arena()
+        for (i, event) in taken.enumerated() { events[i] = arena.cEvent(event) }
+        handle.state.withLock { $0.batch = arena }
+        count.pointee = taken.count
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_events_release")
+public func swamqp_events_release(_ pointer: OpaquePointer?) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        handle.state.withLock { $0.batch = nil }
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_set_event_callback")
+public func swamqp_set_event_callback(_ pointer: OpaquePointer?, _ callback: swamqp_event_callback?,
+                                      _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        handle.state.withLock {
+            $0.callback = callback
+            $0.userData = userData
+        }
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_dispatch_events")
+public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt32, _ dispatched: UnsafeMutablePointer<Int>?) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        dispatched?.pointee = 0
+        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        let (callback, userData) = handle.state.withLock { ($0.callback, $0.userData) }
+        guard let callback else { return SWAMQP_ERR_BAD_STATE.rawValue }
+        handle.state.withLock { $0.batch = nil }
+        guard let taken = handle.connection.takeEvents(limit: 256, timeoutMs: timeoutMs) else {
+            return SWAMQP_ERR_CONNECTION_CLOSED.rawValue
+        }
+        let arena = Arena()
+        handle.state.withLock { $0.batch = arena }
+        swamqp_shim_callback_enter()
+        defer { swamqp_shim_callback_leave() }
+        for event in taken {
+            var cEvent = arena.cEvent(event)
+            callback(pointer, &cEvent, userData)
+        }
+        dispatched?.pointee = taken.count
+        return SWAMQP_OK.rawValue
+    }
+}

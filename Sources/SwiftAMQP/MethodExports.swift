@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPTransport
+import AMQPWire
+import CShim
+import CSwiftAMQPAPI
+
+private func flag(_ flags: UInt32, _ bit: Int) -> Bool { flags & UInt32(bit) != 0 }
+
+// MARK: exchange.declare
+
+private func exchangeDeclare(_ exchange: swamqp_bytes, _ type: swamqp_bytes, _ flags: UInt32,
+                             _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
+    .exchangeDeclare(ExchangeDeclare(
+        exchange: try shortString(exchange, "exchange"), type: try shortString(type, "exchange type"),
+        passive: flag(flags, SWAMQP_PASSIVE), durable: flag(flags, SWAMQP_DURABLE),
+        autoDelete: flag(flags, SWAMQP_AUTO_DELETE), internal: flag(flags, SWAMQP_INTERNAL),
+        nowait: flag(flags, SWAMQP_NOWAIT), arguments: try table(arguments)))
+}
+
+@_cdecl("swamqp_exchange_declare")
+public func swamqp_exchange_declare(_ c: OpaquePointer?, _ channel: UInt16, _ exchange: swamqp_bytes, _ type: swamqp_bytes,
+                                    _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?, _ timeoutMs: UInt32,
+                                    _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
+        try exchangeDeclare(exchange, type, flags, arguments)
+    }
+}
+
+@_cdecl("swamqp_exchange_declare_async")
+public func swamqp_exchange_declare_async(_ c: OpaquePointer?, _ channel: UInt16, _ exchange: swamqp_bytes, _ type: swamqp_bytes,
+                                          _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?,
+                                          _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .async(requestID), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
+        try exchangeDeclare(exchange, type, flags, arguments)
+    }
+}
+
+// MARK: queue.declare
+
+private func queueDeclare(_ queue: swamqp_bytes, _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
+    .queueDeclare(QueueDeclare(
+        queue: try shortString(queue, "queue"), passive: flag(flags, SWAMQP_PASSIVE), durable: flag(flags, SWAMQP_DURABLE),
+        exclusive: flag(flags, SWAMQP_EXCLUSIVE), autoDelete: flag(flags, SWAMQP_AUTO_DELETE),
+        nowait: flag(flags, SWAMQP_NOWAIT), arguments: try table(arguments)))
+}
+
+@_cdecl("swamqp_queue_declare")
+public func swamqp_queue_declare(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ flags: UInt32,
+                                 _ arguments: UnsafePointer<swamqp_table>?, _ result: UnsafeMutablePointer<swamqp_queue_declare_ok>?,
+                                 _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: flag(flags, SWAMQP_NOWAIT),
+                build: { () throws(InvalidArgument) in try queueDeclare(queue, flags, arguments) }) { reply in
+        guard let result, case .queueDeclared(let name, let messages, let consumers) = reply else { return SWAMQP_OK.rawValue }
+        result.pointee = swamqp_queue_declare_ok()
+        withUnsafeMutableBytes(of: &result.pointee.name) { raw in
+            name.withUnsafeBytes { source in
+                let n = min(source.count, raw.count - 1)
+                if n > 0 { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<n])) }
+                raw[n] = 0
+            }
+        }
+        result.pointee.name_len = min(name.count, 255)
+        result.pointee.message_count = messages
+        result.pointee.consumer_count = consumers
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_queue_declare_async")
+public func swamqp_queue_declare_async(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ flags: UInt32,
+                                       _ arguments: UnsafePointer<swamqp_table>?, _ requestID: UnsafeMutablePointer<UInt64>?,
+                                       _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .async(requestID), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
+        try queueDeclare(queue, flags, arguments)
+    }
+}
+
+// MARK: queue.bind
+
+private func queueBind(_ queue: swamqp_bytes, _ exchange: swamqp_bytes, _ key: swamqp_bytes, _ flags: UInt32,
+                       _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
+    .queueBind(QueueBind(queue: try shortString(queue, "queue"), exchange: try shortString(exchange, "exchange"),
+                         routingKey: try shortString(key, "routing_key"), nowait: flag(flags, SWAMQP_NOWAIT),
+                         arguments: try table(arguments)))
+}
+
+@_cdecl("swamqp_queue_bind")
+public func swamqp_queue_bind(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ exchange: swamqp_bytes,
+                              _ routingKey: swamqp_bytes, _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?,
+                              _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
+        try queueBind(queue, exchange, routingKey, flags, arguments)
+    }
+}
+
+@_cdecl("swamqp_queue_bind_async")
+public func swamqp_queue_bind_async(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ exchange: swamqp_bytes,
+                                    _ routingKey: swamqp_bytes, _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?,
+                                    _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .async(requestID), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
+        try queueBind(queue, exchange, routingKey, flags, arguments)
+    }
+}
+
+// MARK: basic.publish, get, ack
+
+@_cdecl("swamqp_basic_publish")
+public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ exchange: swamqp_bytes, _ routingKey: swamqp_bytes,
+                                 _ flags: UInt32, _ props: UnsafePointer<swamqp_properties>?, _ body: swamqp_bytes,
+                                 _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(c, error) { handle in
+        let publish: BasicPublish
+        let basicProperties: BasicProperties
+        do throws(InvalidArgument) {
+            publish = BasicPublish(exchange: try shortString(exchange, "exchange"), routingKey: try shortString(routingKey, "routing_key"),
+                                   mandatory: flag(flags, SWAMQP_MANDATORY), immediate: flag(flags, SWAMQP_IMMEDIATE))
+            basicProperties = try properties(props)
+            if body.len > 0 && body.bytes == nil { throw InvalidArgument(message: "body: NULL bytes with length \(body.len)") }
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
+        }
+        let failure = handle.connection.withEngine { engine, out in
+            engine.publish(publish, properties: basicProperties, body: UnsafeRawBufferPointer(start: body.bytes, count: body.len),
+                           channel: channel, into: &out)
+        }
+        if let failure { return report(failure, error) }
+        clear(error)
+        return SWAMQP_OK.rawValue
+    }
+}
+
+private func basicGet(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
+    .basicGet(BasicGet(queue: try shortString(queue, "queue"), noAck: flag(flags, SWAMQP_NO_ACK)))
+}
+
+@_cdecl("swamqp_basic_get")
+public func swamqp_basic_get(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ flags: UInt32,
+                             _ message: UnsafeMutablePointer<UnsafeMutablePointer<swamqp_message>?>?, _ timeoutMs: UInt32,
+                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    guard let message else { return report(.invalidArgument, "message must not be NULL", error) }
+    message.pointee = nil
+    return channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: false,
+                       build: { () throws(InvalidArgument) in try basicGet(queue, flags) }) { reply in
+        guard case .message(let inbound) = reply else { return SWAMQP_OK.rawValue }
+        let arena = Arena()
+        guard let cMessage = arena.cMessage(inbound) else { return SWAMQP_ERR_NO_MEMORY.rawValue }
+        liveMessages.withLock { $0[UInt(bitPattern: cMessage)] = arena }
+        message.pointee = cMessage
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_basic_get_async")
+public func swamqp_basic_get_async(_ c: OpaquePointer?, _ channel: UInt16, _ queue: swamqp_bytes, _ flags: UInt32,
+                                   _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .async(requestID), error, noWait: false) { () throws(InvalidArgument) in
+        try basicGet(queue, flags)
+    }
+}
+
+@_cdecl("swamqp_message_free")
+public func swamqp_message_free(_ message: UnsafeMutablePointer<swamqp_message>?) -> Int32 {
+    guard let message else { return SWAMQP_OK.rawValue }
+    let arena = liveMessages.withLock { $0.removeValue(forKey: UInt(bitPattern: message)) }
+    return arena == nil ? SWAMQP_ERR_INVALID_HANDLE.rawValue : SWAMQP_OK.rawValue
+}
+
+@_cdecl("swamqp_basic_ack")
+public func swamqp_basic_ack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
+                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(c, error) { handle in
+        let failure = handle.connection.withEngine { engine, out in
+            engine.send(.basicAck(BasicAck(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))), channel: channel, into: &out)
+        }
+        if let failure { return report(failure, error) }
+        clear(error)
+        return SWAMQP_OK.rawValue
+    }
+}
