@@ -340,7 +340,7 @@ int swamqp_connection_free(swamqp_connection *connection);
 /** True while the connection is open (handshake done, not closed). False for invalid handles. */
 bool swamqp_connection_is_open(swamqp_connection *connection);
 
-/** The negotiated values after open (0 before). */
+/** The negotiated values after open (0 before). All three out pointers are required. */
 int swamqp_connection_tune(swamqp_connection *connection, uint16_t *channel_max, uint32_t *frame_max,
                            uint16_t *heartbeat);
 

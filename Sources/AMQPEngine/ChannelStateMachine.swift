@@ -31,7 +31,10 @@ struct ChannelStateMachine {
     /// False while the broker has stopped this channel's publishing with channel.flow.
     var flowActive = true
 
-    init(openRequest: RequestID?) {
+    let number: UInt16
+
+    init(number: UInt16, openRequest: RequestID?) {
+        self.number = number
         self.openRequest = openRequest
     }
 
@@ -47,10 +50,10 @@ struct ChannelStateMachine {
     /// Every request still waiting, failed with `error`, as completion events.
     mutating func failAll(_ error: AMQPError, into out: inout EngineOutput) {
         for id in [openRequest, closeRequest].compactMap({ $0 }) + pending.map(\.id) {
-            out.events.append(.completion(id, .failure(error)))
+            out.events.append(.completion(id, channel: number, .failure(error)))
         }
         if let request = assembly?.request {
-            out.events.append(.completion(request, .failure(error)))
+            out.events.append(.completion(request, channel: number, .failure(error)))
         }
         openRequest = nil
         closeRequest = nil

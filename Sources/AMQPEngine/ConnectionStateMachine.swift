@@ -37,7 +37,7 @@ public struct ConnectionStateMachine {
     /// Begins the handshake on a connected socket: sends the protocol header.
     public mutating func start(request: RequestID, now: UInt64, into out: inout EngineOutput) {
         guard state == .idle else {
-            out.events.append(.completion(request, .failure(AMQPError(.badState, "connection already started"))))
+            out.events.append(.completion(request, channel: 0, .failure(AMQPError(.badState, "connection already started"))))
             return
         }
         state = .awaitingStart
@@ -52,20 +52,20 @@ public struct ConnectionStateMachine {
     public mutating func close(request: RequestID, timeoutNs: UInt64, now: UInt64, into out: inout EngineOutput) {
         switch state {
         case .closed:
-            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.completion(request, channel: 0, .success(.done)))
         case .closing:
             // A second close rides on the first one's reply.
             if let first = closeRequest {
-                out.events.append(.completion(request, .success(.done)))
+                out.events.append(.completion(request, channel: 0, .success(.done)))
                 closeRequest = first
             }
         case .idle:
             state = .closed
-            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.completion(request, channel: 0, .success(.done)))
             out.events.append(.connectionClosed(AMQPError(.connectionClosed, "connection closed by the application")))
         case .awaitingStart, .awaitingTune, .awaitingOpenOk:
             finish(AMQPError(.connectionClosed, "connection closed by the application during the handshake"), into: &out)
-            out.events.insert(.completion(request, .success(.done)), at: 0)
+            out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .open:
             state = .closing
             closeRequest = request
@@ -80,7 +80,7 @@ public struct ConnectionStateMachine {
         if state == .closing, let request = closeRequest {
             // The broker may close the socket right after close-ok; a close we asked for succeeded.
             closeRequest = nil
-            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.completion(request, channel: 0, .success(.done)))
             finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
             return
         }
@@ -117,11 +117,11 @@ public struct ConnectionStateMachine {
         state = .closed
         deadline = nil
         if let request = openRequest {
-            out.events.append(.completion(request, .failure(error)))
+            out.events.append(.completion(request, channel: 0, .failure(error)))
             openRequest = nil
         }
         if let request = closeRequest {
-            out.events.append(.completion(request, .failure(error)))
+            out.events.append(.completion(request, channel: 0, .failure(error)))
             closeRequest = nil
         }
         var open = channels
@@ -163,7 +163,7 @@ public struct ConnectionStateMachine {
             case .closing:
                 if let request = closeRequest {
                     closeRequest = nil
-                    out.events.append(.completion(request, .success(.done)))
+                    out.events.append(.completion(request, channel: 0, .success(.done)))
                 }
                 finish(AMQPError(.connectionClosed, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
                 return
@@ -245,7 +245,7 @@ public struct ConnectionStateMachine {
             out.events.append(.log(.info, "connected to \(configuration.host):\(configuration.port) vhost \(configuration.virtualHost) (heartbeat \(heartbeat) s, frame_max \(frameMax), channel_max \(channelMax))"))
             if let request = openRequest {
                 openRequest = nil
-                out.events.append(.completion(request, .success(.done)))
+                out.events.append(.completion(request, channel: 0, .success(.done)))
             }
 
         case (_, .connectionClose(let close)):
@@ -258,7 +258,7 @@ public struct ConnectionStateMachine {
         case (.closing, .connectionCloseOk):
             if let request = closeRequest {
                 closeRequest = nil
-                out.events.append(.completion(request, .success(.done)))
+                out.events.append(.completion(request, channel: 0, .success(.done)))
             }
             finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
 
@@ -306,7 +306,7 @@ public struct ConnectionStateMachine {
             channel.state = .open
             if let request = channel.openRequest {
                 channel.openRequest = nil
-                out.events.append(.completion(request, .success(.channelOpened(number))))
+                out.events.append(.completion(request, channel: number, .success(.channelOpened(number))))
             }
             channels[number] = channel
             return
@@ -325,7 +325,7 @@ public struct ConnectionStateMachine {
             guard channel.state == .closing else { break }
             if let request = channel.closeRequest {
                 channel.closeRequest = nil
-                out.events.append(.completion(request, .success(.done)))
+                out.events.append(.completion(request, channel: number, .success(.done)))
             }
             channel.failAll(AMQPError(.channelClosed, "channel \(number) was closed by the application", channel: number), into: &out)
             channels[number] = nil
@@ -390,7 +390,7 @@ public struct ConnectionStateMachine {
             if let head = channel.pending.first, head.classID == method.classID, head.replies.contains(method.methodID) {
                 channel.pending.removeFirst()
                 channels[number] = channel
-                out.events.append(.completion(head.id, .success(Self.reply(for: method))))
+                out.events.append(.completion(head.id, channel: number, .success(Self.reply(for: method))))
                 return
             }
         }
@@ -493,7 +493,7 @@ public struct ConnectionStateMachine {
         case .returned: out.events.append(.returned(assembly.message))
         case .getOk:
             if let request = assembly.request {
-                out.events.append(.completion(request, .success(.message(assembly.message))))
+                out.events.append(.completion(request, channel: assembly.message.channel, .success(.message(assembly.message))))
             }
         }
     }
@@ -511,7 +511,7 @@ public struct ConnectionStateMachine {
             }
             number += 1
         }
-        channels[number] = ChannelStateMachine(openRequest: request)
+        channels[number] = ChannelStateMachine(number: number, openRequest: request)
         send(channel: number, .channelOpen(ChannelOpen()), into: &out)
         return .success(number)
     }
@@ -519,15 +519,15 @@ public struct ConnectionStateMachine {
     /// Closes a channel with reply 200; closing an unknown (already closed) channel succeeds at once.
     public mutating func closeChannel(_ number: UInt16, request: RequestID, into out: inout EngineOutput) {
         guard state == .open else {
-            out.events.append(.completion(request, .failure(notOpenError())))
+            out.events.append(.completion(request, channel: number, .failure(notOpenError())))
             return
         }
         guard var channel = channels[number] else {
-            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.completion(request, channel: number, .success(.done)))
             return
         }
         if channel.state == .closing {
-            out.events.append(.completion(request, .success(.done)))
+            out.events.append(.completion(request, channel: number, .success(.done)))
             return
         }
         channel.state = .closing
@@ -541,7 +541,7 @@ public struct ConnectionStateMachine {
     public mutating func call(_ method: Method, channel number: UInt16, noWait: Bool, request: RequestID,
                               into out: inout EngineOutput) {
         if let error = usableChannelError(number) {
-            out.events.append(.completion(request, .failure(error)))
+            out.events.append(.completion(request, channel: number, .failure(error)))
             return
         }
         let start = out.outbound.count
@@ -549,11 +549,11 @@ public struct ConnectionStateMachine {
             try out.outbound.writeMethodFrame(channel: number, method)
         } catch {
             out.outbound.buffer.removeSubrange(start...)
-            out.events.append(.completion(request, .failure(AMQPError(.invalidArgument, "\(error)", channel: number))))
+            out.events.append(.completion(request, channel: number, .failure(AMQPError(.invalidArgument, "\(error)", channel: number))))
             return
         }
         if noWait {
-            out.events.append(.completion(request, .success(Self.noWaitReply(for: method))))
+            out.events.append(.completion(request, channel: number, .success(Self.noWaitReply(for: method))))
         } else {
             channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID, replies: ChannelStateMachine.replies(to: method)))
         }

@@ -42,7 +42,8 @@ public enum LogLevel: Int32, Sendable {
 
 /// Everything the engine reports to the application, in the order it happened.
 public enum EngineEvent: Sendable {
-    case completion(RequestID, Result<Reply, AMQPError>)
+    /// A request finished; `channel` is the one it was made on (0 for the connection).
+    case completion(RequestID, channel: UInt16, Result<Reply, AMQPError>)
     case delivery(InboundMessage)
     case returned(InboundMessage)
     case confirm(channel: UInt16, ack: Bool, deliveryTag: UInt64, multiple: Bool)

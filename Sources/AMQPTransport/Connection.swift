@@ -35,8 +35,8 @@ public final class Connection: @unchecked Sendable {
     public let configuration: ConnectionConfiguration
 
     public init?(configuration: ConnectionConfiguration) {
-        let eventFD = swamqp_shim_eventfd()
-        let wakeFD = swamqp_shim_eventfd()
+        let eventFD = swiftamqp_shim_eventfd()
+        let wakeFD = swiftamqp_shim_eventfd()
         guard eventFD >= 0, wakeFD >= 0 else {
             if eventFD >= 0 { close(eventFD) }
             if wakeFD >= 0 { close(wakeFD) }
@@ -67,7 +67,7 @@ public final class Connection: @unchecked Sendable {
         body(id, &engine, &output)
         let wake = route() || (!hadOutbound && output.outbound.count > 0)
         lock.unlock()
-        if wake { swamqp_shim_eventfd_signal(wakeFD) }
+        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
         return id
     }
 
@@ -78,7 +78,7 @@ public final class Connection: @unchecked Sendable {
         let result = body(&engine, &output)
         let wake = route() || (!hadOutbound && output.outbound.count > 0)
         lock.unlock()
-        if wake { swamqp_shim_eventfd_signal(wakeFD) }
+        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
         return result
     }
 
@@ -150,7 +150,7 @@ public final class Connection: @unchecked Sendable {
             thread = nil
             return handle
         }
-        swamqp_shim_eventfd_signal(wakeFD)
+        swiftamqp_shim_eventfd_signal(wakeFD)
         if let handle { pthread_join(handle, nil) }
     }
 
@@ -169,7 +169,7 @@ public final class Connection: @unchecked Sendable {
         var wakeIO = false
         let taken: [EngineEvent]? = lock.withLock {
             while queueHead == queue.count {
-                if finalError != nil && threadFinishedOrNeverStarted { return nil }
+                if finalError != nil { return nil }
                 if timeoutMs == 0 || monotonicNow() >= deadline { return [] }
                 _ = lock.wait(until: deadline)
             }
@@ -181,7 +181,7 @@ public final class Connection: @unchecked Sendable {
             if queueHead == queue.count {
                 queue.removeAll(keepingCapacity: true)
                 queueHead = 0
-                swamqp_shim_eventfd_drain(eventFD)
+                swiftamqp_shim_eventfd_drain(eventFD)
             } else if queueHead > 4096 {
                 queue.removeFirst(queueHead)
                 queueHead = 0
@@ -189,11 +189,10 @@ public final class Connection: @unchecked Sendable {
             wakeIO = wasOverLimit && queuedBytes < Int(clamping: configuration.eventQueueLimit)
             return batch
         }
-        if wakeIO { swamqp_shim_eventfd_signal(wakeFD) }
+        if wakeIO { swiftamqp_shim_eventfd_signal(wakeFD) }
         return taken
     }
 
-    private var threadFinishedOrNeverStarted: Bool { threadFinished || !threadStarted }
 
     /// Sends completions to their blocking waiters and everything else to the event queue.
     /// Called with the lock held; true when the I/O thread must be woken (socket to close).
@@ -202,7 +201,7 @@ public final class Connection: @unchecked Sendable {
         var signalled = false
         let wasEmpty = queueHead == queue.count
         for event in output.events {
-            if case .completion(let id, let result) = event {
+            if case .completion(let id, _, let result) = event {
                 if waiters[id] != nil {
                     waiters[id] = .some(result)
                     signalled = true
@@ -216,7 +215,7 @@ public final class Connection: @unchecked Sendable {
             signalled = true
         }
         output.events.removeAll(keepingCapacity: true)
-        if wasEmpty && queueHead < queue.count { swamqp_shim_eventfd_signal(eventFD) }
+        if wasEmpty && queueHead < queue.count { swiftamqp_shim_eventfd_signal(eventFD) }
         if signalled { lock.broadcast() }
         return output.closeSocket
     }
@@ -224,7 +223,7 @@ public final class Connection: @unchecked Sendable {
     private static func size(of event: EngineEvent) -> Int {
         switch event {
         case .delivery(let message), .returned(let message): return 256 + message.body.count
-        case .completion(_, .success(.message(let message))): return 256 + message.body.count
+        case .completion(_, _, .success(.message(let message))): return 256 + message.body.count
         default: return 128
         }
     }
@@ -232,7 +231,7 @@ public final class Connection: @unchecked Sendable {
     // MARK: - The I/O thread
 
     private func run(request: RequestID) {
-        swamqp_shim_block_sigpipe()
+        swiftamqp_shim_block_sigpipe()
         let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
         let connected: Result<Int32, AMQPError>
         if configuration.socketFD >= 0 {
@@ -246,7 +245,7 @@ public final class Connection: @unchecked Sendable {
         switch connected {
         case .failure(let error):
             lock.withLock {
-                output.events.append(.completion(request, .failure(error)))
+                output.events.append(.completion(request, channel: 0, .failure(error)))
                 engine.connectionLost(error, into: &output)
                 _ = route()
                 threadFinished = true
@@ -341,7 +340,7 @@ public final class Connection: @unchecked Sendable {
                 fail(AMQPError(.io, "poll failed: \(String(cString: strerror(errno)))"))
                 return
             }
-            if fds[1].revents & Int16(POLLIN) != 0 { swamqp_shim_eventfd_drain(wakeFD) }
+            if fds[1].revents & Int16(POLLIN) != 0 { swiftamqp_shim_eventfd_drain(wakeFD) }
             if closing && ready == 0 && pendingOffset < pending.count { return } // peer stopped reading
 
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !closing {

@@ -5,7 +5,7 @@ import AMQPEngine
 import CShim
 
 /// Monotonic time in nanoseconds.
-public func monotonicNow() -> UInt64 { swamqp_shim_now_ns() }
+public func monotonicNow() -> UInt64 { swiftamqp_shim_now_ns() }
 
 /// Resolves `host` and connects to each of its addresses in turn until one accepts, all within
 /// `deadline`. The socket returned is non-blocking with TCP_NODELAY and keepalive set.

@@ -47,7 +47,7 @@ func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ com
         clear(error)
         return SWAMQP_OK.rawValue
     case .blocking(let timeoutMs):
-        guard swamqp_shim_callback_depth() == 0 else {
+        guard swiftamqp_shim_callback_depth() == 0 else {
             return report(.invalidArgument, "a blocking call was made from inside an event callback", error)
                 .with(status: SWAMQP_ERR_IN_CALLBACK.rawValue, error)
         }

@@ -11,7 +11,7 @@ private func openCommand(_ number: UnsafeMutablePointer<UInt16>?) -> Command {
     { id, engine, out in
         switch engine.openChannel(request: id, into: &out) {
         case .success(let channel): number?.pointee = channel
-        case .failure(let failure): out.events.append(.completion(id, .failure(failure)))
+        case .failure(let failure): out.events.append(.completion(id, channel: 0, .failure(failure)))
         }
     }
 }

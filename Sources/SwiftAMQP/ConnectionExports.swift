@@ -40,13 +40,13 @@ public func swamqp_connection_options_init(_ options: UnsafeMutablePointer<swamq
 /// Storage for the strings swamqp_parse_url hands out, one block per thread, replaced by the
 /// thread's next call.
 private func keepURLStrings(_ strings: [String]) -> [UnsafePointer<CChar>] {
-    if let previous = swamqp_shim_thread_slot() { free(previous) }
+    if let previous = swiftamqp_shim_thread_slot() { free(previous) }
     let total = strings.reduce(0) { $0 + $1.utf8.count + 1 }
     guard let block = malloc(max(total, 1))?.assumingMemoryBound(to: CChar.self) else {
-        swamqp_shim_set_thread_slot(nil)
+        swiftamqp_shim_set_thread_slot(nil)
         return []
     }
-    swamqp_shim_set_thread_slot(block)
+    swiftamqp_shim_set_thread_slot(block)
     var offset = 0
     var pointers: [UnsafePointer<CChar>] = []
     for string in strings {
@@ -136,7 +136,7 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
 @_cdecl("swamqp_connection_open")
 public func swamqp_connection_open(_ pointer: OpaquePointer?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
-        guard swamqp_shim_callback_depth() == 0 else {
+        guard swiftamqp_shim_callback_depth() == 0 else {
             _ = report(.invalidArgument, "a blocking call was made from inside an event callback", error)
             error?.pointee.status = SWAMQP_ERR_IN_CALLBACK.rawValue
             return SWAMQP_ERR_IN_CALLBACK.rawValue
@@ -206,10 +206,10 @@ public func swamqp_connection_close_async(_ pointer: OpaquePointer?, _ requestID
 @_cdecl("swamqp_connection_free")
 public func swamqp_connection_free(_ pointer: OpaquePointer?) -> Int32 {
     guard let pointer else { return SWAMQP_OK.rawValue }
-    guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+    guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
     let tokenValue = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
     guard let handle = handles.withLock({ $0.remove(tokenValue) }) else { return SWAMQP_ERR_INVALID_HANDLE.rawValue }
-    if handle.forkGeneration != swamqp_shim_fork_generation() {
+    if handle.forkGeneration != swiftamqp_shim_fork_generation() {
         return SWAMQP_ERR_FORKED.rawValue // the parent owns the thread and socket; leave them alone
     }
     let connection = handle.connection
@@ -232,10 +232,11 @@ public func swamqp_connection_is_open(_ pointer: OpaquePointer?) -> Bool {
 public func swamqp_connection_tune(_ pointer: OpaquePointer?, _ channelMax: UnsafeMutablePointer<UInt16>?,
                                    _ frameMax: UnsafeMutablePointer<UInt32>?, _ heartbeat: UnsafeMutablePointer<UInt16>?) -> Int32 {
     withHandle(pointer, nil) { handle in
+        guard let channelMax, let frameMax, let heartbeat else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
         let tune = handle.connection.tune
-        channelMax?.pointee = tune.channelMax
-        frameMax?.pointee = tune.frameMax
-        heartbeat?.pointee = tune.heartbeat
+        channelMax.pointee = tune.channelMax
+        frameMax.pointee = tune.frameMax
+        heartbeat.pointee = tune.heartbeat
         return SWAMQP_OK.rawValue
     }
 }

@@ -223,13 +223,13 @@ extension Arena {
     func cEvent(_ event: EngineEvent) -> swamqp_event {
         var e = swamqp_event()
         switch event {
-        case .completion(let id, let result):
+        case .completion(let id, let channel, let result):
             e.type = Int32(SWAMQP_EVENT_COMPLETION.rawValue)
             e.request_id = id
+            e.channel = channel
             switch result {
             case .failure(let error):
                 e.status = error.kind.status.rawValue
-                e.channel = error.channel
                 e.error = UnsafePointer(cError(error))
             case .success(let reply):
                 e.status = SWAMQP_OK.rawValue

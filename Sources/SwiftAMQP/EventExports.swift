@@ -20,7 +20,7 @@ public func swamqp_next_events(_ pointer: OpaquePointer?, _ events: UnsafeMutabl
         count.pointee = 0
         guard let events, capacity > 0 else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
         // A callback may still be reading the current batch; draining would free it.
-        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
         handle.state.withLock { $0.batch = nil }
         guard let taken = handle.connection.takeEvents(limit: capacity, timeoutMs: timeoutMs) else {
             return SWAMQP_ERR_CONNECTION_CLOSED.rawValue
@@ -37,7 +37,7 @@ public func swamqp_next_events(_ pointer: OpaquePointer?, _ events: UnsafeMutabl
 @_cdecl("swamqp_events_release")
 public func swamqp_events_release(_ pointer: OpaquePointer?) -> Int32 {
     withHandle(pointer, nil) { handle in
-        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
         handle.state.withLock { $0.batch = nil }
         return SWAMQP_OK.rawValue
     }
@@ -59,7 +59,7 @@ public func swamqp_set_event_callback(_ pointer: OpaquePointer?, _ callback: swa
 public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt32, _ dispatched: UnsafeMutablePointer<Int>?) -> Int32 {
     withHandle(pointer, nil) { handle in
         dispatched?.pointee = 0
-        guard swamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+        guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
         let (callback, userData) = handle.state.withLock { ($0.callback, $0.userData) }
         guard let callback else { return SWAMQP_ERR_BAD_STATE.rawValue }
         handle.state.withLock { $0.batch = nil }
@@ -68,8 +68,8 @@ public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt3
         }
         let arena = Arena()
         handle.state.withLock { $0.batch = arena }
-        swamqp_shim_callback_enter()
-        defer { swamqp_shim_callback_leave() }
+        swiftamqp_shim_callback_enter()
+        defer { swiftamqp_shim_callback_leave() }
         for event in taken {
             var cEvent = arena.cEvent(event)
             callback(pointer, &cEvent, userData)

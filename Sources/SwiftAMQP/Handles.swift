@@ -10,7 +10,7 @@ import Synchronization
 /// What a `swamqp_connection *` token stands for.
 final class ConnectionHandle: @unchecked Sendable {
     let connection: Connection
-    let forkGeneration = swamqp_shim_fork_generation()
+    let forkGeneration = swiftamqp_shim_fork_generation()
     /// The event callback and its user data, and the memory of the last batch of events handed
     /// out; guarded by `state`.
     let state = Mutex(HandleState())
@@ -79,7 +79,7 @@ func resolve(_ pointer: OpaquePointer?) -> HandleLookup {
     guard let pointer else { return .failed(SWAMQP_ERR_INVALID_HANDLE.rawValue) }
     let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
     guard let handle = handles.withLock({ $0.lookup(token) }) else { return .failed(SWAMQP_ERR_INVALID_HANDLE.rawValue) }
-    guard handle.forkGeneration == swamqp_shim_fork_generation() else { return .failed(SWAMQP_ERR_FORKED.rawValue) }
+    guard handle.forkGeneration == swiftamqp_shim_fork_generation() else { return .failed(SWAMQP_ERR_FORKED.rawValue) }
     return .found(handle)
 }
 

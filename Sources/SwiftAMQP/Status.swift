@@ -44,7 +44,7 @@ func fill(_ out: UnsafeMutablePointer<swamqp_error>, _ error: AMQPError) {
     out.pointee.class_id = error.classID
     out.pointee.method_id = error.methodID
     out.pointee.channel = error.channel
-    let text = error.fromBroker ? "\(ReplyCode(rawValue: error.replyCode)?.name ?? "REPLY_\(error.replyCode)") - \(error.message)" : error.message
+    let text = error.message // a broker's reply text already starts with the reply name
     withUnsafeMutableBytes(of: &out.pointee.message) { raw in
         let utf8 = Array(text.utf8.prefix(raw.count - 1))
         for (i, byte) in utf8.enumerated() { raw[i] = byte }

@@ -5,23 +5,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-int swamqp_shim_eventfd(void);
+int swiftamqp_shim_eventfd(void);
 /* Adds 1 to the eventfd counter; errors are ignored (the counter saturating is fine). */
-void swamqp_shim_eventfd_signal(int fd);
+void swiftamqp_shim_eventfd_signal(int fd);
 /* Resets the counter to zero without blocking. */
-void swamqp_shim_eventfd_drain(int fd);
+void swiftamqp_shim_eventfd_drain(int fd);
 /* A monotonic clock in nanoseconds. */
-uint64_t swamqp_shim_now_ns(void);
+uint64_t swiftamqp_shim_now_ns(void);
 /* Blocks SIGPIPE on the calling thread (OpenSSL writes without MSG_NOSIGNAL). */
-void swamqp_shim_block_sigpipe(void);
+void swiftamqp_shim_block_sigpipe(void);
 #endif
 
 /* A counter bumped in the child after fork(); a handle made under another value is the parent's. */
-uint64_t swamqp_shim_fork_generation(void);
+uint64_t swiftamqp_shim_fork_generation(void);
 /* Per-thread depth of event callbacks being run (a blocking call inside one must not wait). */
-int swamqp_shim_callback_depth(void);
-void swamqp_shim_callback_enter(void);
-void swamqp_shim_callback_leave(void);
+int swiftamqp_shim_callback_depth(void);
+void swiftamqp_shim_callback_enter(void);
+void swiftamqp_shim_callback_leave(void);
 /* A per-thread slot for storage handed out until the thread's next call of the same function. */
-void *swamqp_shim_thread_slot(void);
-void swamqp_shim_set_thread_slot(void *pointer);
+void *swiftamqp_shim_thread_slot(void);
+void swiftamqp_shim_set_thread_slot(void *pointer);
