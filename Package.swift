@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "AMQPTransport", dependencies: ["AMQPEngine", "AMQPWire", "CShim", "COpenSSL"]),
         .target(
             name: "SwiftAMQP",
-            dependencies: ["AMQPTransport", "AMQPEngine", "AMQPWire", "CSwiftAMQPAPI"],
+            dependencies: ["AMQPTransport", "AMQPEngine", "AMQPWire", "CSwiftAMQPAPI", "CShim"],
             exclude: ["exports.map"],
             linkerSettings: [
                 .unsafeFlags([
