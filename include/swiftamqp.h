@@ -21,7 +21,16 @@
  *   and call swamqp_dispatch_events: callbacks run on the thread that calls dispatch, never on the
  *   I/O thread. A blocking function called from inside such a callback returns
  *   SWAMQP_ERR_IN_CALLBACK instead of deadlocking.
- * - Ordering. Events of one channel are queued in the order the broker sent the frames.
+ * - Ordering. Events of one channel are queued in the order the broker sent the frames. A
+ *   SWAMQP_EVENT_CONNECTION_CLOSED is always the last event of a connection, also after the
+ *   application's own close; a completion event carries the channel its request was made on
+ *   (0 for connection-level requests).
+ * - Channels. A request on a channel that is not open (never opened, closed by us or by the
+ *   broker, or 0) fails with SWAMQP_ERR_CHANNEL_CLOSED; an `_async` request then returns
+ *   SWAMQP_OK and its completion carries that status. Argument errors (too-long strings, bad
+ *   tables) are always reported at call time with SWAMQP_ERR_INVALID_ARGUMENT, nothing sent.
+ *   A request on a connection that is not open yet gives SWAMQP_ERR_BAD_STATE; on a closed one,
+ *   SWAMQP_ERR_CONNECTION_CLOSED.
  * - Errors. Functions return a swamqp_status. Those that can fail for a reason worth reading take a
  *   `swamqp_error *` (may be NULL) that is filled on failure: it tells a library error from a broker
  *   error and carries the broker's reply code, reply text, class id and method id.
@@ -148,7 +157,8 @@ typedef enum swamqp_field_kind {
     SWAMQP_FIELD_I32 = 'I',
     SWAMQP_FIELD_U32 = 'i',
     SWAMQP_FIELD_I64 = 'l',
-    SWAMQP_FIELD_U64 = 'L',      /**< decoded only (librabbitmq's meaning); sent as 'l' when it fits. */
+    SWAMQP_FIELD_U64 = 'L',      /**< decoded (librabbitmq's meaning); sent as 'l', so values above
+                                      INT64_MAX are refused with SWAMQP_ERR_INVALID_ARGUMENT. */
     SWAMQP_FIELD_F32 = 'f',
     SWAMQP_FIELD_F64 = 'd',
     SWAMQP_FIELD_DECIMAL = 'D',
@@ -292,7 +302,10 @@ void swamqp_connection_options_init(swamqp_connection_options *options);
 
 /**
  * Parses an `amqp://user:password@host:port/vhost?heartbeat=..&frame_max=..&channel_max=..&
- * connection_timeout=..` URL (C string) into `options`, over the values already there. String
+ * connection_timeout=..` URL (C string) into `options`, over the values already there. As in
+ * RabbitMQ's URI spec: user, password, host and vhost are percent-decoded; no path keeps the vhost
+ * (default "/"), while a bare "/" path names the empty vhost "" (write `/%2f` for "/");
+ * `[::1]` brackets an IPv6 address; connection_timeout is in milliseconds. String
  * members then point into storage owned by the library that stays valid until the next call of
  * swamqp_parse_url on the same thread. SWAMQP_ERR_INVALID_ARGUMENT with `error->message` naming the
  * part that is wrong.
@@ -301,7 +314,8 @@ int swamqp_parse_url(const char *url, swamqp_connection_options *options, swamqp
 
 /**
  * Creates a connection handle from `options` (copied) without connecting; starts no thread.
- * `*out` receives the handle. Free it with swamqp_connection_free.
+ * `*out` receives the handle. Free it with swamqp_connection_free. Invalid options (frame_max below
+ * 4096, an empty host without socket_fd) give SWAMQP_ERR_INVALID_ARGUMENT here.
  */
 int swamqp_connection_create(const swamqp_connection_options *options, swamqp_connection **out,
                              swamqp_error *error);
@@ -322,8 +336,8 @@ int swamqp_connect(const swamqp_connection_options *options, swamqp_connection *
 
 /**
  * Closes the connection (connection.close with reply 200, waits for close-ok up to `timeout_ms`,
- * then closes the socket regardless). Queued events stay readable. Closing a closed connection
- * returns SWAMQP_OK.
+ * then closes the socket regardless). Queued events stay readable. Closing a closed or never-opened
+ * connection returns SWAMQP_OK.
  */
 int swamqp_connection_close(swamqp_connection *connection, uint32_t timeout_ms, swamqp_error *error);
 
@@ -436,7 +450,8 @@ int swamqp_dispatch_events(swamqp_connection *connection, uint32_t timeout_ms, s
 int swamqp_channel_open(swamqp_connection *connection, uint16_t *channel, uint32_t timeout_ms, swamqp_error *error);
 /** `*channel` is assigned at once; the completion event follows. */
 int swamqp_channel_open_async(swamqp_connection *connection, uint16_t *channel, uint64_t *request_id, swamqp_error *error);
-/** Closes the channel (channel.close 200, waits for close-ok). Closing a closed channel is SWAMQP_OK. */
+/** Closes the channel (channel.close 200, waits for close-ok). Closing a closed or never-opened
+ * channel is SWAMQP_OK. */
 int swamqp_channel_close(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
 int swamqp_channel_close_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
 

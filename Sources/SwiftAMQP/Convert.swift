@@ -66,7 +66,8 @@ func table(_ value: swamqp_table, depth: Int) throws(InvalidArgument) -> FieldTa
     result.reserveCapacity(value.count)
     for i in 0..<value.count {
         let entry = entries[i]
-        let key = try shortString(entry.key, "field table key")
+        guard entry.key.len <= 128 else { throw InvalidArgument(message: "field table key is \(entry.key.len) bytes; AMQP allows at most 128") }
+        let key = try bytes(entry.key, "field table key")
         result.append(FieldTable.Entry(key: key, value: try fieldValue(entry.value, depth: depth + 1)))
     }
     return FieldTable(result)
