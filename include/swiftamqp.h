@@ -293,8 +293,9 @@ typedef struct swamqp_connection_options {
     uint64_t max_message_size;     /**< bodies announced larger than this close the connection. Default 128 MiB. */
     uint64_t event_queue_limit;    /**< bytes of queued events before reading pauses. Default 64 MiB. */
     uint64_t outbound_limit;       /**< bytes of unsent frames before publishing waits. Default 16 MiB. */
-    int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; the
-                                        connection takes ownership of it and closes it. */
+    int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; once
+                                        swamqp_connection_create succeeds the connection owns it and
+                                        closes it (on failure it stays the caller's). */
 } swamqp_connection_options;
 
 /** Fills `options` with the defaults listed above. */
@@ -398,7 +399,8 @@ enum {
  */
 typedef struct swamqp_event {
     int32_t type;                   /**< swamqp_event_type. */
-    int32_t status;                 /**< completion: the request's swamqp_status. */
+    int32_t status;                 /**< completion: the request's swamqp_status; closes: the cause
+                                         (equal to error->status); else 0. */
     uint16_t channel;
     uint32_t flags;                 /**< SWAMQP_EVENT_FLAG_*. */
     uint64_t request_id;            /**< completion: the id the _async call returned. */

@@ -329,6 +329,7 @@ public struct ConnectionStateMachine {
             }
             channel.failAll(AMQPError(.channelClosed, "channel \(number) was closed by the application", channel: number), into: &out)
             channels[number] = nil
+            out.events.append(.channelClosed(channel: number, nil))
             return
 
         case .channelFlow(let flow):

@@ -372,7 +372,7 @@ public final class Connection: @unchecked Sendable {
                 break
             }
             if count == 0 {
-                readError = AMQPError(.connectionLost, "the broker closed the connection")
+                readError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
                 break
             }
             if count < 0 {

@@ -1,0 +1,25 @@
+"""swiftamqp: asyncio AMQP 0-9-1 client on libswiftamqp, with asynqp 0.6's API.
+
+Linux only. Importing the package loads libswiftamqp (see ``swiftamqp._ffi`` for where it is
+looked for; ``SWIFTAMQP_LIBRARY`` overrides); :class:`LibraryNotFoundError` (an ImportError)
+lists every path tried when none works.
+"""
+
+from ._ffi import LibraryNotFoundError, library_path, version as library_version
+from .exceptions import *  # noqa: F401,F403
+from .exceptions import __all__ as _exceptions_all
+from .message import Message, IncomingMessage
+from .connection import Connection, connect, connect_and_open_channel
+from .channel import Channel
+from .exchange import Exchange
+from .queue import Queue, QueueBinding, Consumer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Message", "IncomingMessage",
+    "Connection", "Channel", "Exchange", "Queue", "QueueBinding", "Consumer",
+    "connect", "connect_and_open_channel",
+    "LibraryNotFoundError", "library_path", "library_version",
+]
+__all__ += _exceptions_all

@@ -1,0 +1,437 @@
+"""ctypes declarations of libswiftamqp's C API (include/swiftamqp.h) and library loading.
+
+Everything here mirrors the header one to one; nothing here knows about asyncio. Pointers and
+handles are ``c_void_p`` (a connection handle is an opaque token, never dereferenced).
+
+The library is looked up, in order:
+
+1. the environment variable ``SWIFTAMQP_LIBRARY`` (a path to the .so); when it is set, it is the
+   only candidate, so a wrong value fails loudly instead of silently loading another copy;
+2. the repository's CMake build, ``build/lib/libswiftamqp.so`` relative to this package
+   (``bindings/python/swiftamqp/../../../build/lib``);
+3. ``PREFIX/lib`` where PREFIX comes from ``_install_prefix.py``, written at install time (optional);
+4. the system library path: ``ctypes.util.find_library("swiftamqp")``, then ``libswiftamqp.so.0``.
+"""
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (
+    CFUNCTYPE, POINTER, Structure, Union, c_bool, c_char, c_char_p, c_double, c_float, c_int,
+    c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint8, c_uint16, c_uint32, c_uint64, c_void_p,
+)
+
+__all__ = [
+    "LibraryNotFoundError", "lib", "library_path", "load_library", "candidate_paths",
+]
+
+# --------------------------------------------------------------------------------------------
+# Status codes
+# --------------------------------------------------------------------------------------------
+SWAMQP_OK = 0
+SWAMQP_ERR_INVALID_ARGUMENT = -100
+SWAMQP_ERR_INVALID_HANDLE = -101
+SWAMQP_ERR_NO_MEMORY = -102
+SWAMQP_ERR_IN_CALLBACK = -103
+SWAMQP_ERR_FORKED = -104
+SWAMQP_ERR_BAD_STATE = -105
+SWAMQP_ERR_CHANNEL_LIMIT = -106
+SWAMQP_ERR_TIMEOUT = -200
+SWAMQP_ERR_WOULD_BLOCK = -201
+SWAMQP_ERR_RESOLVE = -300
+SWAMQP_ERR_CONNECT = -301
+SWAMQP_ERR_IO = -302
+SWAMQP_ERR_CONNECTION_LOST = -303
+SWAMQP_ERR_HEARTBEAT_TIMEOUT = -304
+SWAMQP_ERR_TLS = -305
+SWAMQP_ERR_PROTOCOL = -400
+SWAMQP_ERR_FRAME_TOO_LARGE = -401
+SWAMQP_ERR_MESSAGE_TOO_LARGE = -402
+SWAMQP_ERR_UNEXPECTED_FRAME = -403
+SWAMQP_ERR_AUTH = -404
+SWAMQP_ERR_CHANNEL_CLOSED = -500
+SWAMQP_ERR_CONNECTION_CLOSED = -501
+
+STATUS_NAMES = {
+    value: name for name, value in globals().items()
+    if name.startswith("SWAMQP_ERR_") or name == "SWAMQP_OK"
+}
+
+# swamqp_error_origin
+SWAMQP_ORIGIN_NONE = 0
+SWAMQP_ORIGIN_LIBRARY = 1
+SWAMQP_ORIGIN_BROKER = 2
+
+# swamqp_field_kind (the AMQP wire tag)
+SWAMQP_FIELD_BOOL = ord('t')
+SWAMQP_FIELD_I8 = ord('b')
+SWAMQP_FIELD_U8 = ord('B')
+SWAMQP_FIELD_I16 = ord('s')
+SWAMQP_FIELD_U16 = ord('u')
+SWAMQP_FIELD_I32 = ord('I')
+SWAMQP_FIELD_U32 = ord('i')
+SWAMQP_FIELD_I64 = ord('l')
+SWAMQP_FIELD_U64 = ord('L')
+SWAMQP_FIELD_F32 = ord('f')
+SWAMQP_FIELD_F64 = ord('d')
+SWAMQP_FIELD_DECIMAL = ord('D')
+SWAMQP_FIELD_STRING = ord('S')
+SWAMQP_FIELD_BYTES = ord('x')
+SWAMQP_FIELD_ARRAY = ord('A')
+SWAMQP_FIELD_TIMESTAMP = ord('T')
+SWAMQP_FIELD_TABLE = ord('F')
+SWAMQP_FIELD_VOID = ord('V')
+
+# swamqp_properties.flags
+SWAMQP_PROP_CONTENT_TYPE = 1 << 0
+SWAMQP_PROP_CONTENT_ENCODING = 1 << 1
+SWAMQP_PROP_HEADERS = 1 << 2
+SWAMQP_PROP_DELIVERY_MODE = 1 << 3
+SWAMQP_PROP_PRIORITY = 1 << 4
+SWAMQP_PROP_CORRELATION_ID = 1 << 5
+SWAMQP_PROP_REPLY_TO = 1 << 6
+SWAMQP_PROP_EXPIRATION = 1 << 7
+SWAMQP_PROP_MESSAGE_ID = 1 << 8
+SWAMQP_PROP_TIMESTAMP = 1 << 9
+SWAMQP_PROP_TYPE = 1 << 10
+SWAMQP_PROP_USER_ID = 1 << 11
+SWAMQP_PROP_APP_ID = 1 << 12
+SWAMQP_PROP_CLUSTER_ID = 1 << 13
+
+# swamqp_event_type
+SWAMQP_EVENT_NONE = 0
+SWAMQP_EVENT_COMPLETION = 1
+SWAMQP_EVENT_DELIVERY = 2
+SWAMQP_EVENT_RETURN = 3
+SWAMQP_EVENT_CONFIRM_ACK = 4
+SWAMQP_EVENT_CONFIRM_NACK = 5
+SWAMQP_EVENT_CHANNEL_CLOSED = 6
+SWAMQP_EVENT_CONNECTION_CLOSED = 7
+SWAMQP_EVENT_BLOCKED = 8
+SWAMQP_EVENT_UNBLOCKED = 9
+SWAMQP_EVENT_CONSUMER_CANCELLED = 10
+SWAMQP_EVENT_LOG = 11
+SWAMQP_EVENT_FLOW = 12
+
+# swamqp_log_level
+SWAMQP_LOG_ERROR = 1
+SWAMQP_LOG_WARNING = 2
+SWAMQP_LOG_INFO = 3
+SWAMQP_LOG_DEBUG = 4
+
+# swamqp_event.flags
+SWAMQP_EVENT_FLAG_MULTIPLE = 1 << 0
+SWAMQP_EVENT_FLAG_ACTIVE = 1 << 1
+SWAMQP_EVENT_FLAG_EMPTY = 1 << 2
+
+# Request flags
+SWAMQP_PASSIVE = 1 << 0
+SWAMQP_DURABLE = 1 << 1
+SWAMQP_AUTO_DELETE = 1 << 2
+SWAMQP_INTERNAL = 1 << 3
+SWAMQP_EXCLUSIVE = 1 << 4
+SWAMQP_NOWAIT = 1 << 5
+SWAMQP_IF_UNUSED = 1 << 6
+SWAMQP_IF_EMPTY = 1 << 7
+SWAMQP_NO_LOCAL = 1 << 8
+SWAMQP_NO_ACK = 1 << 9
+SWAMQP_MANDATORY = 1 << 10
+SWAMQP_IMMEDIATE = 1 << 11
+SWAMQP_MULTIPLE = 1 << 12
+SWAMQP_REQUEUE = 1 << 13
+SWAMQP_GLOBAL = 1 << 14
+
+
+# --------------------------------------------------------------------------------------------
+# Structs (ctypes applies the platform's C layout rules, so padding matches the header)
+# --------------------------------------------------------------------------------------------
+class swamqp_error(Structure):
+    _fields_ = [
+        ("status", c_int32),
+        ("origin", c_int32),
+        ("reply_code", c_uint16),
+        ("class_id", c_uint16),
+        ("method_id", c_uint16),
+        ("channel", c_uint16),
+        ("message", c_char * 512),
+    ]
+
+
+class swamqp_bytes(Structure):
+    _fields_ = [
+        ("bytes", c_void_p),
+        ("len", c_size_t),
+    ]
+
+
+class swamqp_table(Structure):
+    _fields_ = [
+        ("count", c_size_t),
+        ("entries", c_void_p),  # const swamqp_table_entry *
+    ]
+
+
+class swamqp_array(Structure):
+    _fields_ = [
+        ("count", c_size_t),
+        ("values", c_void_p),  # const swamqp_field_value *
+    ]
+
+
+class swamqp_decimal(Structure):
+    _fields_ = [
+        ("scale", c_uint8),
+        ("value", c_uint32),
+    ]
+
+
+class _swamqp_field_union(Union):
+    _fields_ = [
+        ("boolean", c_bool),
+        ("i8", c_int8),
+        ("u8", c_uint8),
+        ("i16", c_int16),
+        ("u16", c_uint16),
+        ("i32", c_int32),
+        ("u32", c_uint32),
+        ("i64", c_int64),
+        ("u64", c_uint64),
+        ("f32", c_float),
+        ("f64", c_double),
+        ("decimal", swamqp_decimal),
+        ("bytes", swamqp_bytes),
+        ("array", swamqp_array),
+        ("table", swamqp_table),
+    ]
+
+
+class swamqp_field_value(Structure):
+    _fields_ = [
+        ("kind", c_uint8),
+        ("value", _swamqp_field_union),
+    ]
+
+
+class swamqp_table_entry(Structure):
+    _fields_ = [
+        ("key", swamqp_bytes),
+        ("value", swamqp_field_value),
+    ]
+
+
+class swamqp_properties(Structure):
+    _fields_ = [
+        ("flags", c_uint32),
+        ("content_type", swamqp_bytes),
+        ("content_encoding", swamqp_bytes),
+        ("headers", swamqp_table),
+        ("delivery_mode", c_uint8),
+        ("priority", c_uint8),
+        ("correlation_id", swamqp_bytes),
+        ("reply_to", swamqp_bytes),
+        ("expiration", swamqp_bytes),
+        ("message_id", swamqp_bytes),
+        ("timestamp", c_uint64),
+        ("type", swamqp_bytes),
+        ("user_id", swamqp_bytes),
+        ("app_id", swamqp_bytes),
+        ("cluster_id", swamqp_bytes),
+    ]
+
+
+class swamqp_message(Structure):
+    _fields_ = [
+        ("channel", c_uint16),
+        ("redelivered", c_bool),
+        ("delivery_tag", c_uint64),
+        ("consumer_tag", swamqp_bytes),
+        ("exchange", swamqp_bytes),
+        ("routing_key", swamqp_bytes),
+        ("message_count", c_uint32),
+        ("reply_code", c_uint16),
+        ("reply_text", swamqp_bytes),
+        ("properties", swamqp_properties),
+        ("body", swamqp_bytes),
+    ]
+
+
+class swamqp_connection_options(Structure):
+    _fields_ = [
+        ("host", c_char_p),
+        ("port", c_uint16),
+        ("vhost", c_char_p),
+        ("user", c_char_p),
+        ("password", c_char_p),
+        ("heartbeat", c_uint16),
+        ("frame_max", c_uint32),
+        ("channel_max", c_uint16),
+        ("connect_timeout_ms", c_uint32),
+        ("connection_name", c_char_p),
+        ("max_message_size", c_uint64),
+        ("event_queue_limit", c_uint64),
+        ("outbound_limit", c_uint64),
+        ("socket_fd", c_int),
+    ]
+
+
+class swamqp_event(Structure):
+    _fields_ = [
+        ("type", c_int32),
+        ("status", c_int32),
+        ("channel", c_uint16),
+        ("flags", c_uint32),
+        ("request_id", c_uint64),
+        ("delivery_tag", c_uint64),
+        ("message_count", c_uint32),
+        ("consumer_count", c_uint32),
+        ("log_level", c_int32),
+        ("name", swamqp_bytes),
+        ("message", c_void_p),  # const swamqp_message *
+        ("error", c_void_p),    # const swamqp_error *
+    ]
+
+
+class swamqp_queue_declare_ok(Structure):
+    _fields_ = [
+        ("name", c_char * 256),
+        ("name_len", c_size_t),
+        ("message_count", c_uint32),
+        ("consumer_count", c_uint32),
+    ]
+
+
+#: void (*swamqp_event_callback)(swamqp_connection *, const swamqp_event *, void *user_data)
+swamqp_event_callback = CFUNCTYPE(None, c_void_p, POINTER(swamqp_event), c_void_p)
+
+_P = c_void_p
+_B = swamqp_bytes
+_ERR = POINTER(swamqp_error)
+_U64P = POINTER(c_uint64)
+_U16P = POINTER(c_uint16)
+_TABLEP = POINTER(swamqp_table)
+
+#: name -> (restype, argtypes), in header order.
+FUNCTIONS = {
+    "swamqp_status_string": (c_char_p, [c_int]),
+    "swamqp_version": (c_char_p, []),
+    "swamqp_version_number": (c_uint32, []),
+    "swamqp_connection_options_init": (None, [POINTER(swamqp_connection_options)]),
+    "swamqp_parse_url": (c_int, [c_char_p, POINTER(swamqp_connection_options), _ERR]),
+    "swamqp_connection_create": (c_int, [POINTER(swamqp_connection_options), POINTER(c_void_p), _ERR]),
+    "swamqp_connection_open": (c_int, [_P, _ERR]),
+    "swamqp_connection_open_async": (c_int, [_P, _U64P, _ERR]),
+    "swamqp_connect": (c_int, [POINTER(swamqp_connection_options), POINTER(c_void_p), _ERR]),
+    "swamqp_connection_close": (c_int, [_P, c_uint32, _ERR]),
+    "swamqp_connection_close_async": (c_int, [_P, _U64P, _ERR]),
+    "swamqp_connection_free": (c_int, [_P]),
+    "swamqp_connection_is_open": (c_bool, [_P]),
+    "swamqp_connection_tune": (c_int, [_P, _U16P, POINTER(c_uint32), _U16P]),
+    "swamqp_connection_event_fd": (c_int, [_P]),
+    "swamqp_next_events": (c_int, [_P, POINTER(swamqp_event), c_size_t, POINTER(c_size_t), c_uint32]),
+    "swamqp_events_release": (c_int, [_P]),
+    "swamqp_set_event_callback": (c_int, [_P, swamqp_event_callback, _P]),
+    "swamqp_dispatch_events": (c_int, [_P, c_uint32, POINTER(c_size_t)]),
+    "swamqp_channel_open": (c_int, [_P, _U16P, c_uint32, _ERR]),
+    "swamqp_channel_open_async": (c_int, [_P, _U16P, _U64P, _ERR]),
+    "swamqp_channel_close": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_channel_close_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_exchange_declare": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
+    "swamqp_exchange_declare_async": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_queue_declare": (c_int, [_P, c_uint16, _B, c_uint32, _TABLEP,
+                                     POINTER(swamqp_queue_declare_ok), c_uint32, _ERR]),
+    "swamqp_queue_declare_async": (c_int, [_P, c_uint16, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_queue_bind": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
+    "swamqp_queue_bind_async": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_basic_publish": (c_int, [_P, c_uint16, _B, _B, c_uint32, POINTER(swamqp_properties), _B,
+                                     c_uint32, _ERR]),
+    "swamqp_basic_get": (c_int, [_P, c_uint16, _B, c_uint32, POINTER(c_void_p), c_uint32, _ERR]),
+    "swamqp_basic_get_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
+    "swamqp_message_free": (c_int, [_P]),
+    "swamqp_basic_ack": (c_int, [_P, c_uint16, c_uint64, c_uint32, _ERR]),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+class LibraryNotFoundError(ImportError):
+    """libswiftamqp could not be loaded; ``tried`` lists (path, reason) for every candidate."""
+
+    def __init__(self, message, tried=()):
+        super().__init__(message)
+        self.tried = list(tried)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_LIBNAME = "libswiftamqp.so"
+
+
+def candidate_paths():
+    """The candidates in lookup order, as (description, path or name) pairs."""
+    env = os.environ.get("SWIFTAMQP_LIBRARY")
+    if env:
+        return [("SWIFTAMQP_LIBRARY", env)]
+    out = [("repository build",
+            os.path.normpath(os.path.join(_PACKAGE_DIR, os.pardir, os.pardir, os.pardir,
+                                          "build", "lib", _LIBNAME)))]
+    try:
+        from . import _install_prefix  # written at install time; optional
+        prefix = getattr(_install_prefix, "PREFIX", None)
+    except ImportError:
+        prefix = None
+    if prefix:
+        out.append(("install prefix", os.path.join(prefix, "lib", _LIBNAME)))
+    found = ctypes.util.find_library("swiftamqp")
+    if found:
+        out.append(("ctypes.util.find_library", found))
+    out.append(("system library path", _LIBNAME + ".0"))
+    return out
+
+
+def load_library():
+    """Loads the library, returning (CDLL, path). Raises LibraryNotFoundError listing every try."""
+    tried = []
+    for what, path in candidate_paths():
+        if os.sep in path and not os.path.exists(path):
+            tried.append((what, path, "no such file"))
+            continue
+        try:
+            handle = ctypes.CDLL(path)
+        except OSError as exc:
+            tried.append((what, path, str(exc)))
+            continue
+        try:
+            _declare(handle)
+        except AttributeError as exc:
+            tried.append((what, path, "not libswiftamqp (or too old): %s" % exc))
+            continue
+        return handle, path
+    lines = ["libswiftamqp could not be loaded. Tried:"]
+    lines += ["  %s (%s): %s" % (path, what, why) for what, path, why in tried]
+    lines.append("Set SWIFTAMQP_LIBRARY to the path of libswiftamqp.so, or build the library "
+                 "(it is expected at build/lib/libswiftamqp.so in the repository).")
+    raise LibraryNotFoundError("\n".join(lines), tried)
+
+
+def _declare(handle):
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        fn = getattr(handle, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+lib, library_path = load_library()
+
+
+def status_name(status):
+    """The symbolic name of a status ("SWAMQP_ERR_TIMEOUT"), from the library when it knows it."""
+    name = STATUS_NAMES.get(status)
+    if name is None:
+        raw = lib.swamqp_status_string(status)
+        name = raw.decode("ascii", "replace") if raw else "status %d" % status
+    return name
+
+
+def version():
+    """The loaded library's version string."""
+    return lib.swamqp_version().decode("ascii", "replace")

@@ -1,0 +1,249 @@
+"""Python values <-> swamqp_table / swamqp_field_value.
+
+Encoding (Python -> C):
+
+=====================  ======  ==========================================
+Python                 kind    note
+=====================  ======  ==========================================
+bool                   ``t``
+int                    ``I``   when it fits int32
+int                    ``l``   when it fits int64, else ValueError
+float                  ``d``
+str                    ``S``   UTF-8
+bytes, bytearray, mv   ``x``
+list, tuple            ``A``
+dict                   ``F``   keys: str, at most 128 bytes of UTF-8
+None                   ``V``
+decimal.Decimal        ``D``   scale 0..255, unscaled value 0..2**32-1
+datetime.datetime      ``T``   whole seconds since the epoch (naive = local time)
+=====================  ======  ==========================================
+
+Decoding (C -> Python) accepts every kind of the header: the integer kinds give int, ``f``/``d``
+float, ``S`` str (bytes when it is not valid UTF-8), ``x`` bytes, ``T`` an aware UTC datetime,
+``D`` Decimal, ``A`` list, ``F`` dict, ``V`` None.
+
+An encoded table is a :class:`CTable`: it owns every ctypes array and bytes object the C structs
+point into, so keep it alive for as long as the library may read the table (one call).
+"""
+
+import ctypes
+import datetime
+import decimal
+
+from . import _ffi
+from ._ffi import swamqp_bytes, swamqp_field_value, swamqp_table, swamqp_table_entry
+
+__all__ = ["CTable", "encode_table", "decode_table", "decode_value", "bytes_struct", "read_bytes"]
+
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_MAX_KEY = 128
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+_string_at = ctypes.string_at
+
+
+def bytes_struct(data, keep):
+    """A swamqp_bytes pointing at `data` (bytes, not copied); appends `data` to `keep`."""
+    if not data:
+        return swamqp_bytes(None, 0)
+    keep.append(data)
+    return swamqp_bytes(ctypes.cast(data, ctypes.c_void_p).value, len(data))
+
+
+def read_bytes(b):
+    """Copies a swamqp_bytes into a Python bytes object."""
+    n = b.len
+    if not n:
+        return b""
+    return _string_at(b.bytes, n)
+
+
+def _utf8(text, what):
+    if isinstance(text, str):
+        return text.encode("utf-8")
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        return bytes(text)
+    raise TypeError("%s must be str, not %s" % (what, type(text).__name__))
+
+
+class CTable:
+    """An encoded field table: ``table`` (a swamqp_table) plus the memory it points into."""
+
+    __slots__ = ("table", "_keep")
+
+    def __init__(self, mapping):
+        self._keep = []
+        self.table = _encode_table(mapping, self._keep)
+
+    @property
+    def pointer(self):
+        """``ctypes.byref(self.table)``, for a ``const swamqp_table *`` argument."""
+        return ctypes.byref(self.table)
+
+
+def encode_table(mapping):
+    """Encodes a dict into a :class:`CTable` (None or {} give an empty table)."""
+    return CTable(mapping or {})
+
+
+def _encode_table(mapping, keep):
+    if not isinstance(mapping, dict):
+        raise TypeError("a field table must be a dict, not %s" % type(mapping).__name__)
+    count = len(mapping)
+    if not count:
+        return swamqp_table(0, None)
+    entries = (swamqp_table_entry * count)()
+    keep.append(entries)
+    for i, (key, value) in enumerate(mapping.items()):
+        if not isinstance(key, str):
+            raise TypeError("field table keys must be str, not %r" % (key,))
+        raw = key.encode("utf-8")
+        if len(raw) > _MAX_KEY:
+            raise ValueError("field table key longer than %d bytes: %r" % (_MAX_KEY, key))
+        entry = entries[i]
+        entry.key = bytes_struct(raw, keep)
+        _encode_value(value, entry.value, keep)
+    return swamqp_table(count, ctypes.addressof(entries))
+
+
+def _encode_value(value, out, keep):
+    """Fills the swamqp_field_value `out` from `value`."""
+    v = out.value
+    if value is None:
+        out.kind = _ffi.SWAMQP_FIELD_VOID
+    elif isinstance(value, bool):
+        out.kind = _ffi.SWAMQP_FIELD_BOOL
+        v.boolean = value
+    elif isinstance(value, int):
+        if _INT32_MIN <= value <= _INT32_MAX:
+            out.kind = _ffi.SWAMQP_FIELD_I32
+            v.i32 = value
+        elif _INT64_MIN <= value <= _INT64_MAX:
+            out.kind = _ffi.SWAMQP_FIELD_I64
+            v.i64 = value
+        else:
+            raise ValueError("integer %d does not fit a signed 64-bit field value" % value)
+    elif isinstance(value, float):
+        out.kind = _ffi.SWAMQP_FIELD_F64
+        v.f64 = value
+    elif isinstance(value, str):
+        out.kind = _ffi.SWAMQP_FIELD_STRING
+        v.bytes = bytes_struct(value.encode("utf-8"), keep)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        out.kind = _ffi.SWAMQP_FIELD_BYTES
+        v.bytes = bytes_struct(bytes(value), keep)
+    elif isinstance(value, (list, tuple)):
+        out.kind = _ffi.SWAMQP_FIELD_ARRAY
+        n = len(value)
+        if n:
+            values = (swamqp_field_value * n)()
+            keep.append(values)
+            for i, item in enumerate(value):
+                _encode_value(item, values[i], keep)
+            v.array.count = n
+            v.array.values = ctypes.addressof(values)
+    elif isinstance(value, dict):
+        out.kind = _ffi.SWAMQP_FIELD_TABLE
+        v.table = _encode_table(value, keep)
+    elif isinstance(value, decimal.Decimal):
+        out.kind = _ffi.SWAMQP_FIELD_DECIMAL
+        scale, unscaled = _decimal_parts(value)
+        v.decimal.scale = scale
+        v.decimal.value = unscaled
+    elif isinstance(value, datetime.datetime):
+        out.kind = _ffi.SWAMQP_FIELD_TIMESTAMP
+        seconds = int(value.timestamp())
+        if seconds < 0:
+            raise ValueError("timestamps before 1970 cannot be sent: %r" % (value,))
+        v.u64 = seconds
+    else:
+        raise TypeError("cannot put a %s into an AMQP field table" % type(value).__name__)
+
+
+def _decimal_parts(value):
+    if not value.is_finite():
+        raise ValueError("AMQP decimals must be finite: %r" % (value,))
+    sign, digits, exponent = value.as_tuple()
+    unscaled = int("".join(map(str, digits)) or "0")
+    if exponent > 0:
+        unscaled *= 10 ** exponent
+        exponent = 0
+    scale = -exponent
+    if sign and unscaled:
+        raise ValueError("AMQP decimals are unsigned here (swamqp_decimal.value is uint32): %r" % (value,))
+    if scale > 255 or unscaled > 0xFFFFFFFF:
+        raise ValueError("decimal out of AMQP range (scale <= 255, value < 2**32): %r" % (value,))
+    return scale, unscaled
+
+
+# ------------------------------------------------------------------------------------------
+# Decoding
+# ------------------------------------------------------------------------------------------
+def decode_table(table):
+    """A swamqp_table (struct) -> dict, copying everything."""
+    count = table.count
+    if not count or not table.entries:
+        return {}
+    entries = (swamqp_table_entry * count).from_address(table.entries)
+    out = {}
+    for entry in entries:
+        key = read_bytes(entry.key).decode("utf-8", "surrogateescape")
+        out[key] = decode_value(entry.value)
+    return out
+
+
+def _decode_string(raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def decode_value(fv):
+    """A swamqp_field_value (struct) -> Python value."""
+    kind = fv.kind
+    v = fv.value
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        raise ValueError("unknown field value kind %r" % chr(kind))
+    return decoder(v)
+
+
+def _decode_array(v):
+    count = v.array.count
+    if not count or not v.array.values:
+        return []
+    values = (swamqp_field_value * count).from_address(v.array.values)
+    return [decode_value(item) for item in values]
+
+
+def _decode_decimal(v):
+    scale = v.decimal.scale
+    return decimal.Decimal(v.decimal.value).scaleb(-scale)
+
+
+def _decode_timestamp(v):
+    return _EPOCH + datetime.timedelta(seconds=v.u64)
+
+
+_DECODERS = {
+    _ffi.SWAMQP_FIELD_BOOL: lambda v: bool(v.boolean),
+    _ffi.SWAMQP_FIELD_I8: lambda v: v.i8,
+    _ffi.SWAMQP_FIELD_U8: lambda v: v.u8,
+    _ffi.SWAMQP_FIELD_I16: lambda v: v.i16,
+    _ffi.SWAMQP_FIELD_U16: lambda v: v.u16,
+    _ffi.SWAMQP_FIELD_I32: lambda v: v.i32,
+    _ffi.SWAMQP_FIELD_U32: lambda v: v.u32,
+    _ffi.SWAMQP_FIELD_I64: lambda v: v.i64,
+    _ffi.SWAMQP_FIELD_U64: lambda v: v.u64,
+    _ffi.SWAMQP_FIELD_F32: lambda v: v.f32,
+    _ffi.SWAMQP_FIELD_F64: lambda v: v.f64,
+    _ffi.SWAMQP_FIELD_DECIMAL: _decode_decimal,
+    _ffi.SWAMQP_FIELD_STRING: lambda v: _decode_string(read_bytes(v.bytes)),
+    _ffi.SWAMQP_FIELD_BYTES: lambda v: read_bytes(v.bytes),
+    _ffi.SWAMQP_FIELD_ARRAY: _decode_array,
+    _ffi.SWAMQP_FIELD_TIMESTAMP: _decode_timestamp,
+    _ffi.SWAMQP_FIELD_TABLE: lambda v: decode_table(v.table),
+    _ffi.SWAMQP_FIELD_VOID: lambda v: None,
+}

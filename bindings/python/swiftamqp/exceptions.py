@@ -1,0 +1,141 @@
+"""Exceptions, named as asynqp 0.6 names them, plus the library's own errors.
+
+Broker reply codes map to classes named after the AMQP constant (``404 NOT_FOUND`` ->
+:class:`NotFound`, ``406 PRECONDITION_FAILED`` -> :class:`PreconditionFailed`, ...). Every exception
+built from a ``swamqp_error`` carries its details as attributes: ``status`` (the swamqp_status),
+``status_name``, ``origin``, ``reply_code``, ``reply_text``, ``class_id``, ``method_id``,
+``channel``; the rest default to None/0.
+"""
+
+__all__ = [
+    "AMQPError",
+    "AMQPChannelError",
+    "AMQPConnectionError",
+    "ConnectionLostError",
+    "ConnectionClosed",
+    "ChannelClosed",
+    "UndeliverableMessage",
+    "Deleted",
+    "InvalidExchangeName",
+    "LibraryError",
+    "AuthenticationError",
+    "ConnectError",
+    "AMQPTimeoutError",
+]
+
+
+class AMQPError(IOError):
+    """Base class of every AMQP error (an OSError subclass, as in asynqp)."""
+
+    status = None
+    status_name = None
+    origin = 0
+    reply_code = None
+    reply_text = None
+    class_id = 0
+    method_id = 0
+    channel = 0
+
+
+class AMQPChannelError(AMQPError):
+    pass
+
+
+class AMQPConnectionError(AMQPError):
+    pass
+
+
+class ConnectionLostError(AMQPConnectionError, ConnectionError):
+    """The connection ended without a close handshake (socket error, reset, heartbeat timeout)."""
+
+    def __init__(self, message, exc=None):
+        super().__init__(message)
+        self.original_exc = exc
+
+
+class ConnectionClosed(AMQPConnectionError):
+    """The connection was closed: by the application, or by the broker (reply_code set)."""
+
+    def __init__(self, reply_text, reply_code=None):
+        super().__init__(reply_text)
+        self.reply_text = reply_text
+        self.reply_code = reply_code
+
+
+class ChannelClosed(AMQPChannelError):
+    """The channel was closed by the application."""
+
+
+class UndeliverableMessage(ValueError):
+    pass
+
+
+class Deleted(ValueError):
+    pass
+
+
+class InvalidExchangeName(ValueError):
+    pass
+
+
+class LibraryError(AMQPError):
+    """An error reported by libswiftamqp itself: ``status`` (negative swamqp_status) and ``message``."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class AuthenticationError(LibraryError, PermissionError):
+    """Login refused (SWAMQP_ERR_AUTH): wrong user or password, or no access to the virtual host."""
+
+
+class ConnectError(LibraryError, ConnectionError):
+    """The host did not resolve or refused the connection (SWAMQP_ERR_RESOLVE, _CONNECT, _TLS)."""
+
+
+class AMQPTimeoutError(LibraryError, TimeoutError):
+    """The library gave up waiting (SWAMQP_ERR_TIMEOUT)."""
+
+
+# Reply codes of the AMQP 0-9-1 spec that are errors (300..599), as asynqp generates them.
+_REPLY_CODES = {
+    311: "CONTENT_TOO_LARGE",
+    313: "NO_CONSUMERS",
+    320: "CONNECTION_FORCED",
+    402: "INVALID_PATH",
+    403: "ACCESS_REFUSED",
+    404: "NOT_FOUND",
+    405: "RESOURCE_LOCKED",
+    406: "PRECONDITION_FAILED",
+    501: "FRAME_ERROR",
+    502: "SYNTAX_ERROR",
+    503: "COMMAND_INVALID",
+    504: "CHANNEL_ERROR",
+    505: "UNEXPECTED_FRAME",
+    506: "RESOURCE_ERROR",
+    530: "NOT_ALLOWED",
+    540: "NOT_IMPLEMENTED",
+    541: "INTERNAL_ERROR",
+}
+
+#: reply code -> exception class
+EXCEPTIONS_BY_CODE = {}
+
+for _code, _constant in _REPLY_CODES.items():
+    _classname = "".join(part.capitalize() for part in _constant.split("_"))
+    _cls = type(_classname, (AMQPError,), {
+        "__doc__": "Broker reply %d %s." % (_code, _constant),
+        "__module__": __name__,
+        "code": _code,
+    })
+    globals()[_classname] = _cls
+    EXCEPTIONS_BY_CODE[_code] = _cls
+    __all__.append(_classname)
+del _code, _constant, _classname, _cls
+
+
+def exception_for_reply_code(reply_code):
+    """The class for a broker reply code (AMQPError when the code is not a known error code)."""
+    return EXCEPTIONS_BY_CODE.get(reply_code, AMQPError)

@@ -1,0 +1,258 @@
+"""Message and IncomingMessage (asynqp 0.6's API).
+
+A Message keeps its body and its swamqp_properties struct, built on first publish together with
+the buffers the struct points into, so publishing the same Message again costs a single ctypes
+call. Assigning any property (or the body) drops the cached struct; so does a change made in place
+to the ``headers`` dict (it is compared with a snapshot taken when the struct was built).
+"""
+
+import copy
+import ctypes
+import datetime
+import json
+
+from . import _ffi
+from ._table import bytes_struct, decode_table, encode_table, read_bytes
+
+__all__ = ["Message", "IncomingMessage"]
+
+# name -> (swamqp_properties flag, kind) in AMQP property order (cluster_id is deprecated: not set).
+_SHORTSTR = "shortstr"
+_OCTET = "octet"
+PROPERTY_TYPES = {
+    "content_type": (_ffi.SWAMQP_PROP_CONTENT_TYPE, _SHORTSTR),
+    "content_encoding": (_ffi.SWAMQP_PROP_CONTENT_ENCODING, _SHORTSTR),
+    "headers": (_ffi.SWAMQP_PROP_HEADERS, "table"),
+    "delivery_mode": (_ffi.SWAMQP_PROP_DELIVERY_MODE, _OCTET),
+    "priority": (_ffi.SWAMQP_PROP_PRIORITY, _OCTET),
+    "correlation_id": (_ffi.SWAMQP_PROP_CORRELATION_ID, _SHORTSTR),
+    "reply_to": (_ffi.SWAMQP_PROP_REPLY_TO, _SHORTSTR),
+    "expiration": (_ffi.SWAMQP_PROP_EXPIRATION, _SHORTSTR),
+    "message_id": (_ffi.SWAMQP_PROP_MESSAGE_ID, _SHORTSTR),
+    "timestamp": (_ffi.SWAMQP_PROP_TIMESTAMP, "timestamp"),
+    "type": (_ffi.SWAMQP_PROP_TYPE, _SHORTSTR),
+    "user_id": (_ffi.SWAMQP_PROP_USER_ID, _SHORTSTR),
+    "app_id": (_ffi.SWAMQP_PROP_APP_ID, _SHORTSTR),
+}
+
+
+def _check_property(name, value):
+    """Validates and normalises a property value as asynqp's amqptypes do (TypeError if wrong)."""
+    if value is None:
+        return None
+    kind = PROPERTY_TYPES[name][1]
+    if kind == _SHORTSTR:
+        if not isinstance(value, str):
+            raise TypeError("%s must be a str, not %s" % (name, type(value).__name__))
+        if len(value.encode("utf-8")) > 255:
+            raise TypeError("%s is longer than 255 bytes (an AMQP short string)" % name)
+        return value
+    if kind == _OCTET:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+            raise TypeError("%s must be an int between 0 and 255, not %r" % (name, value))
+        return value
+    if kind == "timestamp":
+        if not isinstance(value, datetime.datetime):
+            raise TypeError("timestamp must be a datetime.datetime, not %s" % type(value).__name__)
+        return value.replace(microsecond=0)  # AMQP timestamps are whole seconds
+    if not isinstance(value, dict):
+        raise TypeError("headers must be a dict, not %s" % type(value).__name__)
+    return dict(value)
+
+
+class _CMessage:
+    """A Message's publish-ready C data: properties struct and body, with their backing memory."""
+
+    __slots__ = ("properties", "pointer", "body", "headers_snapshot", "_keep")
+
+    def __init__(self, body, props):
+        keep = []
+        p = _ffi.swamqp_properties()
+        flags = 0
+        for name, (flag, kind) in PROPERTY_TYPES.items():
+            value = props.get(name)
+            if value is None:
+                continue
+            flags |= flag
+            if kind == _SHORTSTR:
+                setattr(p, name, bytes_struct(value.encode("utf-8"), keep))
+            elif kind == _OCTET:
+                setattr(p, name, value)
+            elif kind == "timestamp":
+                seconds = int(value.timestamp())
+                if seconds < 0:
+                    raise ValueError("timestamps before 1970 cannot be sent: %r" % (value,))
+                p.timestamp = seconds
+            else:
+                table = encode_table(value)
+                keep.append(table)
+                p.headers = table.table
+        p.flags = flags
+        headers = props.get("headers")
+        self.headers_snapshot = copy.deepcopy(headers) if headers else None
+        self.properties = p
+        self.pointer = ctypes.byref(p)
+        self.body = bytes_struct(body, keep)
+        self._keep = keep
+
+
+class Message:
+    """An AMQP basic message.
+
+    :param body: bytes, str (encoded with ``content_encoding``) or dict (sent as JSON, with
+        ``content_type`` defaulting to ``application/json``).
+    :param dict headers: message headers (a field table: see the package docs for the types).
+    :param str content_type: defaults to ``application/json`` for a dict body, else
+        ``application/octet-stream``.
+    :param str content_encoding: defaults to ``utf-8``.
+    :param int delivery_mode: 1 transient, 2 persistent.
+    :param int priority: 0..9 for RabbitMQ priority queues.
+    :param datetime.datetime timestamp: defaults to ``datetime.now()`` (whole seconds).
+
+    ``correlation_id``, ``reply_to``, ``expiration``, ``message_id``, ``type``, ``user_id``,
+    ``app_id`` are strings. Every property is also an attribute.
+    """
+
+    property_types = PROPERTY_TYPES
+
+    def __init__(self, body, *,
+                 headers=None, content_type=None,
+                 content_encoding=None, delivery_mode=None,
+                 priority=None, correlation_id=None,
+                 reply_to=None, expiration=None,
+                 message_id=None, timestamp=None,
+                 type=None, user_id=None,
+                 app_id=None):
+        if content_encoding is None:
+            content_encoding = "utf-8"
+        if isinstance(body, dict):
+            body = json.dumps(body)
+            if content_type is None:
+                content_type = "application/json"
+        elif content_type is None:
+            content_type = "application/octet-stream"
+        if isinstance(body, str):
+            body = body.encode(content_encoding)
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
+        elif not isinstance(body, bytes):
+            raise TypeError("body must be bytes, str or dict, not %s" % builtins_type(body).__name__)
+        if timestamp is None:
+            timestamp = datetime.datetime.now()
+        values = locals()
+        props = {name: _check_property(name, values[name]) for name in PROPERTY_TYPES}
+        object.__setattr__(self, "_properties", props)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "_c", None)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["_properties"][name]
+        except KeyError:
+            raise AttributeError("%r object has no attribute %r" % (builtins_type(self).__name__, name)) from None
+
+    def __setattr__(self, name, value):
+        if name in PROPERTY_TYPES:
+            self._properties[name] = _check_property(name, value)
+            object.__setattr__(self, "_c", None)
+        elif name == "body":
+            if isinstance(value, (bytearray, memoryview)):
+                value = bytes(value)
+            if not isinstance(value, bytes):
+                raise TypeError("body must be bytes")
+            object.__setattr__(self, "body", value)
+            object.__setattr__(self, "_c", None)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __eq__(self, other):
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self.body == other.body and self._properties == other._properties
+
+    __hash__ = None
+
+    def __repr__(self):
+        shown = ", ".join("%s=%r" % (k, v) for k, v in self._properties.items()
+                          if v is not None and k != "timestamp")
+        body = self.body if len(self.body) <= 64 else self.body[:64] + b"..."
+        return "<%s body=%r %s>" % (builtins_type(self).__name__, body, shown)
+
+    def json(self):
+        """The body parsed as JSON (decoded with ``content_encoding``, default utf-8)."""
+        return json.loads(self.body.decode(self._properties.get("content_encoding") or "utf-8"))
+
+    def _c_message(self):
+        """The cached publish-ready C data, (re)built when missing or when headers changed."""
+        c = self._c
+        if c is not None:
+            snapshot = c.headers_snapshot
+            if snapshot is None or snapshot == self._properties.get("headers"):
+                return c
+        c = _CMessage(self.body, self._properties)
+        object.__setattr__(self, "_c", c)
+        return c
+
+
+builtins_type = type  # `type` is a parameter name above
+
+
+class IncomingMessage(Message):
+    """A message received from the broker (basic.get, and later consumers and returns).
+
+    Properties the sender did not set are None. Attributes: ``delivery_tag``, ``exchange_name``,
+    ``routing_key``, ``redelivered``, ``consumer_tag`` (None for basic.get), ``message_count``
+    (basic.get: messages left in the queue).
+    """
+
+    def __init__(self, body, *, sender=None, delivery_tag=0, exchange_name="", routing_key="",
+                 redelivered=False, consumer_tag=None, message_count=None, **properties):
+        super().__init__(body, **properties)
+        self.sender = sender
+        self.delivery_tag = delivery_tag
+        self.exchange_name = exchange_name
+        self.routing_key = routing_key
+        self.redelivered = redelivered
+        self.consumer_tag = consumer_tag
+        self.message_count = message_count
+
+    @classmethod
+    def _from_c(cls, msg, channel, *, with_consumer_tag):
+        """Copies a swamqp_message (struct) into an IncomingMessage bound to `channel`."""
+        self = cls.__new__(cls)
+        p = msg.properties
+        flags = p.flags
+        props = {}
+        for name, (flag, kind) in PROPERTY_TYPES.items():
+            if not flags & flag:
+                props[name] = None
+            elif kind == _SHORTSTR:
+                props[name] = read_bytes(getattr(p, name)).decode("utf-8", "surrogateescape")
+            elif kind == _OCTET:
+                props[name] = getattr(p, name)
+            elif kind == "timestamp":
+                props[name] = datetime.datetime.fromtimestamp(p.timestamp)
+            else:
+                props[name] = decode_table(p.headers)
+        d = self.__dict__
+        d["_properties"] = props
+        d["body"] = read_bytes(msg.body)
+        d["_c"] = None
+        d["sender"] = channel
+        d["delivery_tag"] = msg.delivery_tag
+        d["exchange_name"] = read_bytes(msg.exchange).decode("utf-8", "surrogateescape")
+        d["routing_key"] = read_bytes(msg.routing_key).decode("utf-8", "surrogateescape")
+        d["redelivered"] = bool(msg.redelivered)
+        d["consumer_tag"] = (read_bytes(msg.consumer_tag).decode("utf-8", "surrogateescape")
+                             if with_consumer_tag else None)
+        d["message_count"] = msg.message_count
+        return self
+
+    def ack(self):
+        """Acknowledges the message (queued for sending at once; never waits)."""
+        self.sender._basic_ack(self.delivery_tag)
+
+    def reject(self, *, requeue=True):
+        """Rejects the message. Not available yet: the C API has no basic.reject/nack."""
+        raise NotImplementedError("IncomingMessage.reject needs swamqp_basic_reject, "
+                                  "which libswiftamqp does not offer yet")

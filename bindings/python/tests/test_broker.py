@@ -1,0 +1,550 @@
+"""End-to-end tests against a real broker (AMQP_URL is required: missing means FAIL)."""
+
+import asyncio
+import datetime
+import decimal
+import gc
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import swiftamqp
+from conftest import BINDING_DIR, run
+
+UTC = datetime.timezone.utc
+
+
+async def open_connection(params, **kwargs):
+    return await swiftamqp.connect(**params, **kwargs)
+
+
+def test_seed_flow_roundtrip(params, unique):
+    headers = {
+        "bool": True,
+        "int": -42,
+        "long": 1 << 40,
+        "float": 3.5,
+        "str": "héllo",
+        "bytes": b"\x00\x01\xff",
+        "list": [1, "two", None, [False]],
+        "table": {"nested": {"n": 1}, "s": "x"},
+        "void": None,
+        "decimal": decimal.Decimal("12.345"),
+        "time": datetime.datetime(2021, 6, 7, 8, 9, 10, tzinfo=UTC),
+    }
+    ts = datetime.datetime(2022, 2, 3, 4, 5, 6)
+
+    async def main():
+        connection = await open_connection(params)
+        channel = await connection.open_channel()
+        exchange = await channel.declare_exchange(unique("ex"), "direct", durable=False,
+                                                  auto_delete=True)
+        assert (exchange.name, exchange.type) == (unique("ex"), "direct")
+        queue = await channel.declare_queue(unique("q"), durable=False, exclusive=True)
+        assert (queue.name, queue.durable, queue.exclusive, queue.auto_delete) == (
+            unique("q"), False, True, False)
+        binding = await queue.bind(exchange, "routing.key")
+        assert isinstance(binding, swiftamqp.QueueBinding)
+        assert (binding.queue, binding.exchange, binding.routing_key) == (queue, exchange, "routing.key")
+
+        sent = swiftamqp.Message(
+            {"test_body": "content"}, headers=headers, content_encoding="utf-8",
+            delivery_mode=2, priority=5, correlation_id="corr-1", reply_to="reply.here",
+            expiration="60000", message_id="msg-1", timestamp=ts, type="test.type",
+            user_id=params["username"], app_id="pytest")
+        exchange.publish(sent, "routing.key")
+
+        received = await queue.get()
+        assert received is not None
+        assert received.json() == {"test_body": "content"}
+        assert received.body == sent.body
+        for name in ("content_type", "content_encoding", "delivery_mode", "priority",
+                     "correlation_id", "reply_to", "expiration", "message_id", "timestamp",
+                     "type", "user_id", "app_id"):
+            assert getattr(received, name) == getattr(sent, name), name
+        assert received.content_type == "application/json"
+        assert received.headers == headers
+        assert received.exchange_name == exchange.name
+        assert received.routing_key == "routing.key"
+        assert received.redelivered is False
+        assert received.delivery_tag >= 1
+        assert received.consumer_tag is None
+        received.ack()
+
+        assert await queue.get() is None
+        await channel.close()
+        assert channel.is_closed()
+        await connection.close()
+        assert connection.is_closed()
+
+    run(main())
+
+
+def test_seed_example_script(amqp_url):
+    env = dict(os.environ, AMQP_URL=amqp_url, PYTHONPATH=BINDING_DIR)
+    proc = subprocess.run([sys.executable, os.path.join(BINDING_DIR, "examples", "basic.py")],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "{'test_body': 'content'}"
+
+
+def test_get_on_empty_queue(params):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        assert queue.name.startswith("amq.gen-")
+        assert await queue.get() is None
+        assert await queue.get(no_ack=True) is None
+        await connection.close()
+
+    run(main())
+
+
+def test_exchange_names(params):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        for bad in ("amq.direct", "amq.mine", "has space", "slash/no"):
+            with pytest.raises(ValueError):
+                await channel.declare_exchange(bad, "direct")
+        with pytest.raises(ValueError):
+            await channel.declare_queue("amq.mine")
+        with pytest.raises(ValueError):
+            await channel.declare_queue("", nowait=True)
+        # nothing was sent: the channel is still fine
+        default = await channel.declare_exchange("", "direct")
+        assert (default.name, default.type) == ("", "direct")
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        default.publish(swiftamqp.Message(b"via default"), queue.name)
+        msg = await queue.get(no_ack=True)
+        assert msg.body == b"via default"
+        assert msg.exchange_name == "" and msg.routing_key == queue.name
+        with pytest.raises(swiftamqp.InvalidExchangeName):
+            await queue.bind(default, "x")
+        await connection.close()
+
+    run(main())
+
+
+def test_passive_declare_of_missing_queue(params, unique):
+    async def main():
+        connection = await open_connection(params)
+        channel = await connection.open_channel()
+        with pytest.raises(swiftamqp.NotFound) as info:
+            await channel.declare_queue(unique("missing"), passive=True)
+        assert info.value.reply_code == 404
+        assert isinstance(info.value, swiftamqp.AMQPError)
+        # the channel is closed now, the connection is not
+        with pytest.raises(swiftamqp.AMQPError):
+            await channel.declare_queue(unique("other"), exclusive=True)
+        assert not connection.is_closed()
+        channel2 = await connection.open_channel()
+        queue = await channel2.declare_queue(unique("q2"), exclusive=True, durable=False)
+        assert await queue.get() is None
+        with pytest.raises(swiftamqp.NotFound):
+            await channel2.declare_exchange(unique("missing-ex"), "direct", passive=True)
+        channel3 = await connection.open_channel()
+        await channel3.declare_exchange(unique("ex"), "fanout", auto_delete=True, durable=False)
+        with pytest.raises(swiftamqp.PreconditionFailed):
+            await channel3.declare_exchange(unique("ex"), "direct", auto_delete=True, durable=False)
+        await connection.close()
+
+    run(main())
+
+
+def test_wrong_password_fails_fast(params):
+    secret = "not-the-password-%d" % os.getpid()
+
+    async def main():
+        start = time.monotonic()
+        with pytest.raises(swiftamqp.AMQPError) as info:
+            await swiftamqp.connect(**dict(params, password=secret), connect_timeout=10)
+        elapsed = time.monotonic() - start
+        assert elapsed < 5, elapsed
+        return info.value
+
+    exc = run(main(), timeout=20)
+    assert isinstance(exc, swiftamqp.AuthenticationError), repr(exc)
+    assert exc.status == -404
+    assert secret not in str(exc) and secret not in repr(exc)
+
+
+def _closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_connect_to_closed_port(params):
+    port = _closed_port()
+
+    async def main():
+        start = time.monotonic()
+        with pytest.raises(swiftamqp.AMQPError) as info:
+            await swiftamqp.connect(host="127.0.0.1", port=port, connect_timeout=3)
+        return info.value, time.monotonic() - start
+
+    exc, elapsed = run(main(), timeout=20)
+    assert elapsed < 3.5, elapsed
+    assert isinstance(exc, swiftamqp.ConnectError), repr(exc)
+    assert exc.status == -301
+    assert "SWAMQP_ERR_CONNECT" in str(exc)
+
+
+def test_connect_to_silent_server_times_out():
+    # Accepts TCP connections (backlog) but never speaks AMQP.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+
+    async def main():
+        start = time.monotonic()
+        with pytest.raises(swiftamqp.AMQPError) as info:
+            await swiftamqp.connect(host="127.0.0.1", port=port, connect_timeout=1.5)
+        return info.value, time.monotonic() - start
+
+    try:
+        exc, elapsed = run(main(), timeout=20)
+    finally:
+        server.close()
+    assert 1.0 < elapsed < 4.0, elapsed
+    assert isinstance(exc, swiftamqp.AMQPTimeoutError), repr(exc)
+
+
+def test_closed_future_after_close(params):
+    async def main():
+        connection = await open_connection(params, heartbeat=30, connection_name="pytest closed")
+        assert not connection.closed.done() and not connection.is_closed()
+        channel = await connection.open_channel()
+        assert isinstance(channel.id, int) and channel.id >= 1
+        await connection.close()
+        assert connection.closed.done()
+        assert isinstance(connection.closed.exception(), swiftamqp.ConnectionClosed)
+        assert connection.is_closed() and channel.is_closed()
+        with pytest.raises(swiftamqp.ConnectionClosed):
+            await connection.open_channel()
+        with pytest.raises(swiftamqp.AMQPError):
+            await channel.declare_queue("", exclusive=True)
+        await connection.close()  # again: no-op
+
+    run(main())
+
+
+def test_password_not_in_repr(params):
+    async def main():
+        connection = await open_connection(params)
+        text = repr(connection)
+        await connection.close()
+        return text
+
+    text = run(main())
+    if params["password"] not in (params["username"], "guest"):
+        assert params["password"] not in text
+    assert ":%s@" % params["password"] not in text
+
+
+def test_unknown_kwarg_refused(params):
+    async def main():
+        with pytest.raises(TypeError):
+            await swiftamqp.connect(**params, no_such_option=1)
+
+    run(main())
+
+
+def test_cancelled_get_does_not_take_the_next_reply(params):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        default = await channel.declare_exchange("", "direct")
+        default.publish(swiftamqp.Message(b"first"), queue.name)
+        default.publish(swiftamqp.Message(b"second"), queue.name)
+        task = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0)  # the request is sent
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        msg = await queue.get()
+        # The cancelled request's completion (carrying "first") was dropped, not handed to us.
+        assert msg is not None and msg.body == b"second"
+        msg.ack()
+        await connection.close()
+
+    run(main())
+
+
+def test_loop_never_blocked(params):
+    gaps = []
+
+    async def ticker(stop):
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    async def main():
+        stop = asyncio.Event()
+        tick = asyncio.ensure_future(ticker(stop))
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        ex = await channel.declare_exchange("", "direct")
+        for i in range(200):
+            ex.publish(swiftamqp.Message(b"x%d" % i), queue.name)
+        for _ in range(200):
+            (await queue.get(no_ack=True))
+        await channel.close()
+        stop.set()
+        await tick
+        await connection.close()
+
+    run(main())
+    assert max(gaps) < 0.25, max(gaps)
+
+
+def test_unclosed_connection_releases_its_reader(params):
+    async def main():
+        loop = asyncio.get_running_loop()
+        connection = await open_connection(params)
+        fd = connection._native.fd
+        assert fd in loop._selector.get_map()
+        del connection
+        gc.collect()
+        assert fd not in loop._selector.get_map()
+        # the loop still works with a new connection (possibly on the same fd number)
+        connection = await open_connection(params)
+        await connection.close()
+
+    run(main())
+
+
+def test_publish_on_closed_channel_raises(params):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        ex = await channel.declare_exchange("", "direct")
+        await channel.close()
+        with pytest.raises(swiftamqp.ChannelClosed):
+            ex.publish(swiftamqp.Message(b"x"), "nowhere")
+        await connection.close()
+        with pytest.raises(swiftamqp.AMQPError):
+            ex.publish(swiftamqp.Message(b"x"), "nowhere")
+
+    run(main())
+
+
+def test_channel_number_reuse(params, unique):
+    async def main():
+        connection = await open_connection(params)
+        ch1 = await connection.open_channel()
+        number = ch1.id
+        await ch1.close()
+        ch2 = await connection.open_channel()
+        queue = await ch2.declare_queue("", exclusive=True, durable=False)
+        await asyncio.sleep(0.2)  # any late event about ch1 has been drained by now
+        assert not ch2.is_closed()
+        assert await queue.get() is None
+        with pytest.raises(swiftamqp.NotFound):
+            await ch2.declare_queue(unique("missing"), passive=True)
+        ch3 = await connection.open_channel()
+        await asyncio.sleep(0.2)
+        assert not ch3.is_closed()
+        await ch3.declare_queue("", exclusive=True, durable=False)
+        assert number in (ch2.id, ch3.id) or True  # numbers are the library's choice
+        await connection.close()
+
+    run(main())
+
+
+def test_connection_error_from_broker(params, unique):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        other = await connection.open_channel()
+        # An unknown exchange type is a connection-level error (503 COMMAND_INVALID).
+        with pytest.raises(swiftamqp.AMQPError):
+            await channel.declare_exchange(unique("ex"), "no-such-type", auto_delete=True)
+        await asyncio.wait({connection.closed}, timeout=5)
+        assert connection.closed.done()
+        exc = connection.closed.exception()
+        assert isinstance(exc, swiftamqp.ConnectionClosed), repr(exc)
+        assert exc.reply_code == 503
+        assert connection.is_closed() and other.is_closed()
+        with pytest.raises(swiftamqp.ConnectionClosed):
+            await other.declare_queue("", exclusive=True)
+        await connection.close()
+
+    run(main())
+
+
+class _Proxy:
+    """A TCP proxy to the broker that can cut the connection (RST) on demand."""
+
+    def __init__(self, host, port):
+        import threading
+        self.upstream = (host, port)
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(1)
+        self.port = self.server.getsockname()[1]
+        self.sockets = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        try:
+            client, _ = self.server.accept()
+        except OSError:
+            return
+        upstream = socket.create_connection(self.upstream)
+        self.sockets += [client, upstream]
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self):
+        import struct
+        for s in self.sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.shutdown(socket.SHUT_RDWR)  # wakes the pump threads blocked in recv
+            except OSError:
+                pass
+            s.close()
+        self.server.close()
+
+
+def test_connection_lost(params):
+    proxy = _Proxy(params["host"], params["port"])
+    called = []
+
+    async def on_close(exc):
+        called.append(exc)
+
+    async def main():
+        connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=proxy.port),
+                                             on_connection_close=on_close)
+        channel = await connection.open_channel()
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        proxy.cut()
+        await asyncio.wait({connection.closed}, timeout=10)
+        exc = connection.closed.exception()
+        assert isinstance(exc, swiftamqp.ConnectionLostError), repr(exc)
+        with pytest.raises(swiftamqp.ConnectionLostError):
+            await queue.get()
+        await asyncio.sleep(0.05)
+        assert len(called) == 1 and isinstance(called[0], swiftamqp.ConnectionLostError)
+        await connection.close()  # after a loss: just frees
+
+    try:
+        run(main())
+    finally:
+        proxy.cut()
+
+
+def test_connect_with_socket(params):
+    async def main():
+        sock = socket.create_connection((params["host"], params["port"]))
+        p = {k: v for k, v in params.items() if k not in ("host", "port")}
+        connection = await swiftamqp.connect(sock=sock, **p)
+        assert sock.fileno() == -1  # handed over
+        channel = await connection.open_channel()
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        assert await queue.get() is None
+        await connection.close()
+
+    run(main())
+
+
+def test_returns_reach_the_return_handler_in_batches(params, unique):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        returned = []
+        channel.set_return_handler(returned.append)
+        ex = await channel.declare_exchange(unique("ex"), "direct", durable=False, auto_delete=True)
+        n = 1000  # several swamqp_next_events batches of 256
+        for i in range(n):
+            ex.publish(swiftamqp.Message(b"%d" % i, headers={"i": i}), "no.queue.bound")
+        ex.publish(swiftamqp.Message(b"not mandatory"), "no.queue.bound", mandatory=False)
+        deadline = time.monotonic() + 10
+        while len(returned) < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert len(returned) == n
+        assert [m.body for m in returned] == [b"%d" % i for i in range(n)]
+        assert returned[0].headers == {"i": 0}
+        assert returned[0].exchange_name == ex.name and returned[0].routing_key == "no.queue.bound"
+        with pytest.raises(TypeError):
+            channel.set_return_handler("not callable")
+        await connection.close()
+
+    run(main())
+
+
+def test_library_log_records_go_to_logging(params):
+    import logging
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger = logging.getLogger("swiftamqp")
+    handler = Collect(level=logging.DEBUG)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+    async def main():
+        connection = await open_connection(params)
+        await connection.close()
+
+    try:
+        run(main())
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert records, "no log record from the library"
+    assert all(r.name == "swiftamqp" for r in records)
+    assert all(params["password"] not in r.getMessage() or params["password"] == params["username"]
+               for r in records)
+
+
+def test_large_empty_bodies_and_concurrent_gets(params):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        ex = await channel.declare_exchange("", "direct")
+        big = os.urandom(1 << 20)  # spans many body frames
+        ex.publish(swiftamqp.Message(big), queue.name)
+        ex.publish(swiftamqp.Message(b""), queue.name)
+        got = await queue.get(no_ack=True)
+        assert got.body == big
+        got = await queue.get(no_ack=True)
+        assert got.body == b""
+        for i in range(50):
+            ex.publish(swiftamqp.Message(b"%d" % i), queue.name)
+        results = await asyncio.gather(*[queue.get() for _ in range(60)])
+        bodies = [m.body for m in results if m is not None]
+        assert sorted(bodies, key=int) == [b"%d" % i for i in range(50)]
+        assert results.count(None) == 10
+        for m in results:
+            if m is not None:
+                m.ack()
+        await connection.close()
+
+    run(main())

@@ -1,0 +1,115 @@
+"""The ctypes declarations against the header, and library loading (no broker needed)."""
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from swiftamqp import _ffi
+
+from conftest import BINDING_DIR
+
+HEADER = os.path.join(BINDING_DIR, os.pardir, os.pardir, "include", "swiftamqp.h")
+
+# sizeof / offsetof as a C compiler gives them for the header on LP64 Linux (x86_64, aarch64).
+LAYOUT = {
+    "swamqp_error": (528, {"reply_code": 8, "channel": 14, "message": 16}),
+    "swamqp_bytes": (16, {"len": 8}),
+    "swamqp_table": (16, {"entries": 8}),
+    "swamqp_array": (16, {"values": 8}),
+    "swamqp_decimal": (8, {"value": 4}),
+    "swamqp_field_value": (24, {"value": 8}),
+    "swamqp_table_entry": (40, {"value": 16}),
+    "swamqp_properties": (200, {"content_type": 8, "headers": 40, "delivery_mode": 56,
+                                "priority": 57, "correlation_id": 64, "timestamp": 128,
+                                "type": 136, "cluster_id": 184}),
+    "swamqp_message": (304, {"redelivered": 2, "delivery_tag": 8, "consumer_tag": 16,
+                             "message_count": 64, "reply_code": 68, "reply_text": 72,
+                             "properties": 88, "body": 288}),
+    "swamqp_connection_options": (96, {"port": 8, "vhost": 16, "heartbeat": 40, "frame_max": 44,
+                                       "channel_max": 48, "connect_timeout_ms": 52,
+                                       "connection_name": 56, "max_message_size": 64,
+                                       "socket_fd": 88}),
+    "swamqp_event": (80, {"channel": 8, "flags": 12, "request_id": 16, "message_count": 32,
+                          "log_level": 40, "name": 48, "message": 64, "error": 72}),
+    "swamqp_queue_declare_ok": (272, {"name_len": 256, "consumer_count": 268}),
+}
+
+
+def test_struct_layout_matches_c():
+    for name, (size, offsets) in LAYOUT.items():
+        cls = getattr(_ffi, name)
+        assert ctypes.sizeof(cls) == size, name
+        for field, offset in offsets.items():
+            assert getattr(cls, field).offset == offset, (name, field)
+
+
+def test_every_header_function_is_declared():
+    with open(HEADER) as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    names = set(re.findall(r"\b(swamqp_\w+)\s*\(", text)) - {"swamqp_event_callback"}
+    assert names == set(_ffi.FUNCTIONS)
+    for name in names:
+        assert getattr(_ffi.lib, name).argtypes is not None or name in (
+            "swamqp_version", "swamqp_version_number")
+
+
+def test_version():
+    assert re.match(r"^\d+\.\d+\.\d+", _ffi.version())
+    assert _ffi.lib.swamqp_version_number() >= 100
+    assert _ffi.status_name(-200) == "SWAMQP_ERR_TIMEOUT"
+    assert _ffi.lib.swamqp_status_string(-200) == b"SWAMQP_ERR_TIMEOUT"
+
+
+def _import_in_subprocess(env_updates, pythonpath, cwd, drop=("SWIFTAMQP_LIBRARY",)):
+    env = {k: v for k, v in os.environ.items() if k not in drop and k != "LD_LIBRARY_PATH"}
+    env.update(env_updates)
+    env["PYTHONPATH"] = pythonpath
+    return subprocess.run([sys.executable, "-c", "import swiftamqp; print(swiftamqp.library_path)"],
+                          env=env, cwd=str(cwd), capture_output=True, text=True, timeout=60)
+
+
+def test_bogus_library_path_is_reported(tmp_path):
+    bogus = str(tmp_path / "no" / "libswiftamqp.so")
+    proc = _import_in_subprocess({"SWIFTAMQP_LIBRARY": bogus}, BINDING_DIR, tmp_path)
+    assert proc.returncode != 0
+    assert "LibraryNotFoundError" in proc.stderr
+    assert bogus in proc.stderr and "SWIFTAMQP_LIBRARY" in proc.stderr
+
+
+def test_not_a_library_is_reported(tmp_path):
+    fake = tmp_path / "libswiftamqp.so"
+    fake.write_bytes(b"not an ELF file")
+    proc = _import_in_subprocess({"SWIFTAMQP_LIBRARY": str(fake)}, BINDING_DIR, tmp_path)
+    assert proc.returncode != 0
+    assert str(fake) in proc.stderr
+
+
+def test_search_lists_every_path_tried(tmp_path):
+    # A copy of the package where no repository build is beside it, with an install prefix.
+    root = tmp_path / "a" / "b"
+    shutil.copytree(os.path.join(BINDING_DIR, "swiftamqp"), str(root / "swiftamqp"),
+                    ignore=shutil.ignore_patterns("__pycache__", "_install_prefix.py"))
+    prefix = tmp_path / "prefix"
+    (root / "swiftamqp" / "_install_prefix.py").write_text("PREFIX = %r\n" % str(prefix))
+    proc = _import_in_subprocess({}, str(root), tmp_path)
+    if proc.returncode == 0:
+        # A system-wide install answered the last step; the earlier ones were still tried first.
+        assert str(tmp_path) not in proc.stdout
+        return
+    err = proc.stderr
+    repo_build = os.path.join(str(tmp_path), "build", "lib", "libswiftamqp.so")
+    assert repo_build in err
+    assert os.path.join(str(prefix), "lib", "libswiftamqp.so") in err
+    assert "libswiftamqp.so.0" in err
+    assert err.index(repo_build) < err.index(str(prefix)) < err.index("libswiftamqp.so.0 (")
+
+
+def test_candidate_order(monkeypatch):
+    monkeypatch.delenv("SWIFTAMQP_LIBRARY", raising=False)
+    names = [what for what, _ in _ffi.candidate_paths()]
+    assert names[0] == "repository build" and names[-1] == "system library path"
+    monkeypatch.setenv("SWIFTAMQP_LIBRARY", "/x/libswiftamqp.so")
+    assert _ffi.candidate_paths() == [("SWIFTAMQP_LIBRARY", "/x/libswiftamqp.so")]
