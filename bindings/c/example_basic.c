@@ -52,11 +52,12 @@ static int run(swamqp_connection *conn, swamqp_error *error)
     if ((rc = swamqp_channel_open(conn, &channel, TIMEOUT_MS, error)) != SWAMQP_OK)
         return fail("channel.open", rc, error);
 
-    rc = swamqp_exchange_declare(conn, channel, exchange, cstr("direct"), 0, NULL, TIMEOUT_MS, error);
+    /* Durable, as asynqp declares them by default, so the Python example can declare the same names. */
+    rc = swamqp_exchange_declare(conn, channel, exchange, cstr("direct"), SWAMQP_DURABLE, NULL, TIMEOUT_MS, error);
     if (rc != SWAMQP_OK)
         return fail("exchange.declare", rc, error);
 
-    rc = swamqp_queue_declare(conn, channel, queue, SWAMQP_EXCLUSIVE, NULL, NULL, TIMEOUT_MS, error);
+    rc = swamqp_queue_declare(conn, channel, queue, SWAMQP_DURABLE, NULL, NULL, TIMEOUT_MS, error);
     if (rc != SWAMQP_OK)
         return fail("queue.declare", rc, error);
 
