@@ -84,6 +84,7 @@ typedef enum swamqp_status {
     SWAMQP_ERR_FORKED = -104,           /**< the handle belongs to the parent of a fork(). */
     SWAMQP_ERR_BAD_STATE = -105,        /**< e.g. open on an open connection, a channel not open. */
     SWAMQP_ERR_CHANNEL_LIMIT = -106,    /**< no free channel number within channel_max. */
+    SWAMQP_ERR_NOT_CONFIRM_MODE = -107, /**< swamqp_wait_for_confirms on a channel without confirm.select. */
 
     /* Waiting. */
     SWAMQP_ERR_TIMEOUT = -200,          /**< the wait ended before the reply; the request may still complete. */
@@ -103,6 +104,7 @@ typedef enum swamqp_status {
     SWAMQP_ERR_MESSAGE_TOO_LARGE = -402,/**< a body larger than max_message_size. */
     SWAMQP_ERR_UNEXPECTED_FRAME = -403, /**< a valid frame at the wrong moment. */
     SWAMQP_ERR_AUTH = -404,             /**< login refused (wrong user or password, or no access to vhost). */
+    SWAMQP_ERR_NACKED = -405,           /**< the broker nacked a confirmed publish (swamqp_wait_for_confirms). */
 
     /* The broker closed something on purpose; swamqp_error has its reply code and text. */
     SWAMQP_ERR_CHANNEL_CLOSED = -500,   /**< the channel was closed (by the broker: a channel exception). */
@@ -275,6 +277,13 @@ typedef struct swamqp_message {
 /* ------------------------------------------------------------------------------------------ */
 typedef struct swamqp_connection swamqp_connection; /**< opaque token; see "Handles" above. */
 
+/** SASL mechanisms. AUTO picks PLAIN when the broker offers it, else AMQPLAIN. */
+typedef enum swamqp_auth_mechanism {
+    SWAMQP_AUTH_AUTO = 0,
+    SWAMQP_AUTH_PLAIN = 1,
+    SWAMQP_AUTH_AMQPLAIN = 2
+} swamqp_auth_mechanism;
+
 /**
  * Connection options. Initialise with swamqp_connection_options_init, then set what you need.
  * C strings are read during swamqp_connection_create only.
@@ -293,6 +302,9 @@ typedef struct swamqp_connection_options {
     uint64_t max_message_size;     /**< bodies announced larger than this close the connection. Default 128 MiB. */
     uint64_t event_queue_limit;    /**< bytes of queued events before reading pauses. Default 64 MiB. */
     uint64_t outbound_limit;       /**< bytes of unsent frames before publishing waits. Default 16 MiB. */
+    int auth_mechanism;            /**< swamqp_auth_mechanism; default SWAMQP_AUTH_AUTO. */
+    uint32_t max_unconfirmed;      /**< per channel in confirm mode: publishing waits while this many
+                                        publishes await their confirm. Default 10000; 0 = no bound. */
     int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; once
                                         swamqp_connection_create succeeds the connection owns it and
                                         closes it (on failure it stays the caller's). */
@@ -375,7 +387,9 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_UNBLOCKED = 9,
     SWAMQP_EVENT_CONSUMER_CANCELLED = 10, /**< the broker cancelled a consumer: name = consumer tag. */
     SWAMQP_EVENT_LOG = 11,              /**< a log record: log_level, name = text. */
-    SWAMQP_EVENT_FLOW = 12              /**< channel.flow from the broker: flags & SWAMQP_EVENT_FLAG_ACTIVE. */
+    SWAMQP_EVENT_FLOW = 12,             /**< channel.flow from the broker: flags & SWAMQP_EVENT_FLAG_ACTIVE. */
+    SWAMQP_EVENT_RAW_FRAME = 13         /**< a frame on a channel in raw mode: frame_type, class_id,
+                                             method_id, payload. */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {
@@ -411,6 +425,11 @@ typedef struct swamqp_event {
     swamqp_bytes name;              /**< queue name (declare-ok), consumer tag, blocked reason, log text. */
     const swamqp_message *message;  /**< delivery, return, basic.get result; else NULL. */
     const swamqp_error *error;      /**< failed completion, channel or connection closed; else NULL. */
+    uint8_t frame_type;             /**< SWAMQP_EVENT_RAW_FRAME: 1 method, 2 content header, 3 body. */
+    uint16_t class_id;              /**< raw method frames: the method's class and method ids. */
+    uint16_t method_id;
+    swamqp_bytes payload;           /**< raw frames: a method's encoded arguments (after the ids), or
+                                         the whole payload of a header or body frame. */
 } swamqp_event;
 
 /**
@@ -523,13 +542,16 @@ int swamqp_queue_bind_async(swamqp_connection *connection, uint16_t channel, swa
 /**
  * basic.publish with `properties` (NULL: none) and `body` of any size (split into frames of at most
  * frame_max - 8 bytes). Flags: MANDATORY, IMMEDIATE. Never waits for the broker: returns once the
- * frames are queued for the I/O thread. Waits up to `timeout_ms` only while the outbound buffer is
- * full or the connection is blocked by the broker, then fails with SWAMQP_ERR_TIMEOUT
- * (SWAMQP_ERR_WOULD_BLOCK when `timeout_ms` is 0).
+ * frames are queued for the I/O thread. It waits up to `timeout_ms` only while publishing must
+ * pause — the outbound buffer is over its limit, the broker blocked the connection
+ * (connection.blocked), stopped the channel (channel.flow), or `max_unconfirmed` publishes await
+ * confirms — and then fails with SWAMQP_ERR_TIMEOUT (SWAMQP_ERR_WOULD_BLOCK when `timeout_ms` is 0).
+ * On a channel in confirm mode `*sequence` (may be NULL) receives the publish's sequence number
+ * (1, 2, ...), which confirm events name in `delivery_tag`; otherwise 0.
  */
 int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
                          swamqp_bytes routing_key, uint32_t flags, const swamqp_properties *properties,
-                         swamqp_bytes body, uint32_t timeout_ms, swamqp_error *error);
+                         swamqp_bytes body, uint64_t *sequence, uint32_t timeout_ms, swamqp_error *error);
 
 /**
  * basic.get. Flags: NO_ACK. On success `*message` is a library-owned message (NULL when the queue
@@ -547,6 +569,189 @@ int swamqp_message_free(swamqp_message *message);
 /** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. */
 int swamqp_basic_ack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
                      swamqp_error *error);
+
+/** basic.nack. Flags: MULTIPLE, REQUEUE. Queued for sending; never waits. */
+int swamqp_basic_nack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
+                      swamqp_error *error);
+
+/** basic.reject. Flags: REQUEUE. Queued for sending; never waits. */
+int swamqp_basic_reject(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
+                        swamqp_error *error);
+
+/** basic.recover: redeliver unacknowledged messages. Flags: REQUEUE. */
+int swamqp_basic_recover(swamqp_connection *connection, uint16_t channel, uint32_t flags, uint32_t timeout_ms,
+                         swamqp_error *error);
+int swamqp_basic_recover_async(swamqp_connection *connection, uint16_t channel, uint32_t flags,
+                               uint64_t *request_id, swamqp_error *error);
+
+/** basic.qos. Flags: GLOBAL (RabbitMQ: the limit is shared by the channel's consumers). */
+int swamqp_basic_qos(swamqp_connection *connection, uint16_t channel, uint32_t prefetch_size,
+                     uint16_t prefetch_count, uint32_t flags, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_basic_qos_async(swamqp_connection *connection, uint16_t channel, uint32_t prefetch_size,
+                           uint16_t prefetch_count, uint32_t flags, uint64_t *request_id, swamqp_error *error);
+
+/** A short string result, such as a consumer tag. */
+typedef struct swamqp_name {
+    char name[256];          /**< NUL-terminated (at most 255 bytes). */
+    size_t len;
+} swamqp_name;
+
+/**
+ * basic.consume. An empty `consumer_tag` asks the broker for one. Flags: NO_LOCAL, NO_ACK,
+ * EXCLUSIVE, NOWAIT (then a tag must be given). `tag` (may be NULL) receives the consumer tag.
+ * Deliveries arrive as SWAMQP_EVENT_DELIVERY events; a consumer cancelled by the broker (its queue
+ * was deleted) as SWAMQP_EVENT_CONSUMER_CANCELLED.
+ */
+int swamqp_basic_consume(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
+                         swamqp_bytes consumer_tag, uint32_t flags, const swamqp_table *arguments,
+                         swamqp_name *tag, uint32_t timeout_ms, swamqp_error *error);
+/** Completion event: name = the consumer tag. */
+int swamqp_basic_consume_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
+                               swamqp_bytes consumer_tag, uint32_t flags, const swamqp_table *arguments,
+                               uint64_t *request_id, swamqp_error *error);
+
+/** basic.cancel. Flags: NOWAIT. Deliveries already queued as events stay queued. */
+int swamqp_basic_cancel(swamqp_connection *connection, uint16_t channel, swamqp_bytes consumer_tag, uint32_t flags,
+                        uint32_t timeout_ms, swamqp_error *error);
+int swamqp_basic_cancel_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes consumer_tag,
+                              uint32_t flags, uint64_t *request_id, swamqp_error *error);
+
+/** exchange.delete. Flags: IF_UNUSED, NOWAIT. */
+int swamqp_exchange_delete(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange, uint32_t flags,
+                           uint32_t timeout_ms, swamqp_error *error);
+int swamqp_exchange_delete_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
+                                 uint32_t flags, uint64_t *request_id, swamqp_error *error);
+
+/** exchange.bind (RabbitMQ extension): route from `source` to `destination`. Flags: NOWAIT. */
+int swamqp_exchange_bind(swamqp_connection *connection, uint16_t channel, swamqp_bytes destination,
+                         swamqp_bytes source, swamqp_bytes routing_key, uint32_t flags,
+                         const swamqp_table *arguments, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_exchange_bind_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes destination,
+                               swamqp_bytes source, swamqp_bytes routing_key, uint32_t flags,
+                               const swamqp_table *arguments, uint64_t *request_id, swamqp_error *error);
+
+/** exchange.unbind. Flags: NOWAIT. */
+int swamqp_exchange_unbind(swamqp_connection *connection, uint16_t channel, swamqp_bytes destination,
+                           swamqp_bytes source, swamqp_bytes routing_key, uint32_t flags,
+                           const swamqp_table *arguments, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_exchange_unbind_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes destination,
+                                 swamqp_bytes source, swamqp_bytes routing_key, uint32_t flags,
+                                 const swamqp_table *arguments, uint64_t *request_id, swamqp_error *error);
+
+/** queue.unbind (AMQP has no nowait form for it). */
+int swamqp_queue_unbind(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, swamqp_bytes exchange,
+                        swamqp_bytes routing_key, const swamqp_table *arguments, uint32_t timeout_ms,
+                        swamqp_error *error);
+int swamqp_queue_unbind_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
+                              swamqp_bytes exchange, swamqp_bytes routing_key, const swamqp_table *arguments,
+                              uint64_t *request_id, swamqp_error *error);
+
+/** queue.purge. Flags: NOWAIT. `*message_count` (may be NULL) receives how many were purged. */
+int swamqp_queue_purge(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                       uint32_t *message_count, uint32_t timeout_ms, swamqp_error *error);
+/** Completion event: message_count. */
+int swamqp_queue_purge_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                             uint64_t *request_id, swamqp_error *error);
+
+/** queue.delete. Flags: IF_UNUSED, IF_EMPTY, NOWAIT. `*message_count` (may be NULL): messages deleted. */
+int swamqp_queue_delete(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                        uint32_t *message_count, uint32_t timeout_ms, swamqp_error *error);
+/** Completion event: message_count. */
+int swamqp_queue_delete_async(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
+                              uint64_t *request_id, swamqp_error *error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Transactions and publisher confirms                                                        */
+/* ------------------------------------------------------------------------------------------ */
+/** tx.select: the channel becomes transactional. */
+int swamqp_tx_select(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_tx_select_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
+/** tx.commit. */
+int swamqp_tx_commit(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_tx_commit_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
+/** tx.rollback. */
+int swamqp_tx_rollback(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_tx_rollback_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
+
+/**
+ * confirm.select: from now on every publish on the channel gets a sequence number (1, 2, ...) and
+ * the broker acks or nacks each, reported as SWAMQP_EVENT_CONFIRM_ACK / _NACK events whose
+ * delivery_tag is the sequence (with SWAMQP_EVENT_FLAG_MULTIPLE: every sequence up to it). Nothing
+ * is forgotten: when the channel or connection ends with publishes still unconfirmed, one
+ * SWAMQP_EVENT_CONFIRM_NACK with a non-zero `status` (the cause, error filled), delivery_tag the
+ * highest unconfirmed sequence and SWAMQP_EVENT_FLAG_MULTIPLE fails them all. A broker nack has
+ * status 0.
+ */
+int swamqp_confirm_select(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+int swamqp_confirm_select_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id,
+                                swamqp_error *error);
+
+/**
+ * Waits until every publish made on the channel so far is confirmed. SWAMQP_OK when all were
+ * acked; SWAMQP_ERR_NACKED when any was nacked since the previous wait; SWAMQP_ERR_TIMEOUT;
+ * SWAMQP_ERR_NOT_CONFIRM_MODE without confirm.select; the channel's or connection's error when it
+ * ended first. Confirm events are queued as well, whichever way the application listens.
+ */
+int swamqp_wait_for_confirms(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
+/** Completion event with the same statuses. */
+int swamqp_wait_for_confirms_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id,
+                                   swamqp_error *error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connection extras                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+/** connection.update-secret (RabbitMQ: refresh an expiring token credential). */
+int swamqp_connection_update_secret(swamqp_connection *connection, swamqp_bytes new_secret, swamqp_bytes reason,
+                                    uint32_t timeout_ms, swamqp_error *error);
+
+/** Per-connection counters since it was created. */
+typedef struct swamqp_stats {
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t publishes;
+    uint64_t confirms_acked;
+    uint64_t confirms_nacked;
+    uint64_t deliveries;       /**< basic.deliver and basic.get-ok messages. */
+    uint64_t returns;
+    uint64_t heartbeats_in;
+    uint64_t heartbeats_out;
+    uint64_t events_queued_bytes; /**< bytes currently held by the event queue (gauge). */
+} swamqp_stats;
+
+/** Fills `*stats` (required). */
+int swamqp_connection_stats(swamqp_connection *connection, swamqp_stats *stats);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Raw frames (for tools and compatibility layers)                                            */
+/* ------------------------------------------------------------------------------------------ */
+/**
+ * Puts an open channel in raw mode (`raw` true) or back (false). In raw mode every inbound frame of
+ * the channel — methods, content headers, bodies — arrives uninterpreted as a
+ * SWAMQP_EVENT_RAW_FRAME event, and the application answers the broker itself (swamqp_send_method);
+ * the library only notes channel.close-ok in either direction to free the channel number. The
+ * request functions above return SWAMQP_ERR_BAD_STATE on a raw channel.
+ */
+int swamqp_channel_set_raw(swamqp_connection *connection, uint16_t channel, bool raw);
+
+/**
+ * Sends a method frame whose arguments are already encoded (`arguments`: the bytes after class id
+ * and method id) on an open channel (0: the connection; only on a raw channel or channel 0 are
+ * replies left to the application). The arguments must decode as that method, else
+ * SWAMQP_ERR_INVALID_ARGUMENT, so a malformed frame never leaves. Content-carrying methods need
+ * swamqp_send_content.
+ */
+int swamqp_send_method(swamqp_connection *connection, uint16_t channel, uint16_t class_id, uint16_t method_id,
+                       swamqp_bytes arguments, swamqp_error *error);
+
+/**
+ * Sends a content-carrying method (basic.publish, or basic.return/deliver/get-ok for test peers)
+ * with its encoded arguments, `properties` and `body`, split at frame_max - 8.
+ */
+int swamqp_send_content(swamqp_connection *connection, uint16_t channel, uint16_t class_id, uint16_t method_id,
+                        swamqp_bytes arguments, const swamqp_properties *properties, swamqp_bytes body,
+                        swamqp_error *error);
 
 #ifdef __cplusplus
 }
