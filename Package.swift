@@ -28,6 +28,8 @@ let package = Package(
                 ]),
             ]
         ),
+        // Tools and test helpers: not part of the library product.
+        .executableTarget(name: "swamqp-frame", dependencies: ["AMQPWire"], path: "Sources/swamqp-frame"),
         .testTarget(name: "AMQPWireTests", dependencies: ["AMQPWire"]),
         .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPWire"]),
         .testTarget(name: "SwiftAMQPTests", dependencies: ["SwiftAMQP", "CSwiftAMQPAPI", "AMQPWire"]),
