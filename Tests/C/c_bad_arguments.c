@@ -134,7 +134,7 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
     CHECK_HANDLE(swamqp_queue_declare_async(h, 1, name, 0, NULL, &rid, &err));
     CHECK_HANDLE(swamqp_queue_bind(h, 1, name, name, name, 0, NULL, 100, &err));
     CHECK_HANDLE(swamqp_queue_bind_async(h, 1, name, name, name, 0, NULL, &rid, &err));
-    CHECK_HANDLE(swamqp_basic_publish(h, 1, name, name, 0, NULL, tu_b("body"), 100, &err));
+    CHECK_HANDLE(swamqp_basic_publish(h, 1, name, name, 0, NULL, tu_b("body"), NULL, 100, &err));
     swamqp_message *msg = (swamqp_message *)0x1;
     CHECK_HANDLE(swamqp_basic_get(h, 1, name, 0, &msg, 100, &err));
     CHECK(msg == NULL, "%s: basic_get failed but *message is %p (\"*message is NULL on failure\")", label,
@@ -144,7 +144,7 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
 
     /* Also with error == NULL ("may be NULL"). */
     CHECK_STATUS(swamqp_channel_open(h, &ch, 100, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
-    CHECK_STATUS(swamqp_basic_publish(h, 1, name, name, 0, NULL, tu_b("body"), 100, NULL),
+    CHECK_STATUS(swamqp_basic_publish(h, 1, name, name, 0, NULL, tu_b("body"), NULL, 100, NULL),
                  SWAMQP_ERR_INVALID_HANDLE, NULL);
 
     if (is_null)
@@ -248,7 +248,7 @@ static void test_arguments_offline(void)
           "channel_open on a never-opened connection returned %s (%d): %s", swamqp_status_string(rc), rc,
           tu_err_text(&err));
     tu_err_reset(&err);
-    rc = swamqp_basic_publish(conn, 1, tu_b(""), tu_b("k"), 0, NULL, tu_b("b"), 100, &err);
+    rc = swamqp_basic_publish(conn, 1, tu_b(""), tu_b("k"), 0, NULL, tu_b("b"), NULL, 100, &err);
     CHECK(rc == SWAMQP_ERR_BAD_STATE || rc == SWAMQP_ERR_CONNECTION_CLOSED,
           "basic_publish on a never-opened connection returned %s (%d): %s", swamqp_status_string(rc), rc,
           tu_err_text(&err));
@@ -371,11 +371,11 @@ static void test_arguments_live(void)
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     CHECK_STATUS(swamqp_queue_bind_async(conn, ch, queue, tu_b("amq.direct"), too_long, 0, NULL, &rid, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, too_long, ok_name, 0, NULL, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, too_long, ok_name, 0, NULL, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), too_long, 0, NULL, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), too_long, 0, NULL, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, null_bytes, T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, null_bytes, NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     CHECK_STATUS(swamqp_basic_get(conn, ch, too_long, 0, &msg, T_MS, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
     CHECK(msg == NULL, "basic_get failed but *message is %p", (void *)msg);
@@ -386,7 +386,7 @@ static void test_arguments_live(void)
     memset(&props, 0, sizeof props);
     props.flags = SWAMQP_PROP_CONTENT_TYPE;
     props.content_type = too_long;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
 
     swamqp_table_entry entry;
@@ -395,38 +395,38 @@ static void test_arguments_live(void)
     props.flags = SWAMQP_PROP_HEADERS;
     props.headers.count = 1;
     props.headers.entries = NULL; /* count 1, no entries */
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     props.headers.entries = &entry;
     entry.key = tu_bn(long_name, 129); /* keys are at most 128 bytes */
     entry.value.kind = SWAMQP_FIELD_I32;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     entry.key = tu_b("k");
     entry.value.kind = 'z'; /* not a field kind */
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     entry.value.kind = 0;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     entry.value.kind = SWAMQP_FIELD_STRING;
     entry.value.value.bytes = null_bytes;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     entry.value.kind = SWAMQP_FIELD_ARRAY;
     entry.value.value.array.count = 3;
     entry.value.value.array.values = NULL;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     entry.value.kind = SWAMQP_FIELD_TABLE;
     entry.value.value.table.count = 2;
     entry.value.value.table.entries = NULL;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     /* U64 is "sent as 'l' when it fits": one that does not fit cannot be sent. */
     entry.value.kind = SWAMQP_FIELD_U64;
     entry.value.value.u64 = UINT64_MAX;
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     /* The same bad table as declare arguments. */
     swamqp_table bad_table = {2, NULL};
@@ -460,7 +460,7 @@ static void test_arguments_live(void)
     CHECK_STATUS(swamqp_queue_declare(conn, never, queue, SWAMQP_PASSIVE, NULL, NULL, T_MS, &err), not_open, &err);
     CHECK_STATUS(swamqp_queue_bind(conn, never, queue, tu_b("amq.direct"), ok_name, 0, NULL, T_MS, &err), not_open,
                  &err);
-    CHECK_STATUS(swamqp_basic_publish(conn, never, tu_b(""), queue, 0, NULL, tu_b("b"), T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_publish(conn, never, tu_b(""), queue, 0, NULL, tu_b("b"), NULL, T_MS, &err), not_open, &err);
     msg = (swamqp_message *)0x1;
     CHECK_STATUS(swamqp_basic_get(conn, never, queue, 0, &msg, T_MS, &err), not_open, &err);
     CHECK(msg == NULL, "basic_get failed but *message is %p", (void *)msg);
@@ -487,7 +487,7 @@ static void test_arguments_live(void)
               "queue_declare on channel %u returned %s (%d): %s", odd[i], swamqp_status_string(rc), rc,
               tu_err_text(&err));
         tu_err_reset(&err);
-        rc = swamqp_basic_publish(conn, odd[i], tu_b(""), queue, 0, NULL, tu_b("b"), T_MS, &err);
+        rc = swamqp_basic_publish(conn, odd[i], tu_b(""), queue, 0, NULL, tu_b("b"), NULL, T_MS, &err);
         CHECK(rc == SWAMQP_ERR_INVALID_ARGUMENT || rc == not_open,
               "basic_publish on channel %u returned %s (%d): %s", odd[i], swamqp_status_string(rc), rc,
               tu_err_text(&err));
@@ -501,7 +501,7 @@ static void test_arguments_live(void)
           tu_show(msg->body));
 
     /* A real message freed twice: the second free is detected. */
-    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, tu_b("twice"), T_MS, &err), &err);
+    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, tu_b("twice"), NULL, T_MS, &err), &err);
     int64_t deadline = tu_now_ms() + 5000;
     do {
         CHECK_OK(swamqp_basic_get(conn, ch, queue, SWAMQP_NO_ACK, &msg, T_MS, &err), &err);
@@ -518,7 +518,7 @@ static void test_arguments_live(void)
     CHECK(!swamqp_connection_is_open(conn), "is_open after close");
     uint16_t ch_after = 0;
     CHECK_STATUS(swamqp_channel_open(conn, &ch_after, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
-    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, tu_b("late"), T_MS, &err),
+    CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, tu_b("late"), NULL, T_MS, &err),
                  SWAMQP_ERR_CONNECTION_CLOSED, &err);
     CHECK_OK(swamqp_connection_close(conn, T_MS, &err), &err);
 

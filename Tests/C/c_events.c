@@ -266,7 +266,7 @@ int main(void)
 
     /* publish, then basic.get through the event queue */
     const char *body1 = "event body one";
-    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), tu_b(queue), 0, NULL, tu_b(body1), T_MS, &err), &err);
+    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), tu_b(queue), 0, NULL, tu_b(body1), NULL, T_MS, &err), &err);
     int64_t deadline = tu_now_ms() + 5000;
     for (;;) {
         uint64_t rid_get = 0;
@@ -301,7 +301,7 @@ int main(void)
     st.conn = conn;
     st.channel = ch;
     const char *body2 = "event body two";
-    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), tu_b(queue), 0, NULL, tu_b(body2), T_MS, &err), &err);
+    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), tu_b(queue), 0, NULL, tu_b(body2), NULL, T_MS, &err), &err);
     CHECK_OK(swamqp_set_event_callback(conn, on_event, &st), NULL);
     deadline = tu_now_ms() + 5000;
     for (;;) {

@@ -256,7 +256,7 @@ int main(void)
     const size_t body_len = sizeof body - 1;
 
     CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(exchange), tu_b(routing_key), SWAMQP_MANDATORY, &props,
-                                  tu_bn(body, body_len), T_MS, &err),
+                                  tu_bn(body, body_len), NULL, T_MS, &err),
              &err);
 
     /* basic.get answers at once; give the broker a bounded moment to route the message. */
@@ -323,7 +323,7 @@ int main(void)
     props2.flags = SWAMQP_PROP_HEADERS;
     props2.headers.count = 1;
     props2.headers.entries = &u64_entry;
-    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(exchange), tu_b(routing_key), 0, &props2, tu_b("u64"), T_MS,
+    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(exchange), tu_b(routing_key), 0, &props2, tu_b("u64"), NULL, T_MS,
                                   &err),
              &err);
     deadline = tu_now_ms() + 5000;

@@ -56,7 +56,7 @@ struct ConnectFailed: Error {
         #expect(queue.hasPrefix("amq.gen-"))
 
         let published = withBytes("") { exchange in withBytes(queue) { key in withBytes("payload") { body in
-            swamqp_basic_publish(connection, channel, exchange, key, 0, nil, body, 1000, &error)
+            swamqp_basic_publish(connection, channel, exchange, key, 0, nil, body, nil, 1000, &error)
         } } }
         #expect(published == SWAMQP_OK.rawValue)
 

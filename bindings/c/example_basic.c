@@ -85,7 +85,7 @@ static int run(swamqp_connection *conn, swamqp_error *error)
     props.headers.count = sizeof headers / sizeof headers[0];
     props.headers.entries = headers;
 
-    rc = swamqp_basic_publish(conn, channel, exchange, routing_key, 0, &props, cstr(body), TIMEOUT_MS,
+    rc = swamqp_basic_publish(conn, channel, exchange, routing_key, 0, &props, cstr(body), NULL, TIMEOUT_MS,
                               error);
     if (rc != SWAMQP_OK)
         return fail("basic.publish", rc, error);
