@@ -737,10 +737,10 @@ int swamqp_channel_set_raw(swamqp_connection *connection, uint16_t channel, bool
 
 /**
  * Sends a method frame whose arguments are already encoded (`arguments`: the bytes after class id
- * and method id) on an open channel (0: the connection; only on a raw channel or channel 0 are
- * replies left to the application). The arguments must decode as that method, else
- * SWAMQP_ERR_INVALID_ARGUMENT, so a malformed frame never leaves. Content-carrying methods need
- * swamqp_send_content.
+ * and method id) on an open channel other than 0 (SWAMQP_ERR_BAD_STATE for 0: the library owns the
+ * connection's own methods). Replies reach the application only on a raw channel. The arguments
+ * must decode as that method, else SWAMQP_ERR_INVALID_ARGUMENT, so a malformed frame never leaves.
+ * Content-carrying methods need swamqp_send_content.
  */
 int swamqp_send_method(swamqp_connection *connection, uint16_t channel, uint16_t class_id, uint16_t method_id,
                        swamqp_bytes arguments, swamqp_error *error);

@@ -20,6 +20,8 @@ public enum ErrorKind: Sendable, Equatable {
     case authentication
     case channelClosed
     case connectionClosed
+    case notConfirmMode
+    case nacked
 }
 
 /// An error with the broker's reply when the broker caused it. `recoverable` tells whether the
@@ -57,7 +59,12 @@ public struct AMQPError: Error, Sendable, Equatable {
     }
 
     /// True when only a channel is lost and the connection stays usable.
-    public var recoverable: Bool { kind == .channelClosed || kind == .timeout || kind == .invalidArgument || kind == .wouldBlock }
+    public var recoverable: Bool {
+        switch kind {
+        case .channelClosed, .timeout, .invalidArgument, .wouldBlock, .badState, .channelLimit, .notConfirmMode, .nacked: return true
+        default: return false
+        }
+    }
 }
 
 extension AMQPError: CustomStringConvertible {

@@ -30,6 +30,9 @@ struct ChannelStateMachine {
     var assembly: ContentAssembly?
     /// False while the broker has stopped this channel's publishing with channel.flow.
     var flowActive = true
+    /// In raw mode inbound frames go to the application uninterpreted.
+    var raw = false
+    var confirms: ConfirmTracker?
 
     let number: UInt16
 
@@ -47,8 +50,17 @@ struct ChannelStateMachine {
         }
     }
 
-    /// Every request still waiting, failed with `error`, as completion events.
+    /// Every request still waiting, failed with `error`, as completion events; unconfirmed
+    /// publishes are failed with one event.
     mutating func failAll(_ error: AMQPError, into out: inout EngineOutput) {
+        if var confirms {
+            if let last = confirms.highestUnconfirmed {
+                out.events.append(.confirmsFailed(channel: number, upTo: last, error))
+            }
+            for id in confirms.waiters { out.events.append(.completion(id, channel: number, .failure(error))) }
+            confirms.waiters.removeAll()
+            self.confirms = confirms
+        }
         for id in [openRequest, closeRequest].compactMap({ $0 }) + pending.map(\.id) {
             out.events.append(.completion(id, channel: number, .failure(error)))
         }
@@ -59,5 +71,55 @@ struct ChannelStateMachine {
         closeRequest = nil
         pending.removeAll()
         assembly = nil
+    }
+}
+
+/// Publisher confirms of one channel: the sequence numbers still awaiting ack or nack, in order.
+struct ConfirmTracker {
+    var nextSequence: UInt64 = 1
+    /// Unconfirmed sequences, ascending (they are issued in order); `head` skips confirmed ones.
+    private var pending: [UInt64] = []
+    private var head = 0
+    var nackedSinceWait = false
+    var waiters: [RequestID] = []
+
+    var unconfirmedCount: Int { pending.count - head }
+    var highestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending.last : nil }
+
+    mutating func issue() -> UInt64 {
+        let sequence = nextSequence
+        nextSequence += 1
+        pending.append(sequence)
+        return sequence
+    }
+
+    /// Marks `tag` (or with `multiple` every sequence up to it) confirmed; returns how many it covered.
+    mutating func confirm(_ tag: UInt64, multiple: Bool) -> Int {
+        let before = unconfirmedCount
+        if multiple {
+            var low = head, high = pending.count
+            while low < high {
+                let mid = (low + high) / 2
+                if pending[mid] <= tag { low = mid + 1 } else { high = mid }
+            }
+            head = low
+        } else {
+            var low = head, high = pending.count
+            while low < high {
+                let mid = (low + high) / 2
+                if pending[mid] < tag { low = mid + 1 } else { high = mid }
+            }
+            if low < pending.count && pending[low] == tag {
+                if low == head { head += 1 } else { pending.remove(at: low) }
+            }
+        }
+        if head == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 && head * 2 > pending.count {
+            pending.removeFirst(head)
+            head = 0
+        }
+        return before - unconfirmedCount
     }
 }

@@ -17,6 +17,9 @@ public struct ConnectionConfiguration: Sendable {
     public var maxMessageSize: UInt64 = 128 * 1024 * 1024
     public var eventQueueLimit: UInt64 = 64 * 1024 * 1024
     public var outboundLimit: UInt64 = 16 * 1024 * 1024
+    public var authMechanism: AuthMechanism = .auto
+    /// Per channel in confirm mode: publishing waits while this many publishes await confirms (0: no bound).
+    public var maxUnconfirmed: UInt32 = 10_000
     /// An already connected socket to use instead of connecting, or -1.
     public var socketFD: Int32 = -1
 
@@ -56,6 +59,11 @@ public struct ConnectionConfiguration: Sendable {
         }
         return table
     }
+}
+
+/// The SASL mechanism to log in with; `auto` takes PLAIN when offered, else AMQPLAIN.
+public enum AuthMechanism: Sendable {
+    case auto, plain, amqplain
 }
 
 /// The library version, kept equal to SWAMQP_VERSION_STRING in include/swiftamqp.h (a test checks).

@@ -17,10 +17,12 @@ public struct ConnectionStateMachine {
     public private(set) var heartbeat: UInt16 = 0
     public private(set) var serverProperties = FieldTable()
     public private(set) var blocked = false
+    public private(set) var counters = EngineCounters()
 
     var channels: [UInt16: ChannelStateMachine] = [:]
     private var openRequest: RequestID?
     private var closeRequest: RequestID?
+    private var updateSecretRequests: [RequestID] = []
     private var lastInbound: UInt64 = 0
     private var lastOutbound: UInt64 = 0
     private var deadline: UInt64?
@@ -124,6 +126,8 @@ public struct ConnectionStateMachine {
             out.events.append(.completion(request, channel: 0, .failure(error)))
             closeRequest = nil
         }
+        for request in updateSecretRequests { out.events.append(.completion(request, channel: 0, .failure(error))) }
+        updateSecretRequests.removeAll()
         var open = channels
         for number in open.keys.sorted() {
             open[number]?.failAll(error, into: &out)
@@ -183,6 +187,8 @@ public struct ConnectionStateMachine {
         }
         if now &- lastOutbound >= interval / 2 {
             out.outbound.writeHeartbeatFrame()
+            counters.heartbeatsOut += 1
+            counters.framesOut += 1
             lastOutbound = now
         }
     }
@@ -191,8 +197,10 @@ public struct ConnectionStateMachine {
 
     public mutating func receive(_ frame: Frame, now: UInt64, into out: inout EngineOutput) {
         lastInbound = now
+        counters.framesIn += 1
         switch frame {
         case .heartbeat:
+            counters.heartbeatsIn += 1
             return
         case .method(0, let method):
             receiveConnectionMethod(method, into: &out)
@@ -211,20 +219,16 @@ public struct ConnectionStateMachine {
         switch (state, method) {
         case (.awaitingStart, .connectionStart(let start)):
             serverProperties = start.serverProperties
-            let mechanisms = start.mechanisms.lossyString.split(separator: " ")
-            guard mechanisms.contains("PLAIN") else {
+            let offered = start.mechanisms.lossyString.split(separator: " ").map(String.init)
+            guard let mechanism = chooseMechanism(offered) else {
                 violation(.authentication, code: .notImplemented,
-                          "the broker offers no SASL mechanism we support (offered: \(start.mechanisms.lossyString))", into: &out)
+                          "the broker offers no SASL mechanism we can use (offered: \(offered.joined(separator: " ")))", into: &out)
                 return
             }
-            var response: [UInt8] = [0]
-            response += Array(configuration.user.utf8)
-            response.append(0)
-            response += Array(configuration.password.utf8)
             state = .awaitingTune
             send(channel: 0, .connectionStartOk(ConnectionStartOk(
-                clientProperties: configuration.clientProperties, mechanism: "PLAIN",
-                response: Bytes(response), locale: "en_US")), into: &out)
+                clientProperties: configuration.clientProperties, mechanism: Bytes(mechanism),
+                response: saslResponse(mechanism), locale: "en_US")), into: &out)
 
         case (.awaitingTune, .connectionTune(let tune)):
             channelMax = TuneNegotiation.limit(client: configuration.channelMax, server: tune.channelMax, unlimited: UInt16.max)
@@ -267,6 +271,10 @@ public struct ConnectionStateMachine {
             out.events.append(.log(.warning, "connection blocked by the broker: \(blockedMethod.reason.lossyString)"))
             out.events.append(.blocked(reason: blockedMethod.reason))
 
+        case (.open, .connectionUpdateSecretOk):
+            guard !updateSecretRequests.isEmpty else { fallthrough }
+            out.events.append(.completion(updateSecretRequests.removeFirst(), channel: 0, .success(.done)))
+
         case (.open, .connectionUnblocked), (.closing, .connectionUnblocked):
             blocked = false
             out.events.append(.log(.info, "connection unblocked"))
@@ -280,6 +288,26 @@ public struct ConnectionStateMachine {
         }
     }
 
+    private func chooseMechanism(_ offered: [String]) -> String? {
+        switch configuration.authMechanism {
+        case .plain: return offered.contains("PLAIN") ? "PLAIN" : nil
+        case .amqplain: return offered.contains("AMQPLAIN") ? "AMQPLAIN" : nil
+        case .auto: return offered.contains("PLAIN") ? "PLAIN" : offered.contains("AMQPLAIN") ? "AMQPLAIN" : nil
+        }
+    }
+
+    /// The start-ok response: PLAIN is NUL user NUL password; AMQPLAIN is a field table's entries
+    /// LOGIN and PASSWORD without the table's length prefix.
+    private func saslResponse(_ mechanism: String) -> Bytes {
+        if mechanism == "AMQPLAIN" {
+            var writer = ByteWriter()
+            // Entries of at most 65535-byte strings each: encoding cannot fail for them.
+            try? writer.writeTable(["LOGIN": .longString(Bytes(configuration.user)), "PASSWORD": .longString(Bytes(configuration.password))])
+            return Bytes(Array(writer.buffer.dropFirst(4)))
+        }
+        return Bytes([0] + Array(configuration.user.utf8) + [0] + Array(configuration.password.utf8))
+    }
+
     // MARK: - Channels
 
     private mutating func receiveChannelMethod(_ number: UInt16, _ method: Method, into out: inout EngineOutput) {
@@ -291,6 +319,15 @@ public struct ConnectionStateMachine {
         }
         guard var channel = channels[number] else {
             out.events.append(.log(.warning, "dropped \(method.name) for unknown channel \(number)"))
+            return
+        }
+        if channel.raw {
+            var writer = ByteWriter()
+            // Re-encoding a method we just decoded cannot fail: its strings came within limits.
+            try? method.encode(into: &writer)
+            let arguments = Bytes(Array(writer.buffer.dropFirst(4)))
+            out.events.append(.rawFrame(channel: number, RawFrame(kind: .method, classID: method.classID, methodID: method.methodID, payload: arguments)))
+            if case .channelCloseOk = method { channels[number] = nil }
             return
         }
         if channel.state == .closing {
@@ -372,11 +409,11 @@ public struct ConnectionStateMachine {
             return
 
         case .basicAck(let ack):
-            out.events.append(.confirm(channel: number, ack: true, deliveryTag: ack.deliveryTag, multiple: ack.multiple))
+            confirmed(&channel, number, ack: true, tag: ack.deliveryTag, multiple: ack.multiple, into: &out)
             return
 
         case .basicNack(let nack):
-            out.events.append(.confirm(channel: number, ack: false, deliveryTag: nack.deliveryTag, multiple: nack.multiple))
+            confirmed(&channel, number, ack: false, tag: nack.deliveryTag, multiple: nack.multiple, into: &out)
             return
 
         case .basicCancel(let cancel):
@@ -396,6 +433,25 @@ public struct ConnectionStateMachine {
             }
         }
         violation(.unexpectedFrame, code: .unexpectedFrame, "unexpected \(method.name) on channel \(number)", into: &out)
+    }
+
+    /// A broker ack or nack: reported, then waiters complete once nothing is unconfirmed.
+    private mutating func confirmed(_ channel: inout ChannelStateMachine, _ number: UInt16, ack: Bool, tag: UInt64, multiple: Bool,
+                                    into out: inout EngineOutput) {
+        out.events.append(.confirm(channel: number, ack: ack, deliveryTag: tag, multiple: multiple))
+        guard var confirms = channel.confirms else { return }
+        let covered = UInt64(confirms.confirm(tag, multiple: multiple))
+        if ack { counters.confirmsAcked += covered } else { counters.confirmsNacked += covered }
+        if !ack { confirms.nackedSinceWait = true }
+        if confirms.unconfirmedCount == 0 && !confirms.waiters.isEmpty {
+            let result: Result<Reply, AMQPError> = confirms.nackedSinceWait
+                ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)
+            for id in confirms.waiters { out.events.append(.completion(id, channel: number, result)) }
+            confirms.waiters.removeAll()
+            confirms.nackedSinceWait = false
+        }
+        channel.confirms = confirms
+        channels[number] = channel
     }
 
     private static func reply(for method: Method) -> Reply {
@@ -423,6 +479,12 @@ public struct ConnectionStateMachine {
     private mutating func receiveHeader(_ number: UInt16, _ header: ContentHeader, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
         guard var channel = channels[number] else { return }
+        if channel.raw {
+            var writer = ByteWriter()
+            try? header.encode(into: &writer) // a header we just decoded re-encodes within limits
+            out.events.append(.rawFrame(channel: number, RawFrame(kind: .header, payload: Bytes(writer.buffer))))
+            return
+        }
         if channel.state == .closing { return }
         guard var assembly = channel.assembly, !assembly.headerSeen else {
             violation(.unexpectedFrame, code: .unexpectedFrame, "content header without a method on channel \(number)", into: &out)
@@ -449,6 +511,10 @@ public struct ConnectionStateMachine {
     private mutating func receiveBody(_ number: UInt16, _ body: Bytes, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
         guard var channel = channels[number] else { return }
+        if channel.raw {
+            out.events.append(.rawFrame(channel: number, RawFrame(kind: .body, payload: body)))
+            return
+        }
         if channel.state == .closing { return }
         guard var assembly = channel.assembly, assembly.headerSeen else {
             violation(.unexpectedFrame, code: .unexpectedFrame, "body frame without a content header on channel \(number)", into: &out)
@@ -488,11 +554,16 @@ public struct ConnectionStateMachine {
         }
     }
 
-    private func deliver(_ assembly: ContentAssembly, into out: inout EngineOutput) {
+    private mutating func deliver(_ assembly: ContentAssembly, into out: inout EngineOutput) {
         switch assembly.message.kind {
-        case .delivery: out.events.append(.delivery(assembly.message))
-        case .returned: out.events.append(.returned(assembly.message))
+        case .delivery:
+            counters.deliveries += 1
+            out.events.append(.delivery(assembly.message))
+        case .returned:
+            counters.returns += 1
+            out.events.append(.returned(assembly.message))
         case .getOk:
+            counters.deliveries += 1
             if let request = assembly.request {
                 out.events.append(.completion(request, channel: assembly.message.channel, .success(.message(assembly.message))))
             }
@@ -541,17 +612,17 @@ public struct ConnectionStateMachine {
     /// completes once the frame is queued.
     public mutating func call(_ method: Method, channel number: UInt16, noWait: Bool, request: RequestID,
                               into out: inout EngineOutput) {
-        if let error = usableChannelError(number) {
+        if let error = usableChannelError(number) ?? rawChannelError(number) {
             out.events.append(.completion(request, channel: number, .failure(error)))
             return
         }
-        let start = out.outbound.count
-        do {
-            try out.outbound.writeMethodFrame(channel: number, method)
-        } catch {
-            out.outbound.buffer.removeSubrange(start...)
-            out.events.append(.completion(request, channel: number, .failure(AMQPError(.invalidArgument, "\(error)", channel: number))))
+        if let error = write(method, channel: number, into: &out) {
+            out.events.append(.completion(request, channel: number, .failure(error)))
             return
+        }
+        if case .confirmSelect = method, channels[number]?.confirms == nil {
+            // Publishes after the select are numbered from 1, whether or not select-ok has arrived.
+            channels[number]?.confirms = ConfirmTracker()
         }
         if noWait {
             out.events.append(.completion(request, channel: number, .success(Self.noWaitReply(for: method))))
@@ -569,9 +640,8 @@ public struct ConnectionStateMachine {
         }
     }
 
-    /// Sends an asynchronous method (ack, nack, reject, recover-async): no reply is expected.
-    public mutating func send(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
-        if let error = usableChannelError(number) { return error }
+    /// Encodes one method frame, or leaves the buffer as it was and returns why it could not.
+    private mutating func write(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
         let start = out.outbound.count
         do {
             try out.outbound.writeMethodFrame(channel: number, method)
@@ -579,20 +649,117 @@ public struct ConnectionStateMachine {
             out.outbound.buffer.removeSubrange(start...)
             return AMQPError(.invalidArgument, "\(error)", channel: number)
         }
+        counters.framesOut += 1
         return nil
     }
 
-    /// basic.publish with its header and body frames.
-    public mutating func publish(_ publish: BasicPublish, properties: BasicProperties, body: UnsafeRawBufferPointer,
-                                 channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+    /// Sends an asynchronous method (ack, nack, reject): no reply is expected.
+    public mutating func send(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
         if let error = usableChannelError(number) { return error }
+        return write(method, channel: number, into: &out)
+    }
+
+    /// basic.publish with its header and body frames; returns the publish's confirm sequence
+    /// number on a channel in confirm mode, else 0.
+    public mutating func publish(_ publish: BasicPublish, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                                 channel number: UInt16, into out: inout EngineOutput) -> Result<UInt64, AMQPError> {
+        if let error = usableChannelError(number) { return .failure(error) }
+        if let error = writeContent(.basicPublish(publish), properties: properties, body: body, channel: number, into: &out) {
+            return .failure(error)
+        }
+        counters.publishes += 1
+        return .success(channels[number]?.confirms?.issue() ?? 0)
+    }
+
+    private mutating func writeContent(_ method: Method, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                                       channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
         let start = out.outbound.count
         do {
-            try out.outbound.writeContent(channel: number, method: .basicPublish(publish), properties: properties,
-                                          body: body, frameMax: frameMax)
+            try out.outbound.writeContent(channel: number, method: method, properties: properties, body: body, frameMax: frameMax)
         } catch {
             out.outbound.buffer.removeSubrange(start...)
             return AMQPError(.invalidArgument, "\(error)", channel: number)
+        }
+        let chunk = max(Int(frameMax) - frameOverhead, 1)
+        counters.framesOut += 2 + UInt64((body.count + chunk - 1) / chunk)
+        return nil
+    }
+
+    /// Why a publish on `number` must wait now (connection blocked, channel flow stopped, too many
+    /// unconfirmed), or nil when it may go.
+    public func publishPause(_ number: UInt16) -> String? {
+        if blocked { return "the broker blocked the connection (connection.blocked)" }
+        guard let channel = channels[number] else { return nil }
+        if !channel.flowActive { return "the broker stopped channel \(number) (channel.flow)" }
+        if let confirms = channel.confirms, configuration.maxUnconfirmed > 0,
+           confirms.unconfirmedCount >= Int(configuration.maxUnconfirmed) {
+            return "\(confirms.unconfirmedCount) publishes on channel \(number) await confirms (max_unconfirmed)"
+        }
+        return nil
+    }
+
+    /// Completes `request` once every publish so far on the channel is confirmed.
+    public mutating func waitForConfirms(channel number: UInt16, request: RequestID, into out: inout EngineOutput) {
+        if let error = usableChannelError(number) {
+            out.events.append(.completion(request, channel: number, .failure(error)))
+            return
+        }
+        guard var channel = channels[number], var confirms = channel.confirms else {
+            out.events.append(.completion(request, channel: number,
+                                          .failure(AMQPError(.notConfirmMode, "channel \(number) is not in confirm mode (confirm.select)", channel: number))))
+            return
+        }
+        if confirms.unconfirmedCount == 0 {
+            let nacked = confirms.nackedSinceWait
+            confirms.nackedSinceWait = false
+            out.events.append(.completion(request, channel: number, nacked
+                ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)))
+        } else {
+            confirms.waiters.append(request)
+        }
+        channel.confirms = confirms
+        channels[number] = channel
+    }
+
+    /// connection.update-secret.
+    public mutating func updateSecret(_ secret: Bytes, reason: Bytes, request: RequestID, into out: inout EngineOutput) {
+        guard state == .open else {
+            out.events.append(.completion(request, channel: 0, .failure(notOpenError())))
+            return
+        }
+        if let error = write(.connectionUpdateSecret(ConnectionUpdateSecret(newSecret: secret, reason: reason)), channel: 0, into: &out) {
+            out.events.append(.completion(request, channel: 0, .failure(error)))
+            return
+        }
+        updateSecretRequests.append(request)
+    }
+
+    /// Switches a channel into or out of raw mode.
+    public mutating func setRaw(_ number: UInt16, _ raw: Bool) -> AMQPError? {
+        if let error = usableChannelError(number) { return error }
+        channels[number]?.raw = raw
+        return nil
+    }
+
+    /// Sends a method the application encoded itself, on an open (possibly raw) channel.
+    public mutating func sendRaw(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+        guard number != 0 else { return AMQPError(.badState, "raw methods cannot be sent on channel 0 (the connection's own)") }
+        if let error = usableChannelError(number) { return error }
+        if let error = write(method, channel: number, into: &out) { return error }
+        if case .channelCloseOk = method, channels[number]?.raw == true { channels[number] = nil }
+        return nil
+    }
+
+    /// Sends a content-carrying method the application encoded itself.
+    public mutating func sendRawContent(_ method: Method, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                                        channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+        guard number != 0 else { return AMQPError(.badState, "content cannot be sent on channel 0") }
+        guard method.hasContent else { return AMQPError(.invalidArgument, "\(method.name) carries no content") }
+        if let error = usableChannelError(number) { return error }
+        if let error = writeContent(method, properties: properties, body: body, channel: number, into: &out) { return error }
+        if case .basicPublish = method {
+            counters.publishes += 1
+            _ = channels[number]?.confirms?.issue()
         }
         return nil
     }
@@ -608,6 +775,11 @@ public struct ConnectionStateMachine {
         return nil
     }
 
+    private func rawChannelError(_ number: UInt16) -> AMQPError? {
+        guard channels[number]?.raw == true else { return nil }
+        return AMQPError(.badState, "channel \(number) is in raw mode: send its methods with swamqp_send_method", channel: number)
+    }
+
     private func notOpenError() -> AMQPError {
         switch state {
         case .closed, .closing: return AMQPError(.connectionClosed, "the connection is closed")
@@ -618,9 +790,7 @@ public struct ConnectionStateMachine {
     private mutating func send(channel: UInt16, _ method: Method, into out: inout EngineOutput) {
         // Methods the engine itself builds have short strings within limits; a failure here would be
         // a bug, reported rather than trapped.
-        do {
-            try out.outbound.writeMethodFrame(channel: channel, method)
-        } catch {
+        if let error = write(method, channel: channel, into: &out) {
             out.events.append(.log(.error, "internal: could not encode \(method.name): \(error)"))
         }
     }

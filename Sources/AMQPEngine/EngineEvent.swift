@@ -54,7 +54,43 @@ public enum EngineEvent: Sendable {
     case unblocked
     case consumerCancelled(channel: UInt16, consumerTag: Bytes)
     case flow(channel: UInt16, active: Bool)
+    /// The channel or connection ended with publishes unconfirmed: every sequence up to `upTo`
+    /// that was not confirmed has failed.
+    case confirmsFailed(channel: UInt16, upTo: UInt64, AMQPError)
+    /// A frame of a channel in raw mode, uninterpreted.
+    case rawFrame(channel: UInt16, RawFrame)
     case log(LogLevel, String)
+}
+
+/// A frame handed to the application as it came (raw channels).
+public struct RawFrame: Sendable {
+    public enum Kind: UInt8, Sendable { case method = 1, header = 2, body = 3 }
+    public var kind: Kind
+    public var classID: UInt16 = 0
+    public var methodID: UInt16 = 0
+    /// A method's encoded arguments, or a header's or body's whole payload.
+    public var payload: Bytes
+
+    public init(kind: Kind, classID: UInt16 = 0, methodID: UInt16 = 0, payload: Bytes) {
+        self.kind = kind
+        self.classID = classID
+        self.methodID = methodID
+        self.payload = payload
+    }
+}
+
+/// Running totals of one connection, kept by the engine.
+public struct EngineCounters: Sendable {
+    public var framesIn: UInt64 = 0
+    public var framesOut: UInt64 = 0
+    public var publishes: UInt64 = 0
+    public var confirmsAcked: UInt64 = 0
+    public var confirmsNacked: UInt64 = 0
+    public var deliveries: UInt64 = 0
+    public var returns: UInt64 = 0
+    public var heartbeatsIn: UInt64 = 0
+    public var heartbeatsOut: UInt64 = 0
+    public init() {}
 }
 
 /// What one input to the engine produced: bytes to send, events to deliver, timers and socket changes.

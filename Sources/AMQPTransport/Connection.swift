@@ -27,6 +27,11 @@ public final class Connection: @unchecked Sendable {
     private var stopRequested = false
     private var finalError: AMQPError?
     private var thread: pthread_t?
+    /// Bytes the I/O thread has taken from `output` but not yet written.
+    private var ioPendingBytes = 0
+    private var publishWaiters = 0
+    private var bytesIn: UInt64 = 0
+    private var bytesOut: UInt64 = 0
 
     /// Readable while events are queued. Owned by this object; closed on deinit.
     public let eventFD: Int32
@@ -80,6 +85,48 @@ public final class Connection: @unchecked Sendable {
         lock.unlock()
         if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
         return result
+    }
+
+    /// Runs a publish once publishing may go: waits up to `timeoutMs` while the broker blocked the
+    /// connection or stopped the channel, too many publishes await confirms, or the outbound
+    /// buffer is over its limit.
+    public func publish(channel: UInt16, timeoutMs: UInt32,
+                        _ body: (inout ConnectionStateMachine, inout EngineOutput) -> Result<UInt64, AMQPError>) -> Result<UInt64, AMQPError> {
+        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+        lock.lock()
+        while let reason = publishPause(channel) {
+            if timeoutMs == 0 {
+                lock.unlock()
+                return .failure(AMQPError(.wouldBlock, "publishing must wait: \(reason)", channel: channel))
+            }
+            if monotonicNow() >= deadline {
+                lock.unlock()
+                return .failure(AMQPError(.timeout, "publish waited \(timeoutMs) ms: \(reason)", channel: channel))
+            }
+            publishWaiters += 1
+            _ = lock.wait(until: deadline)
+            publishWaiters -= 1
+        }
+        let hadOutbound = output.outbound.count > 0
+        let result = body(&engine, &output)
+        let wake = route() || (!hadOutbound && output.outbound.count > 0)
+        lock.unlock()
+        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
+        return result
+    }
+
+    /// Called with the lock held.
+    private func publishPause(_ channel: UInt16) -> String? {
+        if let reason = engine.publishPause(channel) { return reason }
+        if output.outbound.count + ioPendingBytes >= Int(clamping: configuration.outboundLimit) {
+            return "\(output.outbound.count + ioPendingBytes) bytes await sending (outbound_limit \(configuration.outboundLimit))"
+        }
+        return nil
+    }
+
+    /// Counters of the engine and the socket, and the event queue's current size.
+    public func statistics() -> (engine: EngineCounters, bytesIn: UInt64, bytesOut: UInt64, queuedBytes: Int) {
+        lock.withLock { (engine.counters, bytesIn, bytesOut, queuedBytes) }
     }
 
     /// Waits for the completion of blocking request `id` until `timeoutMs` passes. On timeout the
@@ -288,6 +335,7 @@ public final class Connection: @unchecked Sendable {
                         output.outbound.buffer.removeAll(keepingCapacity: true)
                     }
                 }
+                ioPendingBytes = pending.count - pendingOffset
                 if output.closeSocket { closing = true }
                 if let frameMax = output.newFrameMax {
                     parser.frameMax = frameMax
@@ -315,7 +363,13 @@ public final class Connection: @unchecked Sendable {
                 }
                 if result > 0 {
                     pendingOffset += result
-                    lock.withLock { engine.noteOutbound(now: monotonicNow()) }
+                    let remaining = pending.count - pendingOffset
+                    lock.withLock {
+                        engine.noteOutbound(now: monotonicNow())
+                        bytesOut &+= UInt64(result)
+                        ioPendingBytes = remaining
+                        if publishWaiters > 0 { lock.broadcast() }
+                    }
                 } else if result < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
                     fail(AMQPError(.io, "write failed: \(String(cString: strerror(errno)))"))
                     return
@@ -361,6 +415,7 @@ public final class Connection: @unchecked Sendable {
     private func readSocket(_ fd: Int32, _ parser: inout FrameParser, _ frames: inout [Frame]) -> Bool {
         var readError: AMQPError?
         var parseError: WireError?
+        var received = 0
         for _ in 0..<16 {
             let count: Int
             do {
@@ -387,10 +442,12 @@ public final class Connection: @unchecked Sendable {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)
                 break
             }
+            received += count
             if count < 16 * 1024 { break }
         }
         let now = monotonicNow()
         return lock.withLock {
+            bytesIn &+= UInt64(received)
             engine.noteInbound(now: now)
             for frame in frames {
                 engine.receive(frame, now: now, into: &output)

@@ -33,6 +33,8 @@ public func swamqp_connection_options_init(_ options: UnsafeMutablePointer<swamq
     o.max_message_size = defaults.maxMessageSize
     o.event_queue_limit = defaults.eventQueueLimit
     o.outbound_limit = defaults.outboundLimit
+    o.auth_mechanism = Int32(SWAMQP_AUTH_AUTO.rawValue)
+    o.max_unconfirmed = defaults.maxUnconfirmed
     o.socket_fd = -1
     options.pointee = o
 }
@@ -112,6 +114,12 @@ private func configuration(from options: swamqp_connection_options) -> Connectio
     c.maxMessageSize = options.max_message_size == 0 ? c.maxMessageSize : options.max_message_size
     c.eventQueueLimit = options.event_queue_limit == 0 ? c.eventQueueLimit : options.event_queue_limit
     c.outboundLimit = options.outbound_limit == 0 ? c.outboundLimit : options.outbound_limit
+    c.maxUnconfirmed = options.max_unconfirmed
+    switch options.auth_mechanism {
+    case Int32(SWAMQP_AUTH_PLAIN.rawValue): c.authMechanism = .plain
+    case Int32(SWAMQP_AUTH_AMQPLAIN.rawValue): c.authMechanism = .amqplain
+    default: c.authMechanism = .auto
+    }
     c.socketFD = options.socket_fd
     return c
 }
@@ -123,6 +131,9 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
     guard let out else { return report(.invalidArgument, "out must not be NULL", error) }
     out.pointee = nil
     guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
+    guard (0...2).contains(options.pointee.auth_mechanism) else {
+        return report(.invalidArgument, "auth_mechanism \(options.pointee.auth_mechanism) is not a swamqp_auth_mechanism", error)
+    }
     let config = configuration(from: options.pointee)
     if let problem = config.validate() { return report(.invalidArgument, problem, error) }
     guard let connection = Connection(configuration: config) else {

@@ -288,6 +288,20 @@ extension Arena {
             e.type = Int32(SWAMQP_EVENT_FLOW.rawValue)
             e.channel = channel
             if active { e.flags |= UInt32(SWAMQP_EVENT_FLAG_ACTIVE) }
+        case .confirmsFailed(let channel, let upTo, let error):
+            e.type = Int32(SWAMQP_EVENT_CONFIRM_NACK.rawValue)
+            e.channel = channel
+            e.delivery_tag = upTo
+            e.flags |= UInt32(SWAMQP_EVENT_FLAG_MULTIPLE)
+            e.status = error.kind.status.rawValue
+            e.error = UnsafePointer(cError(error))
+        case .rawFrame(let channel, let frame):
+            e.type = Int32(SWAMQP_EVENT_RAW_FRAME.rawValue)
+            e.channel = channel
+            e.frame_type = frame.kind.rawValue
+            e.class_id = frame.classID
+            e.method_id = frame.methodID
+            e.payload = view(frame.payload)
         case .log(let level, let text):
             e.type = Int32(SWAMQP_EVENT_LOG.rawValue)
             e.log_level = level.rawValue

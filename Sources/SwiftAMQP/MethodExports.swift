@@ -7,7 +7,7 @@ import AMQPWire
 import CShim
 import CSwiftAMQPAPI
 
-private func flag(_ flags: UInt32, _ bit: Int) -> Bool { flags & UInt32(bit) != 0 }
+func flag(_ flags: UInt32, _ bit: Int) -> Bool { flags & UInt32(bit) != 0 }
 
 // MARK: exchange.declare
 
@@ -55,14 +55,7 @@ public func swamqp_queue_declare(_ c: OpaquePointer?, _ channel: UInt16, _ queue
                 build: { () throws(InvalidArgument) in try queueDeclare(queue, flags, arguments) }) { reply in
         guard let result, case .queueDeclared(let name, let messages, let consumers) = reply else { return SWAMQP_OK.rawValue }
         result.pointee = swamqp_queue_declare_ok()
-        withUnsafeMutableBytes(of: &result.pointee.name) { raw in
-            name.withUnsafeBytes { source in
-                let n = min(source.count, raw.count - 1)
-                if n > 0 { raw.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<n])) }
-                raw[n] = 0
-            }
-        }
-        result.pointee.name_len = min(name.count, 255)
+        result.pointee.name_len = copyName(name, into: &result.pointee.name)
         result.pointee.message_count = messages
         result.pointee.consumer_count = consumers
         return SWAMQP_OK.rawValue
@@ -110,26 +103,37 @@ public func swamqp_queue_bind_async(_ c: OpaquePointer?, _ channel: UInt16, _ qu
 @_cdecl("swamqp_basic_publish")
 public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ exchange: swamqp_bytes, _ routingKey: swamqp_bytes,
                                  _ flags: UInt32, _ props: UnsafePointer<swamqp_properties>?, _ body: swamqp_bytes,
-                                 _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+                                 _ sequence: UnsafeMutablePointer<UInt64>?, _ timeoutMs: UInt32,
+                                 _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(c, error) { handle in
+        sequence?.pointee = 0
         let publish: BasicPublish
         let basicProperties: BasicProperties
         do throws(InvalidArgument) {
             publish = BasicPublish(exchange: try shortString(exchange, "exchange"), routingKey: try shortString(routingKey, "routing_key"),
                                    mandatory: flag(flags, SWAMQP_MANDATORY), immediate: flag(flags, SWAMQP_IMMEDIATE))
             basicProperties = try properties(props)
-            if body.len > 0 && body.bytes == nil { throw InvalidArgument(message: "body: NULL bytes with length \(body.len)") }
+            try checkBody(body)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        let failure = handle.connection.withEngine { engine, out in
+        let result = handle.connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
             engine.publish(publish, properties: basicProperties, body: UnsafeRawBufferPointer(start: body.bytes, count: body.len),
                            channel: channel, into: &out)
         }
-        if let failure { return report(failure, error) }
-        clear(error)
-        return SWAMQP_OK.rawValue
+        switch result {
+        case .success(let number):
+            sequence?.pointee = number
+            clear(error)
+            return SWAMQP_OK.rawValue
+        case .failure(let failure):
+            return report(failure, error)
+        }
     }
+}
+
+func checkBody(_ body: swamqp_bytes) throws(InvalidArgument) {
+    if body.len > 0 && body.bytes == nil { throw InvalidArgument(message: "body: NULL bytes with length \(body.len)") }
 }
 
 private func basicGet(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
@@ -168,15 +172,31 @@ public func swamqp_message_free(_ message: UnsafeMutablePointer<swamqp_message>?
     return arena == nil ? SWAMQP_ERR_INVALID_HANDLE.rawValue : SWAMQP_OK.rawValue
 }
 
-@_cdecl("swamqp_basic_ack")
-public func swamqp_basic_ack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
-                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+/// Sends a method that expects no reply (ack, nack, reject).
+private func sendMethod(_ c: OpaquePointer?, _ channel: UInt16, _ error: UnsafeMutablePointer<swamqp_error>?, _ method: Method) -> Int32 {
     withHandle(c, error) { handle in
-        let failure = handle.connection.withEngine { engine, out in
-            engine.send(.basicAck(BasicAck(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))), channel: channel, into: &out)
-        }
+        let failure = handle.connection.withEngine { engine, out in engine.send(method, channel: channel, into: &out) }
         if let failure { return report(failure, error) }
         clear(error)
         return SWAMQP_OK.rawValue
     }
+}
+
+@_cdecl("swamqp_basic_ack")
+public func swamqp_basic_ack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
+                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    sendMethod(c, channel, error, .basicAck(BasicAck(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))))
+}
+
+@_cdecl("swamqp_basic_nack")
+public func swamqp_basic_nack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
+                              _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    sendMethod(c, channel, error, .basicNack(BasicNack(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE),
+                                                       requeue: flag(flags, SWAMQP_REQUEUE))))
+}
+
+@_cdecl("swamqp_basic_reject")
+public func swamqp_basic_reject(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
+                                _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    sendMethod(c, channel, error, .basicReject(BasicReject(deliveryTag: deliveryTag, requeue: flag(flags, SWAMQP_REQUEUE))))
 }

@@ -26,6 +26,8 @@ extension ErrorKind {
         case .authentication: return SWAMQP_ERR_AUTH
         case .channelClosed: return SWAMQP_ERR_CHANNEL_CLOSED
         case .connectionClosed: return SWAMQP_ERR_CONNECTION_CLOSED
+        case .notConfirmMode: return SWAMQP_ERR_NOT_CONFIRM_MODE
+        case .nacked: return SWAMQP_ERR_NACKED
         }
     }
 }
@@ -72,6 +74,7 @@ private let statusNames: [(swamqp_status, StaticString)] = [
     (SWAMQP_ERR_FORKED, "SWAMQP_ERR_FORKED"),
     (SWAMQP_ERR_BAD_STATE, "SWAMQP_ERR_BAD_STATE"),
     (SWAMQP_ERR_CHANNEL_LIMIT, "SWAMQP_ERR_CHANNEL_LIMIT"),
+    (SWAMQP_ERR_NOT_CONFIRM_MODE, "SWAMQP_ERR_NOT_CONFIRM_MODE"),
     (SWAMQP_ERR_TIMEOUT, "SWAMQP_ERR_TIMEOUT"),
     (SWAMQP_ERR_WOULD_BLOCK, "SWAMQP_ERR_WOULD_BLOCK"),
     (SWAMQP_ERR_RESOLVE, "SWAMQP_ERR_RESOLVE"),
@@ -85,6 +88,7 @@ private let statusNames: [(swamqp_status, StaticString)] = [
     (SWAMQP_ERR_MESSAGE_TOO_LARGE, "SWAMQP_ERR_MESSAGE_TOO_LARGE"),
     (SWAMQP_ERR_UNEXPECTED_FRAME, "SWAMQP_ERR_UNEXPECTED_FRAME"),
     (SWAMQP_ERR_AUTH, "SWAMQP_ERR_AUTH"),
+    (SWAMQP_ERR_NACKED, "SWAMQP_ERR_NACKED"),
     (SWAMQP_ERR_CHANNEL_CLOSED, "SWAMQP_ERR_CHANNEL_CLOSED"),
     (SWAMQP_ERR_CONNECTION_CLOSED, "SWAMQP_ERR_CONNECTION_CLOSED"),
 ]
