@@ -22,7 +22,7 @@ from ctypes import (
 )
 
 __all__ = [
-    "LibraryNotFoundError", "lib", "library_path", "load_library", "candidate_paths",
+    "LibraryNotFoundError", "MissingFunctionError", "missing_functions", "lib", "library_path", "load_library", "candidate_paths",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -36,6 +36,7 @@ SWAMQP_ERR_IN_CALLBACK = -103
 SWAMQP_ERR_FORKED = -104
 SWAMQP_ERR_BAD_STATE = -105
 SWAMQP_ERR_CHANNEL_LIMIT = -106
+SWAMQP_ERR_NOT_CONFIRM_MODE = -107
 SWAMQP_ERR_TIMEOUT = -200
 SWAMQP_ERR_WOULD_BLOCK = -201
 SWAMQP_ERR_RESOLVE = -300
@@ -49,6 +50,7 @@ SWAMQP_ERR_FRAME_TOO_LARGE = -401
 SWAMQP_ERR_MESSAGE_TOO_LARGE = -402
 SWAMQP_ERR_UNEXPECTED_FRAME = -403
 SWAMQP_ERR_AUTH = -404
+SWAMQP_ERR_NACKED = -405
 SWAMQP_ERR_CHANNEL_CLOSED = -500
 SWAMQP_ERR_CONNECTION_CLOSED = -501
 
@@ -61,6 +63,11 @@ STATUS_NAMES = {
 SWAMQP_ORIGIN_NONE = 0
 SWAMQP_ORIGIN_LIBRARY = 1
 SWAMQP_ORIGIN_BROKER = 2
+
+# swamqp_auth_mechanism
+SWAMQP_AUTH_AUTO = 0
+SWAMQP_AUTH_PLAIN = 1
+SWAMQP_AUTH_AMQPLAIN = 2
 
 # swamqp_field_kind (the AMQP wire tag)
 SWAMQP_FIELD_BOOL = ord('t')
@@ -112,6 +119,7 @@ SWAMQP_EVENT_UNBLOCKED = 9
 SWAMQP_EVENT_CONSUMER_CANCELLED = 10
 SWAMQP_EVENT_LOG = 11
 SWAMQP_EVENT_FLOW = 12
+SWAMQP_EVENT_RAW_FRAME = 13
 
 # swamqp_log_level
 SWAMQP_LOG_ERROR = 1
@@ -270,6 +278,8 @@ class swamqp_connection_options(Structure):
         ("max_message_size", c_uint64),
         ("event_queue_limit", c_uint64),
         ("outbound_limit", c_uint64),
+        ("auth_mechanism", c_int),
+        ("max_unconfirmed", c_uint32),
         ("socket_fd", c_int),
     ]
 
@@ -288,6 +298,10 @@ class swamqp_event(Structure):
         ("name", swamqp_bytes),
         ("message", c_void_p),  # const swamqp_message *
         ("error", c_void_p),    # const swamqp_error *
+        ("frame_type", c_uint8),
+        ("class_id", c_uint16),
+        ("method_id", c_uint16),
+        ("payload", swamqp_bytes),
     ]
 
 
@@ -297,6 +311,30 @@ class swamqp_queue_declare_ok(Structure):
         ("name_len", c_size_t),
         ("message_count", c_uint32),
         ("consumer_count", c_uint32),
+    ]
+
+
+class swamqp_name(Structure):
+    _fields_ = [
+        ("name", c_char * 256),
+        ("len", c_size_t),
+    ]
+
+
+class swamqp_stats(Structure):
+    _fields_ = [
+        ("frames_in", c_uint64),
+        ("frames_out", c_uint64),
+        ("bytes_in", c_uint64),
+        ("bytes_out", c_uint64),
+        ("publishes", c_uint64),
+        ("confirms_acked", c_uint64),
+        ("confirms_nacked", c_uint64),
+        ("deliveries", c_uint64),
+        ("returns", c_uint64),
+        ("heartbeats_in", c_uint64),
+        ("heartbeats_out", c_uint64),
+        ("events_queued_bytes", c_uint64),
     ]
 
 
@@ -343,11 +381,50 @@ FUNCTIONS = {
     "swamqp_queue_bind": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
     "swamqp_queue_bind_async": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
     "swamqp_basic_publish": (c_int, [_P, c_uint16, _B, _B, c_uint32, POINTER(swamqp_properties), _B,
-                                     c_uint32, _ERR]),
+                                     _U64P, c_uint32, _ERR]),
     "swamqp_basic_get": (c_int, [_P, c_uint16, _B, c_uint32, POINTER(c_void_p), c_uint32, _ERR]),
     "swamqp_basic_get_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
     "swamqp_message_free": (c_int, [_P]),
     "swamqp_basic_ack": (c_int, [_P, c_uint16, c_uint64, c_uint32, _ERR]),
+    "swamqp_basic_nack": (c_int, [_P, c_uint16, c_uint64, c_uint32, _ERR]),
+    "swamqp_basic_reject": (c_int, [_P, c_uint16, c_uint64, c_uint32, _ERR]),
+    "swamqp_basic_recover": (c_int, [_P, c_uint16, c_uint32, c_uint32, _ERR]),
+    "swamqp_basic_recover_async": (c_int, [_P, c_uint16, c_uint32, _U64P, _ERR]),
+    "swamqp_basic_qos": (c_int, [_P, c_uint16, c_uint32, c_uint16, c_uint32, c_uint32, _ERR]),
+    "swamqp_basic_qos_async": (c_int, [_P, c_uint16, c_uint32, c_uint16, c_uint32, _U64P, _ERR]),
+    "swamqp_basic_consume": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, POINTER(swamqp_name),
+                                     c_uint32, _ERR]),
+    "swamqp_basic_consume_async": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_basic_cancel": (c_int, [_P, c_uint16, _B, c_uint32, c_uint32, _ERR]),
+    "swamqp_basic_cancel_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
+    "swamqp_exchange_delete": (c_int, [_P, c_uint16, _B, c_uint32, c_uint32, _ERR]),
+    "swamqp_exchange_delete_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
+    "swamqp_exchange_bind": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
+    "swamqp_exchange_bind_async": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_exchange_unbind": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
+    "swamqp_exchange_unbind_async": (c_int, [_P, c_uint16, _B, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
+    "swamqp_queue_unbind": (c_int, [_P, c_uint16, _B, _B, _B, _TABLEP, c_uint32, _ERR]),
+    "swamqp_queue_unbind_async": (c_int, [_P, c_uint16, _B, _B, _B, _TABLEP, _U64P, _ERR]),
+    "swamqp_queue_purge": (c_int, [_P, c_uint16, _B, c_uint32, POINTER(c_uint32), c_uint32, _ERR]),
+    "swamqp_queue_purge_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
+    "swamqp_queue_delete": (c_int, [_P, c_uint16, _B, c_uint32, POINTER(c_uint32), c_uint32, _ERR]),
+    "swamqp_queue_delete_async": (c_int, [_P, c_uint16, _B, c_uint32, _U64P, _ERR]),
+    "swamqp_tx_select": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_tx_select_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_tx_commit": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_tx_commit_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_tx_rollback": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_tx_rollback_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_confirm_select": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_confirm_select_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_wait_for_confirms": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_wait_for_confirms_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_connection_update_secret": (c_int, [_P, _B, _B, c_uint32, _ERR]),
+    "swamqp_connection_stats": (c_int, [_P, POINTER(swamqp_stats)]),
+    "swamqp_channel_set_raw": (c_int, [_P, c_uint16, c_bool]),
+    "swamqp_send_method": (c_int, [_P, c_uint16, c_uint16, c_uint16, _B, _ERR]),
+    "swamqp_send_content": (c_int, [_P, c_uint16, c_uint16, c_uint16, _B, POINTER(swamqp_properties), _B,
+                                    _ERR]),
 }
 
 
@@ -389,7 +466,12 @@ def candidate_paths():
 
 
 def load_library():
-    """Loads the library, returning (CDLL, path). Raises LibraryNotFoundError listing every try."""
+    """Loads the library, returning (CDLL, path). Raises LibraryNotFoundError listing every try.
+
+    A library that lacks some functions of the header (built from an older source) still loads
+    when it has the basic ones; each missing function is listed in ``missing_functions`` and
+    raises :class:`MissingFunctionError` when called.
+    """
     tried = []
     for what, path in candidate_paths():
         if os.sep in path and not os.path.exists(path):
@@ -400,11 +482,12 @@ def load_library():
         except OSError as exc:
             tried.append((what, path, str(exc)))
             continue
-        try:
-            _declare(handle)
-        except AttributeError as exc:
-            tried.append((what, path, "not libswiftamqp (or too old): %s" % exc))
+        missing = _declare(handle, path)
+        if set(missing) & _REQUIRED:
+            tried.append((what, path, "not libswiftamqp (or too old): lacks %s"
+                          % ", ".join(sorted(set(missing) & _REQUIRED))))
             continue
+        missing_functions[:] = missing
         return handle, path
     lines = ["libswiftamqp could not be loaded. Tried:"]
     lines += ["  %s (%s): %s" % (path, what, why) for what, path, why in tried]
@@ -413,11 +496,41 @@ def load_library():
     raise LibraryNotFoundError("\n".join(lines), tried)
 
 
-def _declare(handle):
+class MissingFunctionError(AttributeError):
+    """The loaded libswiftamqp does not export a function of the header (it is older)."""
+
+
+#: Functions without which the library is not taken at all.
+_REQUIRED = frozenset([
+    "swamqp_version", "swamqp_status_string", "swamqp_connection_options_init",
+    "swamqp_connection_create", "swamqp_connection_open_async", "swamqp_connection_free",
+    "swamqp_connection_event_fd", "swamqp_next_events", "swamqp_basic_publish",
+])
+
+#: Header functions the loaded library lacks (empty for a library built from this header).
+missing_functions = []
+
+
+def _missing(name, path):
+    def call(*args, **kwargs):
+        raise MissingFunctionError("%s is not exported by %s (a library older than the header "
+                                   "this binding was written for)" % (name, path))
+    call.__name__ = name
+    return call
+
+
+def _declare(handle, path):
+    missing = []
     for name, (restype, argtypes) in FUNCTIONS.items():
-        fn = getattr(handle, name)
+        try:
+            fn = getattr(handle, name)
+        except AttributeError:
+            missing.append(name)
+            setattr(handle, name, _missing(name, path))
+            continue
         fn.restype = restype
         fn.argtypes = argtypes
+    return missing
 
 
 lib, library_path = load_library()

@@ -54,7 +54,7 @@ class Exchange:
         c = message._c_message()
         rc = _ffi.lib.swamqp_basic_publish(
             conn._native.handle, channel.id, self._c_name, key[0],
-            _ffi.SWAMQP_MANDATORY if mandatory else 0, c.pointer, c.body, 0, conn._err_ref)
+            _ffi.SWAMQP_MANDATORY if mandatory else 0, c.pointer, c.body, None, 0, conn._err_ref)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
 

@@ -28,13 +28,17 @@ LAYOUT = {
     "swamqp_message": (304, {"redelivered": 2, "delivery_tag": 8, "consumer_tag": 16,
                              "message_count": 64, "reply_code": 68, "reply_text": 72,
                              "properties": 88, "body": 288}),
-    "swamqp_connection_options": (96, {"port": 8, "vhost": 16, "heartbeat": 40, "frame_max": 44,
-                                       "channel_max": 48, "connect_timeout_ms": 52,
-                                       "connection_name": 56, "max_message_size": 64,
-                                       "socket_fd": 88}),
-    "swamqp_event": (80, {"channel": 8, "flags": 12, "request_id": 16, "message_count": 32,
-                          "log_level": 40, "name": 48, "message": 64, "error": 72}),
+    "swamqp_connection_options": (104, {"port": 8, "vhost": 16, "heartbeat": 40, "frame_max": 44,
+                                        "channel_max": 48, "connect_timeout_ms": 52,
+                                        "connection_name": 56, "max_message_size": 64,
+                                        "outbound_limit": 80, "auth_mechanism": 88,
+                                        "max_unconfirmed": 92, "socket_fd": 96}),
+    "swamqp_event": (104, {"channel": 8, "flags": 12, "request_id": 16, "message_count": 32,
+                           "log_level": 40, "name": 48, "message": 64, "error": 72,
+                           "frame_type": 80, "class_id": 82, "method_id": 84, "payload": 88}),
     "swamqp_queue_declare_ok": (272, {"name_len": 256, "consumer_count": 268}),
+    "swamqp_name": (264, {"len": 256}),
+    "swamqp_stats": (96, {"frames_out": 8, "deliveries": 56, "events_queued_bytes": 88}),
 }
 
 
@@ -44,6 +48,50 @@ def test_struct_layout_matches_c():
         assert ctypes.sizeof(cls) == size, name
         for field, offset in offsets.items():
             assert getattr(cls, field).offset == offset, (name, field)
+
+
+def _c_structs():
+    """Every ctypes Structure of _ffi that has a C typedef of the same name."""
+    return {name: cls for name, cls in vars(_ffi).items()
+            if name.startswith("swamqp_") and isinstance(cls, type)
+            and issubclass(cls, ctypes.Structure)}
+
+
+def test_struct_layout_matches_the_compiler(tmp_path):
+    """sizeof and every field's offsetof, as the C compiler computes them from the header."""
+    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    assert compiler, "no C compiler on PATH to check the layout against (set CC)"
+    structs = _c_structs()
+    assert set(LAYOUT) <= set(structs)
+    lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "swiftamqp.h"', "int main(void) {"]
+    expected = []
+    for name, cls in sorted(structs.items()):
+        lines.append('printf("%%zu\\n", sizeof(%s));' % name)
+        expected.append(("sizeof", name, ctypes.sizeof(cls)))
+        for field in cls._fields_:
+            fname = field[0]
+            lines.append('printf("%%zu\\n", offsetof(%s, %s));' % (name, fname))
+            expected.append(("offsetof", "%s.%s" % (name, fname), getattr(cls, fname).offset))
+    for member in ("boolean", "u64", "f64", "decimal", "bytes", "array", "table"):
+        lines.append('printf("%%zu\\n", offsetof(swamqp_field_value, value.%s));' % member)
+        expected.append(("offsetof", "swamqp_field_value.value." + member,
+                         _ffi.swamqp_field_value.value.offset + getattr(_ffi._swamqp_field_union, member).offset))
+    lines += ["return 0;", "}"]
+    src = tmp_path / "layout.c"
+    src.write_text("\n".join(lines) + "\n")
+    exe = tmp_path / "layout"
+    subprocess.run([compiler, "-std=c11", "-I", os.path.dirname(HEADER), "-o", str(exe), str(src)],
+                   check=True, capture_output=True, text=True)
+    got = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()
+    assert len(got) == len(expected)
+    wrong = [(what, name, py, int(c)) for (what, name, py), c in zip(expected, got) if py != int(c)]
+    assert not wrong, "ctypes differs from C (what, name, ctypes, C): %r" % wrong
+
+
+def test_library_exports_every_header_function():
+    assert _ffi.missing_functions == [], (
+        "%s lacks %d functions of the header: %s" % (
+            _ffi.library_path, len(_ffi.missing_functions), ", ".join(_ffi.missing_functions)))
 
 
 def test_every_header_function_is_declared():
