@@ -10,13 +10,13 @@ public func monotonicNow() -> UInt64 { swiftamqp_shim_now_ns() }
 /// Resolves `host` and connects to each of its addresses in turn until one accepts, all within
 /// `deadline`. The socket returned is non-blocking with TCP_NODELAY and keepalive set.
 func connectSocket(host: String, port: UInt16, deadline: UInt64, cancelled: () -> Bool) -> Result<Int32, AMQPError> {
-    var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    hints.ai_flags = AI_ADDRCONFIG
     var list: UnsafeMutablePointer<addrinfo>?
-    let status = getaddrinfo(host, String(port), &hints, &list)
+    let budget = deadline > monotonicNow() ? Int32(clamping: (deadline - monotonicNow()) / 1_000_000) : 0
+    let status = swiftamqp_shim_resolve(host, String(port), budget, &list)
     guard status == 0, let first = list else {
+        if status == EAI_AGAIN && monotonicNow() >= deadline {
+            return .failure(AMQPError(.timeout, "resolving host '\(host)' took longer than the connection timeout"))
+        }
         let reason = String(cString: gai_strerror(status))
         return .failure(AMQPError(.resolve, "could not resolve host '\(host)': \(reason)"))
     }

@@ -25,3 +25,9 @@ void swiftamqp_shim_callback_leave(void);
 /* A per-thread slot for storage handed out until the thread's next call of the same function. */
 void *swiftamqp_shim_thread_slot(void);
 void swiftamqp_shim_set_thread_slot(void *pointer);
+
+struct addrinfo;
+/* getaddrinfo bounded by `timeout_ms` (glibc's getaddrinfo_a): 0 and *result on success, an EAI_*
+ * code on failure, EAI_AGAIN on timeout (the lookup is then cancelled or left to finish and freed
+ * by the resolver thread). Free *result with freeaddrinfo. */
+int swiftamqp_shim_resolve(const char *host, const char *service, int timeout_ms, struct addrinfo **result);
