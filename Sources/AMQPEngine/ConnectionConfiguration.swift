@@ -18,6 +18,8 @@ public struct ConnectionConfiguration: Sendable {
     public var eventQueueLimit: UInt64 = 64 * 1024 * 1024
     public var outboundLimit: UInt64 = 16 * 1024 * 1024
     public var authMechanism: AuthMechanism = .auto
+    /// TLS settings; nil for a plain TCP connection.
+    public var tls: TLSConfiguration?
     /// Per channel in confirm mode: publishing waits while this many publishes await confirms (0: no bound).
     public var maxUnconfirmed: UInt32 = 10_000
     /// An already connected socket to use instead of connecting, or -1.
@@ -61,9 +63,30 @@ public struct ConnectionConfiguration: Sendable {
     }
 }
 
-/// The SASL mechanism to log in with; `auto` takes PLAIN when offered, else AMQPLAIN.
+/// The SASL mechanism to log in with. `auto` takes EXTERNAL when a client certificate is
+/// configured and the broker offers it, else PLAIN when offered, else AMQPLAIN.
 public enum AuthMechanism: Sendable {
-    case auto, plain, amqplain
+    case auto, plain, amqplain, external
+}
+
+/// TLS through the system OpenSSL. Verification of the peer and of its host name is on unless
+/// switched off by the loudly named flags.
+public struct TLSConfiguration: Sendable {
+    public var caFile: String?
+    public var caDirectory: String?
+    /// DER certificates to trust, in memory (as Python's SSLContext.get_ca_certs gives them).
+    public var caCertificates: [[UInt8]] = []
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// Used only while loading the key; never logged.
+    public var keyPassword: String?
+    /// SNI and the name the certificate must carry; nil means the host.
+    public var serverName: String?
+    public var ciphers: String?
+    public var insecureSkipVerify = false
+    public var insecureSkipHostnameCheck = false
+
+    public init() {}
 }
 
 /// The library version, kept equal to SWAMQP_VERSION_STRING in include/swiftamqp.h (a test checks).

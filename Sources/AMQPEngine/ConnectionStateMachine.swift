@@ -292,13 +292,18 @@ public struct ConnectionStateMachine {
         switch configuration.authMechanism {
         case .plain: return offered.contains("PLAIN") ? "PLAIN" : nil
         case .amqplain: return offered.contains("AMQPLAIN") ? "AMQPLAIN" : nil
-        case .auto: return offered.contains("PLAIN") ? "PLAIN" : offered.contains("AMQPLAIN") ? "AMQPLAIN" : nil
+        case .external: return offered.contains("EXTERNAL") ? "EXTERNAL" : nil
+        case .auto:
+            if configuration.tls?.certificateFile != nil && offered.contains("EXTERNAL") { return "EXTERNAL" }
+            return offered.contains("PLAIN") ? "PLAIN" : offered.contains("AMQPLAIN") ? "AMQPLAIN" : nil
         }
     }
 
     /// The start-ok response: PLAIN is NUL user NUL password; AMQPLAIN is a field table's entries
-    /// LOGIN and PASSWORD without the table's length prefix.
+    /// LOGIN and PASSWORD without the table's length prefix; EXTERNAL is empty (the broker takes
+    /// the identity from the client certificate).
     private func saslResponse(_ mechanism: String) -> Bytes {
+        if mechanism == "EXTERNAL" { return Bytes() }
         if mechanism == "AMQPLAIN" {
             var writer = ByteWriter()
             // Entries of at most 65535-byte strings each: encoding cannot fail for them.

@@ -280,17 +280,26 @@ public final class Connection: @unchecked Sendable {
     private func run(request: RequestID) {
         swiftamqp_shim_block_sigpipe()
         let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
-        let connected: Result<Int32, AMQPError>
+        let cancelled = { self.lock.withLock { self.stopRequested } }
+        var connected: Result<Int32, AMQPError>
         if configuration.socketFD >= 0 {
             configureSocket(configuration.socketFD)
             connected = .success(configuration.socketFD)
         } else {
-            connected = connectSocket(host: configuration.host, port: configuration.port, deadline: deadline) {
-                lock.withLock { stopRequested }
+            connected = connectSocket(host: configuration.host, port: configuration.port, deadline: deadline, cancelled: cancelled)
+        }
+        var stream: ByteStream?
+        if case .success(let fd) = connected {
+            let opened = ByteStream(fd: fd)
+            stream = opened
+            if let tls = configuration.tls,
+               let failure = opened.startTLS(tls, host: configuration.host, deadline: deadline, cancelled: cancelled) {
+                connected = .failure(failure)
             }
         }
         switch connected {
         case .failure(let error):
+            if let stream { close(stream.fd) }
             lock.withLock {
                 output.events.append(.completion(request, channel: 0, .failure(error)))
                 engine.connectionLost(error, into: &output)
@@ -302,7 +311,10 @@ public final class Connection: @unchecked Sendable {
             perform(blocking: false) { _, engine, output in
                 engine.start(request: request, now: monotonicNow(), into: &output)
             }
-            loop(fd)
+            if let stream {
+                loop(stream)
+                stream.shutdown()
+            }
             close(fd)
             lock.withLock {
                 threadFinished = true
@@ -311,13 +323,16 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    private func loop(_ fd: Int32) {
+    private func loop(_ stream: ByteStream) {
         var parser = FrameParser(frameMax: engine.initialFrameMax)
         var pending: [UInt8] = []
         var pendingOffset = 0
         var frames: [Frame] = []
         frames.reserveCapacity(64)
         var closing = false
+        // What the stream asked for before it can go on (TLS may read to write, or write to read).
+        var writeWaitsFor = Int16(POLLOUT)
+        var readWaitsForWrite = false
 
         while true {
             // Take what commands and the engine want written, and the next timer.
@@ -355,31 +370,42 @@ public final class Connection: @unchecked Sendable {
                 return
             }
 
-            // Write as much as the socket takes.
-            if pendingOffset < pending.count {
-                let result = pending.withUnsafeBytes { raw -> Int in
-                    guard let base = raw.baseAddress else { return 0 }
-                    return send(fd, base + pendingOffset, raw.count - pendingOffset, Int32(MSG_NOSIGNAL))
+            // Write as much as the stream takes.
+            while pendingOffset < pending.count {
+                let result = pending.withUnsafeBytes { raw in
+                    stream.write(UnsafeRawBufferPointer(rebasing: raw[pendingOffset...]))
                 }
-                if result > 0 {
-                    pendingOffset += result
+                var progressed = false
+                switch result {
+                case .transferred(let n):
+                    pendingOffset += n
+                    progressed = true
                     let remaining = pending.count - pendingOffset
                     lock.withLock {
                         engine.noteOutbound(now: monotonicNow())
-                        bytesOut &+= UInt64(result)
+                        bytesOut &+= UInt64(n)
                         ioPendingBytes = remaining
                         if publishWaiters > 0 { lock.broadcast() }
                     }
-                } else if result < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                    fail(AMQPError(.io, "write failed: \(String(cString: strerror(errno)))"))
+                case .wantWrite: writeWaitsFor = Int16(POLLOUT)
+                case .wantRead: writeWaitsFor = Int16(POLLIN)
+                case .closed:
+                    fail(AMQPError(.connectionLost, "the peer closed the socket while we were writing"))
+                    return
+                case .failed(let error):
+                    fail(error)
                     return
                 }
+                if !progressed { break }
             }
             if closing && pendingOffset == pending.count { return }
 
             // Wait for the socket, a wake-up or the next timer.
+            var socketEvents: Int16 = 0
+            if !readPaused && !closing { socketEvents |= readWaitsForWrite ? Int16(POLLOUT) : Int16(POLLIN) }
+            if pendingOffset < pending.count { socketEvents |= writeWaitsFor }
             var fds = [
-                pollfd(fd: fd, events: Int16(readPaused || closing ? 0 : POLLIN) | Int16(pendingOffset < pending.count ? POLLOUT : 0), revents: 0),
+                pollfd(fd: stream.fd, events: socketEvents, revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
             var timeout: Int32 = -1
@@ -389,6 +415,8 @@ public final class Connection: @unchecked Sendable {
                 let ms = deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0
                 timeout = timeout < 0 ? Int32(min(ms, 60_000)) : min(timeout, Int32(min(ms, 60_000)))
             }
+            let buffered = !readPaused && !closing && stream.hasBufferedInput
+            if buffered { timeout = 0 }
             let ready = poll(&fds, 2, timeout)
             if ready < 0 && errno != EINTR {
                 fail(AMQPError(.io, "poll failed: \(String(cString: strerror(errno)))"))
@@ -397,8 +425,14 @@ public final class Connection: @unchecked Sendable {
             if fds[1].revents & Int16(POLLIN) != 0 { swiftamqp_shim_eventfd_drain(wakeFD) }
             if closing && ready == 0 && pendingOffset < pending.count { return } // peer stopped reading
 
-            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !closing {
-                if !readSocket(fd, &parser, &frames) { return }
+            let readable = fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+                || (readWaitsForWrite && fds[0].revents & Int16(POLLOUT) != 0)
+            if (readable || buffered) && !closing && !readPaused {
+                switch readStream(stream, &parser, &frames) {
+                case .ended: return
+                case .waitsForWrite: readWaitsForWrite = true
+                case .drained: readWaitsForWrite = false
+                }
             }
 
             let now = monotonicNow()
@@ -411,56 +445,63 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Reads what is available and feeds whole frames to the engine; false when the connection ended.
-    private func readSocket(_ fd: Int32, _ parser: inout FrameParser, _ frames: inout [Frame]) -> Bool {
-        var readError: AMQPError?
+    private enum ReadOutcome { case drained, waitsForWrite, ended }
+
+    /// Reads what is available and feeds whole frames to the engine.
+    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame]) -> ReadOutcome {
+        var endError: AMQPError?
         var parseError: WireError?
         var received = 0
-        for _ in 0..<16 {
-            let count: Int
+        var outcome = ReadOutcome.drained
+        reading: for _ in 0..<64 {
+            var result = StreamResult.wantRead
             do {
-                count = try parser.withWritableSpace(minimum: 16 * 1024) { space in
-                    recv(fd, space.baseAddress, space.count, 0)
+                _ = try parser.withWritableSpace(minimum: 16 * 1024) { space in
+                    result = stream.read(into: space)
+                    if case .transferred(let n) = result { return n }
+                    return 0
                 }
             } catch {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)
                 break
             }
-            if count == 0 {
-                readError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
-                break
+            switch result {
+            case .transferred(let n):
+                received += n
+                do {
+                    while let frame = try parser.next() { frames.append(frame) }
+                } catch {
+                    parseError = error as? WireError ?? .allocationFailed(size: 0)
+                    break reading
+                }
+            case .wantRead: break reading
+            case .wantWrite:
+                outcome = .waitsForWrite
+                break reading
+            case .closed:
+                endError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
+                break reading
+            case .failed(let error):
+                endError = error
+                break reading
             }
-            if count < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
-                if errno == EINTR { continue }
-                readError = AMQPError(.io, "read failed: \(String(cString: strerror(errno)))")
-                break
-            }
-            do {
-                while let frame = try parser.next() { frames.append(frame) }
-            } catch {
-                parseError = error as? WireError ?? .allocationFailed(size: 0)
-                break
-            }
-            received += count
-            if count < 16 * 1024 { break }
         }
         let now = monotonicNow()
         return lock.withLock {
             bytesIn &+= UInt64(received)
-            engine.noteInbound(now: now)
+            if received > 0 { engine.noteInbound(now: now) }
             for frame in frames {
                 engine.receive(frame, now: now, into: &output)
             }
             frames.removeAll(keepingCapacity: true)
             if let parseError { engine.protocolError(parseError, into: &output) }
-            if let readError { engine.connectionLost(readError, into: &output) }
+            if let endError { engine.connectionLost(endError, into: &output) }
             _ = route()
             if let frameMax = output.newFrameMax {
                 parser.frameMax = frameMax
                 output.newFrameMax = nil
             }
-            return readError == nil
+            return endError == nil ? outcome : .ended
         }
     }
 

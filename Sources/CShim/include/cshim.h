@@ -4,6 +4,7 @@
  * function-like macros. */
 #include <stdint.h>
 #include <sys/types.h>
+#include "tls.h"
 
 int swiftamqp_shim_eventfd(void);
 /* Adds 1 to the eventfd counter; errors are ignored (the counter saturating is fine). */
