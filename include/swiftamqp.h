@@ -277,11 +277,14 @@ typedef struct swamqp_message {
 /* ------------------------------------------------------------------------------------------ */
 typedef struct swamqp_connection swamqp_connection; /**< opaque token; see "Handles" above. */
 
-/** SASL mechanisms. AUTO picks PLAIN when the broker offers it, else AMQPLAIN. */
+/** SASL mechanisms. AUTO picks EXTERNAL (see below), else PLAIN when the broker offers it, else AMQPLAIN. */
 typedef enum swamqp_auth_mechanism {
     SWAMQP_AUTH_AUTO = 0,
     SWAMQP_AUTH_PLAIN = 1,
-    SWAMQP_AUTH_AMQPLAIN = 2
+    SWAMQP_AUTH_AMQPLAIN = 2,
+    SWAMQP_AUTH_EXTERNAL = 3  /**< the identity is the TLS client certificate (RabbitMQ plugin
+                                   rabbitmq_auth_mechanism_ssl); AUTO picks it when tls_cert_file is
+                                   set and the broker offers it. */
 } swamqp_auth_mechanism;
 
 /**
@@ -308,17 +311,38 @@ typedef struct swamqp_connection_options {
     int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; once
                                         swamqp_connection_create succeeds the connection owns it and
                                         closes it (on failure it stays the caller's). */
+
+    /* TLS through the system OpenSSL. Verification of the broker's certificate chain and host name
+       is ON by default; only the two loudly named flags below turn parts of it off. Minimum
+       version TLS 1.2. C strings are read during swamqp_connection_create (and files loaded at
+       connect time). */
+    bool tls;                              /**< use TLS; an amqps:// URL sets it (and port 5671). */
+    const char *tls_ca_file;               /**< PEM file of CA certificates to trust, or NULL. */
+    const char *tls_ca_dir;                /**< OpenSSL hashed directory of CA certificates, or NULL. */
+    const swamqp_bytes *tls_ca_certificates; /**< DER certificates to trust, copied at create; or NULL.
+                                                  With no CA given at all, the system's CAs are used. */
+    size_t tls_ca_certificate_count;
+    const char *tls_cert_file;             /**< client certificate chain (PEM) for mutual TLS / EXTERNAL. */
+    const char *tls_key_file;              /**< its private key (PEM); NULL: the key is in tls_cert_file. */
+    const char *tls_key_password;          /**< the key's password, or NULL; never logged. */
+    const char *tls_server_name;           /**< SNI and the name the certificate must carry; NULL: host. */
+    const char *tls_ciphers;               /**< OpenSSL cipher list for TLS 1.2, or NULL for OpenSSL's. */
+    bool tls_insecure_skip_verify;         /**< DANGER: accept any certificate from anyone. */
+    bool tls_insecure_skip_hostname_check; /**< DANGER: verify the chain but not that it names the host. */
 } swamqp_connection_options;
 
 /** Fills `options` with the defaults listed above. */
 void swamqp_connection_options_init(swamqp_connection_options *options);
 
 /**
- * Parses an `amqp://user:password@host:port/vhost?heartbeat=..&frame_max=..&channel_max=..&
- * connection_timeout=..` URL (C string) into `options`, over the values already there. As in
- * RabbitMQ's URI spec: user, password, host and vhost are percent-decoded; no path keeps the vhost
- * (default "/"), while a bare "/" path names the empty vhost "" (write `/%2f` for "/");
- * `[::1]` brackets an IPv6 address; connection_timeout is in milliseconds. String
+ * Parses an `amqp://` or `amqps://` URL (C string) into `options`, over the values already there,
+ * as RabbitMQ's URI spec describes: `amqp[s]://user:password@host:port/vhost?query`. User, password,
+ * host and vhost are percent-decoded; no path keeps the vhost (default "/"), while a bare "/" path
+ * names the empty vhost "" (write `/%2f` for "/"); `[::1]` brackets an IPv6 address; amqps sets
+ * `tls` and the default port 5671. Query parameters: heartbeat (s), connection_timeout (ms),
+ * channel_max, frame_max, auth_mechanism (plain, amqplain, external), cacertfile, certfile,
+ * keyfile, verify (verify_peer or verify_none, the latter setting tls_insecure_skip_verify) and
+ * server_name_indication (a name, or "disable" to send none and check none). String
  * members then point into storage owned by the library that stays valid until the next call of
  * swamqp_parse_url on the same thread. SWAMQP_ERR_INVALID_ARGUMENT with `error->message` naming the
  * part that is wrong.

@@ -10,6 +10,16 @@ public struct AMQPURL: Equatable, Sendable {
     public var frameMax: UInt32?
     public var channelMax: UInt16?
     public var connectTimeoutMs: UInt32?
+    /// amqps://
+    public var tls = false
+    public var authMechanism: AuthMechanism?
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// verify=verify_none
+    public var skipVerify = false
+    /// server_name_indication: a name, or "" for "disable".
+    public var serverName: String?
 
     public init() {}
 
@@ -17,11 +27,15 @@ public struct AMQPURL: Equatable, Sendable {
     public static func parse(_ text: String) -> Result<AMQPURL, AMQPError> {
         func bad(_ why: String) -> Result<AMQPURL, AMQPError> { .failure(AMQPError(.invalidArgument, "invalid AMQP URL: \(why)")) }
         var url = AMQPURL()
-        guard text.hasPrefix("amqp://") else {
-            if text.hasPrefix("amqps://") { return bad("amqps:// (TLS) is not supported yet") }
-            return bad("the scheme must be amqp://")
+        var rest: Substring
+        if text.hasPrefix("amqp://") {
+            rest = Substring(text.dropFirst("amqp://".count))
+        } else if text.hasPrefix("amqps://") {
+            rest = Substring(text.dropFirst("amqps://".count))
+            url.tls = true
+        } else {
+            return bad("the scheme must be amqp:// or amqps://")
         }
-        var rest = Substring(text.dropFirst("amqp://".count))
         var query: Substring?
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
@@ -90,6 +104,27 @@ public struct AMQPURL: Equatable, Sendable {
                 case "connection_timeout":
                     guard let v = UInt32(value) else { return bad("connection_timeout '\(value)' is not a number of milliseconds") }
                     url.connectTimeoutMs = v
+                case "auth_mechanism":
+                    switch value.lowercased() {
+                    case "plain": url.authMechanism = .plain
+                    case "amqplain": url.authMechanism = .amqplain
+                    case "external": url.authMechanism = .external
+                    default: return bad("auth_mechanism '\(value)' is not plain, amqplain or external")
+                    }
+                case "cacertfile", "certfile", "keyfile", "server_name_indication":
+                    guard let decoded = percentDecode(value), !decoded.isEmpty else { return bad("\(key) has an empty or malformed value") }
+                    switch key {
+                    case "cacertfile": url.caFile = decoded
+                    case "certfile": url.certificateFile = decoded
+                    case "keyfile": url.keyFile = decoded
+                    default: url.serverName = decoded == "disable" ? "" : decoded
+                    }
+                case "verify":
+                    switch value {
+                    case "verify_peer": url.skipVerify = false
+                    case "verify_none": url.skipVerify = true
+                    default: return bad("verify '\(value)' is not verify_peer or verify_none")
+                    }
                 default:
                     return bad("unknown query parameter '\(key)'")
                 }

@@ -73,7 +73,8 @@ public func swamqp_parse_url(_ url: UnsafePointer<CChar>?, _ options: UnsafeMuta
     case .failure(let failure):
         return report(failure, error)
     case .success(let parsed):
-        let fields = [parsed.host, parsed.virtualHost, parsed.user, parsed.password]
+        let fields = [parsed.host, parsed.virtualHost, parsed.user, parsed.password,
+                      parsed.caFile, parsed.certificateFile, parsed.keyFile, parsed.serverName]
         let present = fields.compactMap { $0 }
         let pointers = keepURLStrings(present)
         guard pointers.count == present.count else { return report(.invalidArgument, "out of memory", error).noMemory(error) }
@@ -82,6 +83,24 @@ public func swamqp_parse_url(_ url: UnsafePointer<CChar>?, _ options: UnsafeMuta
         if parsed.virtualHost != nil { options.pointee.vhost = next.next() }
         if parsed.user != nil { options.pointee.user = next.next() }
         if parsed.password != nil { options.pointee.password = next.next() }
+        if parsed.caFile != nil { options.pointee.tls_ca_file = next.next() }
+        if parsed.certificateFile != nil { options.pointee.tls_cert_file = next.next() }
+        if parsed.keyFile != nil { options.pointee.tls_key_file = next.next() }
+        if let name = parsed.serverName {
+            options.pointee.tls_server_name = next.next()
+            if name.isEmpty { options.pointee.tls_insecure_skip_hostname_check = true }
+        }
+        if parsed.tls {
+            options.pointee.tls = true
+            if parsed.port == nil { options.pointee.port = 5671 }
+        }
+        if parsed.skipVerify { options.pointee.tls_insecure_skip_verify = true }
+        switch parsed.authMechanism {
+        case .plain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_PLAIN.rawValue)
+        case .amqplain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_AMQPLAIN.rawValue)
+        case .external?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_EXTERNAL.rawValue)
+        case .auto?, nil: break
+        }
         if let port = parsed.port { options.pointee.port = port }
         if let v = parsed.heartbeat { options.pointee.heartbeat = v }
         if let v = parsed.frameMax { options.pointee.frame_max = v }
@@ -118,7 +137,28 @@ private func configuration(from options: swamqp_connection_options) -> Connectio
     switch options.auth_mechanism {
     case Int32(SWAMQP_AUTH_PLAIN.rawValue): c.authMechanism = .plain
     case Int32(SWAMQP_AUTH_AMQPLAIN.rawValue): c.authMechanism = .amqplain
+    case Int32(SWAMQP_AUTH_EXTERNAL.rawValue): c.authMechanism = .external
     default: c.authMechanism = .auto
+    }
+    if options.tls {
+        var tls = TLSConfiguration()
+        tls.caFile = string(options.tls_ca_file)
+        tls.caDirectory = string(options.tls_ca_dir)
+        if let list = options.tls_ca_certificates {
+            tls.caCertificates = (0..<options.tls_ca_certificate_count).map { index in
+                let blob = list[index]
+                guard let base = blob.bytes else { return [] }
+                return Array(UnsafeRawBufferPointer(start: base, count: blob.len))
+            }
+        }
+        tls.certificateFile = string(options.tls_cert_file)
+        tls.keyFile = string(options.tls_key_file)
+        tls.keyPassword = string(options.tls_key_password)
+        tls.serverName = string(options.tls_server_name)
+        tls.ciphers = string(options.tls_ciphers)
+        tls.insecureSkipVerify = options.tls_insecure_skip_verify
+        tls.insecureSkipHostnameCheck = options.tls_insecure_skip_hostname_check
+        c.tls = tls
     }
     c.socketFD = options.socket_fd
     return c
@@ -131,7 +171,14 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
     guard let out else { return report(.invalidArgument, "out must not be NULL", error) }
     out.pointee = nil
     guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
-    guard (0...2).contains(options.pointee.auth_mechanism) else {
+    if options.pointee.tls_ca_certificate_count > 0, let list = options.pointee.tls_ca_certificates {
+        for index in 0..<options.pointee.tls_ca_certificate_count where list[index].bytes == nil || list[index].len == 0 {
+            return report(.invalidArgument, "tls_ca_certificates[\(index)] is empty", error)
+        }
+    } else if options.pointee.tls_ca_certificate_count > 0 {
+        return report(.invalidArgument, "tls_ca_certificates is NULL with a count of \(options.pointee.tls_ca_certificate_count)", error)
+    }
+    guard (0...3).contains(options.pointee.auth_mechanism) else {
         return report(.invalidArgument, "auth_mechanism \(options.pointee.auth_mechanism) is not a swamqp_auth_mechanism", error)
     }
     let config = configuration(from: options.pointee)

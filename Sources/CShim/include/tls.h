@@ -33,7 +33,8 @@ swiftamqp_tls *swiftamqp_tls_new(swiftamqp_tls_context *context, int fd, const c
                                  char *error, size_t error_size);
 void swiftamqp_tls_free(swiftamqp_tls *tls);
 
-enum { SWIFTAMQP_TLS_DONE = 0, SWIFTAMQP_TLS_WANT_READ = 1, SWIFTAMQP_TLS_WANT_WRITE = 2, SWIFTAMQP_TLS_ERROR = -1, SWIFTAMQP_TLS_CLOSED = -2 };
+/* Negative, so they never collide with byte counts. */
+enum { SWIFTAMQP_TLS_DONE = 0, SWIFTAMQP_TLS_ERROR = -1, SWIFTAMQP_TLS_CLOSED = -2, SWIFTAMQP_TLS_WANT_READ = -3, SWIFTAMQP_TLS_WANT_WRITE = -4 };
 
 /* One handshake step: DONE, WANT_READ, WANT_WRITE or ERROR (reason in `error`). */
 int swiftamqp_tls_handshake(swiftamqp_tls *tls, char *error, size_t error_size);
