@@ -5,7 +5,7 @@ import ctypes
 from . import _ffi
 from .exceptions import (
     AMQPTimeoutError, AuthenticationError, ConnectError, ConnectionClosed, ConnectionLostError,
-    LibraryError, exception_for_reply_code,
+    LibraryError, PublishNacked, WouldBlock, exception_for_reply_code,
 )
 
 _LOST = (_ffi.SWAMQP_ERR_IO, _ffi.SWAMQP_ERR_CONNECTION_LOST, _ffi.SWAMQP_ERR_HEARTBEAT_TIMEOUT)
@@ -97,6 +97,10 @@ def make_exception(info, *, connection_level=False):
         exc = ConnectError(detail, status)
     elif status == _ffi.SWAMQP_ERR_TIMEOUT:
         exc = AMQPTimeoutError(detail, status)
+    elif status == _ffi.SWAMQP_ERR_WOULD_BLOCK:
+        exc = WouldBlock(detail, status)
+    elif status == _ffi.SWAMQP_ERR_NACKED:
+        exc = PublishNacked(detail)
     elif status in _LOST:
         exc = ConnectionLostError(detail)
     elif status == _ffi.SWAMQP_ERR_CONNECTION_CLOSED:

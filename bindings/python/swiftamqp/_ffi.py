@@ -68,6 +68,7 @@ SWAMQP_ORIGIN_BROKER = 2
 SWAMQP_AUTH_AUTO = 0
 SWAMQP_AUTH_PLAIN = 1
 SWAMQP_AUTH_AMQPLAIN = 2
+SWAMQP_AUTH_EXTERNAL = 3
 
 # swamqp_field_kind (the AMQP wire tag)
 SWAMQP_FIELD_BOOL = ord('t')
@@ -281,6 +282,18 @@ class swamqp_connection_options(Structure):
         ("auth_mechanism", c_int),
         ("max_unconfirmed", c_uint32),
         ("socket_fd", c_int),
+        ("tls", c_bool),
+        ("tls_ca_file", c_char_p),
+        ("tls_ca_dir", c_char_p),
+        ("tls_ca_certificates", c_void_p),  # const swamqp_bytes *
+        ("tls_ca_certificate_count", c_size_t),
+        ("tls_cert_file", c_char_p),
+        ("tls_key_file", c_char_p),
+        ("tls_key_password", c_char_p),
+        ("tls_server_name", c_char_p),
+        ("tls_ciphers", c_char_p),
+        ("tls_insecure_skip_verify", c_bool),
+        ("tls_insecure_skip_hostname_check", c_bool),
     ]
 
 

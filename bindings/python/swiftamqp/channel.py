@@ -1,11 +1,14 @@
-"""Channel (asynqp 0.6's API)."""
+"""Channel (asynqp 0.6's API, plus qos/recover, transactions and publisher confirms)."""
 
+import asyncio
+import collections
 import logging
 import re
 
 from . import _ffi
+from ._errors import ErrorInfo, make_exception
 from ._table import bytes_struct, encode_table, read_bytes
-from .exceptions import AMQPError, ChannelClosed, UndeliverableMessage
+from .exceptions import AMQPError, ChannelClosed, PublishNacked, UndeliverableMessage
 
 __all__ = ["Channel"]
 
@@ -27,12 +30,34 @@ def _default_return_handler(message):
     raise UndeliverableMessage(message)
 
 
+def _table_pointer(arguments):
+    """(CTable or None, pointer or None) for an optional arguments dict."""
+    if not arguments:
+        return None, None
+    table = encode_table(arguments)
+    return table, table.pointer
+
+
+class _Outstanding:
+    """A publish_confirmed awaiting its confirm."""
+
+    __slots__ = ("future", "message", "key", "returned")
+
+    def __init__(self, future, message, key):
+        self.future = future
+        self.message = message
+        self.key = key          # (exchange, routing_key) for mandatory publishes, else None
+        self.returned = None    # the IncomingMessage when the broker returned it
+
+
 class Channel:
     """A channel on a :class:`Connection`; made by :meth:`Connection.open_channel`.
 
     .. attribute:: id
 
         the channel number
+
+    ``async with channel:`` closes it at the end of the block.
     """
 
     def __init__(self, connection, id, *, loop):
@@ -42,13 +67,48 @@ class Channel:
         self._closing = False
         self._closed_exc = None
         self._return_handler = _default_return_handler
+        self._cancel_handler = None
+        self._consumers = {}          # raw consumer tag (bytes) -> Consumer
+        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> no_ack
+        self._flow_active = True
+        self._confirm_mode = False
+        self._confirm_selecting = None
+        self._outstanding = collections.OrderedDict()   # sequence -> _Outstanding
+        self._mandatory = {}          # (exchange, routing_key) -> deque of sequences
+        self._plain_nacks = 0
 
     def __repr__(self):
         state = "closed" if self.is_closed() else "open"
         return "<swiftamqp.Channel %d %s>" % (self.id, state)
 
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.close()
+
     def is_closed(self):
         return self._closing or self._closed_exc is not None
+
+    @property
+    def connection(self):
+        return self._connection
+
+    @property
+    def flow_active(self):
+        """False while the broker has stopped this channel's publishing (channel.flow)."""
+        return self._flow_active
+
+    @property
+    def confirm_mode(self):
+        """True once :meth:`confirm_select` (or a :meth:`Exchange.publish_confirmed`) enabled
+        publisher confirms on this channel."""
+        return self._confirm_mode
+
+    @property
+    def unconfirmed(self):
+        """How many :meth:`Exchange.publish_confirmed` calls on this channel await a confirm."""
+        return len(self._outstanding)
 
     # ------------------------------------------------------------------------------------
     async def declare_exchange(self, name, type, *, durable=True, auto_delete=False,
@@ -69,17 +129,18 @@ class Channel:
                 "Invalid exchange name.\n"
                 "Valid names consist of letters, digits, hyphen, underscore, "
                 "period, or colon, and do not begin with 'amq.'")
+        if not isinstance(type, str):
+            raise TypeError("type must be a str")
         self._check_open()
         keep = []
         c_name = bytes_struct(name.encode("utf-8"), keep)
         c_type = bytes_struct(type.encode("utf-8"), keep)
         flags = _flags(passive=passive, durable=durable, auto_delete=auto_delete,
                        internal=internal, nowait=nowait)
-        table = encode_table(arguments) if arguments else None
-        fut = self._connection._start(
+        table, pointer = _table_pointer(arguments)
+        await self._connection._start(
             self.id, None, _ffi.lib.swamqp_exchange_declare_async, self.id, c_name, c_type, flags,
-            table.pointer if table is not None else None)
-        await fut
+            pointer)
         return Exchange(self, name, type, durable, auto_delete, internal)
 
     async def declare_queue(self, name='', *, durable=True, exclusive=False, auto_delete=False,
@@ -104,21 +165,41 @@ class Channel:
         c_name = bytes_struct(name.encode("utf-8"), keep)
         flags = _flags(passive=passive, durable=durable, exclusive=exclusive,
                        auto_delete=auto_delete, nowait=nowait)
-        table = encode_table(arguments) if arguments else None
+        table, pointer = _table_pointer(arguments)
         fut = self._connection._start(
-            self.id, _declare_ok, _ffi.lib.swamqp_queue_declare_async, self.id, c_name, flags,
-            table.pointer if table is not None else None)
+            self.id, _declare_ok, _ffi.lib.swamqp_queue_declare_async, self.id, c_name, flags, pointer)
         declared_name, _messages, _consumers = await fut
         if nowait or not declared_name:
             declared_name = name
         return Queue(self, declared_name, durable, exclusive, auto_delete,
                      arguments if arguments is not None else {})
 
+    async def set_qos(self, prefetch_size=0, prefetch_count=0, apply_globally=False):
+        """basic.qos: how many messages (``prefetch_count``) or bytes (``prefetch_size``, which
+        RabbitMQ does not implement) the broker sends ahead of acknowledgements; 0 = no limit.
+        RabbitMQ applies it to consumers created afterwards, per consumer, or with
+        ``apply_globally`` shared by the channel's consumers."""
+        if not 0 <= prefetch_size <= 0xFFFFFFFF or not 0 <= prefetch_count <= 0xFFFF:
+            raise ValueError("prefetch_size must fit 32 bits and prefetch_count 16 bits")
+        self._check_open()
+        await self._connection._start(
+            self.id, None, _ffi.lib.swamqp_basic_qos_async, self.id, prefetch_size, prefetch_count,
+            _ffi.SWAMQP_GLOBAL if apply_globally else 0)
+
+    async def recover(self, *, requeue=True):
+        """basic.recover: the broker redelivers this channel's unacknowledged messages (to
+        other consumers too with ``requeue``; RabbitMQ supports only requeue=True)."""
+        self._check_open()
+        await self._connection._start(
+            self.id, None, _ffi.lib.swamqp_basic_recover_async, self.id,
+            _ffi.SWAMQP_REQUEUE if requeue else 0)
+
     def set_return_handler(self, handler):
         """Sets the function called with each returned (undeliverable, mandatory) message.
 
         The default (also restored by ``None``) raises :class:`UndeliverableMessage` in the event
-        loop's exception handler.
+        loop's exception handler. Returns of :meth:`Exchange.publish_confirmed` calls are raised
+        by those calls instead.
         """
         if handler is None:
             self._return_handler = _default_return_handler
@@ -127,10 +208,63 @@ class Channel:
             raise TypeError("The handler must be a callable with one argument (a message).", handler)
         self._return_handler = handler
 
-    async def set_qos(self, prefetch_size=0, prefetch_count=0, apply_globally=False):
-        raise NotImplementedError("Channel.set_qos needs swamqp_basic_qos, "
-                                  "which libswiftamqp does not offer yet")
+    def set_cancel_handler(self, handler):
+        """Sets the function called with the :class:`Consumer` when the broker cancels one of
+        this channel's consumers (its queue was deleted, or a mirror failed over); None clears it.
+        The consumer's callback's ``on_cancel()`` hook is called too, as in asynqp."""
+        if handler is not None and not callable(handler):
+            raise TypeError("The handler must be a callable with one argument (a consumer).", handler)
+        self._cancel_handler = handler
 
+    # ------------------------------------------------------------------------------------
+    # Transactions
+    # ------------------------------------------------------------------------------------
+    async def tx_select(self):
+        """tx.select: from now on publishes and acks on this channel take effect at
+        :meth:`tx_commit` (or are dropped by :meth:`tx_rollback`)."""
+        self._check_open()
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_select_async, self.id)
+
+    async def tx_commit(self):
+        """tx.commit: makes the current transaction's publishes and acks take effect."""
+        self._check_open()
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_commit_async, self.id)
+
+    async def tx_rollback(self):
+        """tx.rollback: drops the current transaction's publishes and acks."""
+        self._check_open()
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_rollback_async, self.id)
+
+    # ------------------------------------------------------------------------------------
+    # Publisher confirms
+    # ------------------------------------------------------------------------------------
+    async def confirm_select(self):
+        """confirm.select: the broker confirms every publish on this channel from now on. Done
+        automatically by the first :meth:`Exchange.publish_confirmed`. Idempotent."""
+        if self._confirm_mode:
+            return
+        self._check_open()
+        selecting = self._confirm_selecting
+        if selecting is None:
+            selecting = self._connection._start(
+                self.id, None, _ffi.lib.swamqp_confirm_select_async, self.id)
+            self._confirm_selecting = selecting
+            selecting.add_done_callback(self._confirm_selected)
+        await asyncio.shield(selecting)
+
+    def _confirm_selected(self, fut):
+        self._confirm_selecting = None
+        if not fut.cancelled() and fut.exception() is None:
+            self._confirm_mode = True
+
+    async def wait_for_confirms(self):
+        """Waits until every publish made on this channel so far is confirmed; raises
+        :class:`PublishNacked` when any was nacked since the previous wait (the library keeps
+        this for all publishes, :meth:`Exchange.publish` ones included)."""
+        self._check_open()
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_wait_for_confirms_async, self.id)
+
+    # ------------------------------------------------------------------------------------
     async def close(self):
         """Closes the channel (channel.close / close-ok)."""
         if self._closed_exc is not None:
@@ -151,13 +285,15 @@ class Channel:
             pass
         finally:
             if conn._channels.get(self.id) is self:
-                # The library sends no CHANNEL_CLOSED event after our own close (see
-                # _on_channel_closed for a late one), so the completion retires the channel.
+                # The completion retires the channel; a CHANNEL_CLOSED event that follows our
+                # own close is recognised as stale (see Connection._on_channel_closed).
                 conn._channel_over(self.id, ChannelClosed("Channel %d closed" % self.id),
                                    expect_event=False)
             elif self._closed_exc is None:
                 self._set_closed(ChannelClosed("Channel %d closed" % self.id))
 
+    # ------------------------------------------------------------------------------------
+    # Plumbing
     # ------------------------------------------------------------------------------------
     def _check_open(self):
         if self._closed_exc is not None:
@@ -167,17 +303,162 @@ class Channel:
         self._connection._check_usable()
 
     def _set_closed(self, exc):
-        if self._closed_exc is None:
-            self._closed_exc = exc
+        if self._closed_exc is not None:
+            return
+        self._closed_exc = exc
+        outstanding, self._outstanding = self._outstanding, collections.OrderedDict()
+        self._mandatory.clear()
+        for entry in outstanding.values():
+            if not entry.future.done():
+                entry.future.set_exception(exc)
+        consumers, self._consumers = self._consumers, {}
+        for consumer in consumers.values():
+            consumer._on_error(exc)
 
     def _on_return(self, message):
+        if self._outstanding and self._mandatory:
+            entry = self._match_return(message)
+            if entry is not None:
+                entry.returned = message
+                return
         self._loop.call_soon(self._return_handler, message)
+
+    def _match_return(self, message):
+        """The outstanding mandatory publish_confirmed that `message` (a basic.return) is.
+
+        A return names no sequence number, but RabbitMQ sends it before the confirm of its
+        publish, so that publish is still outstanding: it is the oldest one with the same
+        exchange, routing key and body (identical messages are indistinguishable anyway)."""
+        key = (message.exchange_name, message.routing_key)
+        sequences = self._mandatory.get(key)
+        if not sequences:
+            return None
+        for seq in sequences:
+            entry = self._outstanding.get(seq)
+            if entry is not None and entry.returned is None and entry.message.body == message.body:
+                return entry
+        return None
+
+    def _track(self, seq, message, mandatory, exchange_name, routing_key):
+        """Registers a publish_confirmed's sequence; returns the Future its confirm resolves."""
+        fut = self._loop.create_future()
+        key = None
+        if mandatory:
+            key = (exchange_name, routing_key)
+            self._mandatory.setdefault(key, collections.deque()).append(seq)
+        self._outstanding[seq] = _Outstanding(fut, message, key)
+        return fut
+
+    def _on_confirm(self, ev, ack):
+        tag = ev.delivery_tag
+        outstanding = self._outstanding
+        if ev.flags & _ffi.SWAMQP_EVENT_FLAG_MULTIPLE:
+            done = []
+            while outstanding:
+                seq = next(iter(outstanding))
+                if seq > tag:
+                    break
+                done.append((seq, outstanding.popitem(last=False)[1]))
+        else:
+            entry = outstanding.pop(tag, None)
+            done = [(tag, entry)] if entry is not None else []
+        if not ack and not done and ev.status == 0:
+            self._plain_nacks += 1
+            log.warning("channel %d: the broker nacked publish %d%s", self.id, tag,
+                        " and earlier ones" if ev.flags & _ffi.SWAMQP_EVENT_FLAG_MULTIPLE else "")
+        failure = None
+        if not ack and ev.status:
+            failure = make_exception(ErrorInfo.from_pointer(ev.error, ev.status))
+        for seq, entry in done:
+            if entry.key is not None:
+                self._forget_mandatory(entry.key, seq)
+            fut = entry.future
+            if fut.done():
+                continue  # the publisher stopped waiting
+            if failure is not None:
+                fut.set_exception(failure)
+            elif not ack:
+                fut.set_exception(PublishNacked("the broker nacked publish %d" % seq, entry.message, seq))
+            elif entry.returned is not None:
+                exc = UndeliverableMessage(entry.returned)
+                exc.sequence = seq
+                fut.set_exception(exc)
+            else:
+                fut.set_result(None)
+
+    def _forget_mandatory(self, key, seq):
+        sequences = self._mandatory.get(key)
+        if sequences is None:
+            return
+        if sequences and sequences[0] == seq:
+            sequences.popleft()
+        else:
+            try:
+                sequences.remove(seq)
+            except ValueError:
+                pass
+        if not sequences:
+            del self._mandatory[key]
+
+    def _on_delivery(self, address):
+        msg = _ffi.swamqp_message.from_address(address)
+        raw_tag = read_bytes(msg.consumer_tag)
+        consumer = self._consumers.get(raw_tag)
+        if consumer is None:
+            self._unexpected_delivery(raw_tag, msg)
+            return
+        from .message import IncomingMessage
+        consumer._deliver(IncomingMessage._from_c(msg, self, consumer.tag))
+
+    def _unexpected_delivery(self, raw_tag, msg):
+        no_ack = self._orphan_tags.get(raw_tag)
+        if no_ack is False and self._closed_exc is None and not self._closing:
+            # For a consumer whose consume() was cancelled: hand the message back.
+            conn = self._connection
+            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, msg.delivery_tag,
+                                              _ffi.SWAMQP_REQUEUE, conn._err_ref)
+            if rc:
+                log.debug("reject of an orphan delivery failed: %s", conn._error(rc))
+            return
+        log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
+
+    def _on_consumer_cancelled(self, raw_tag):
+        consumer = self._consumers.pop(raw_tag, None)
+        if consumer is None:
+            return
+        log.info("the broker cancelled consumer %r on channel %d", consumer.tag, self.id)
+        consumer._cancelled_by(server=True)
+        if self._cancel_handler is not None:
+            self._connection._call_handler(self._cancel_handler, consumer)
+
+    def _publish(self, exchange_c_name, routing_key_c, flags, c_message, sequence_ref):
+        """One swamqp_basic_publish call (never waits); returns its status (error in conn._err)."""
+        conn = self._connection
+        return _ffi.lib.swamqp_basic_publish(
+            conn._native.handle, self.id, exchange_c_name, routing_key_c, flags, c_message.pointer,
+            c_message.body, sequence_ref, 0, conn._err_ref)
 
     def _basic_ack(self, delivery_tag, multiple=False):
         self._check_open()
         conn = self._connection
         rc = _ffi.lib.swamqp_basic_ack(conn._native.handle, self.id, delivery_tag,
                                        _ffi.SWAMQP_MULTIPLE if multiple else 0, conn._err_ref)
+        if rc:
+            raise conn._error(rc)
+
+    def _basic_nack(self, delivery_tag, multiple, requeue):
+        self._check_open()
+        conn = self._connection
+        flags = (_ffi.SWAMQP_MULTIPLE if multiple else 0) | (_ffi.SWAMQP_REQUEUE if requeue else 0)
+        rc = _ffi.lib.swamqp_basic_nack(conn._native.handle, self.id, delivery_tag, flags, conn._err_ref)
+        if rc:
+            raise conn._error(rc)
+
+    def _basic_reject(self, delivery_tag, requeue):
+        self._check_open()
+        conn = self._connection
+        rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, delivery_tag,
+                                          _ffi.SWAMQP_REQUEUE if requeue else 0, conn._err_ref)
         if rc:
             raise conn._error(rc)
 

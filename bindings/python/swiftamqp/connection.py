@@ -1,14 +1,22 @@
 """Connection: the asyncio side of one libswiftamqp connection.
 
 Python never runs on a library thread. The library queues events (completions, deliveries,
-returns, closes, log records) and makes its event fd readable; the loop calls :meth:`_drain` via
-``loop.add_reader``, which takes events in batches of up to 256 with one ``swamqp_next_events``
-call and dispatches each one. Every coroutine starts an ``_async`` request (never a blocking call)
-and awaits a Future registered under the request id; the COMPLETION event resolves it. A Future
-that was cancelled (e.g. by ``asyncio.wait_for``) simply has its completion dropped.
+returns, confirms, closes, log records) and makes its event fd readable; the loop calls
+:meth:`Connection._drain` via ``loop.add_reader``, which takes events in batches of up to 256 with
+one ``swamqp_next_events`` call and dispatches each one. Every coroutine starts an ``_async``
+request (never a blocking call) and awaits a Future registered under the request id; the
+COMPLETION event resolves it. A Future that was cancelled (e.g. by ``asyncio.wait_for``) has its
+completion dropped, so a reply never reaches another caller; where the dropped reply left
+something behind at the broker (a consumer, a fetched message) it is undone.
+
+Cleanup: a connection still open when its event loop shuts down (``asyncio.run`` and
+``asyncio.Runner`` call ``loop.shutdown_asyncgens()``) is closed then; a Connection collected
+without :meth:`Connection.close` is freed by a finalizer (also at interpreter exit), which closes
+it, stops its I/O thread and removes its reader.
 """
 
 import asyncio
+import collections
 import ctypes
 import inspect
 import logging
@@ -17,15 +25,18 @@ import weakref
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
-from .exceptions import ChannelClosed, ConnectionClosed, ConnectionLostError
+from ._table import bytes_struct, read_bytes
+from .exceptions import ConnectionClosed, ConnectionLostError
 
-__all__ = ["Connection", "connect", "connect_and_open_channel"]
+__all__ = ["Connection", "ConnectionStats", "connect", "connect_url", "connect_and_open_channel"]
 
 log = logging.getLogger("swiftamqp")
 
 _BATCH = 256          # events per swamqp_next_events call
 _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loop (the fd stays readable)
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
+_LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections to close
+_UPDATE_SECRET_TIMEOUT_MS = 30000
 
 _LOG_LEVELS = {
     _ffi.SWAMQP_LOG_ERROR: logging.ERROR,
@@ -34,17 +45,36 @@ _LOG_LEVELS = {
     _ffi.SWAMQP_LOG_DEBUG: logging.DEBUG,
 }
 
+_AUTH_MECHANISMS = {
+    None: _ffi.SWAMQP_AUTH_AUTO,
+    "AUTO": _ffi.SWAMQP_AUTH_AUTO,
+    "PLAIN": _ffi.SWAMQP_AUTH_PLAIN,
+    "AMQPLAIN": _ffi.SWAMQP_AUTH_AMQPLAIN,
+    "EXTERNAL": _ffi.SWAMQP_AUTH_EXTERNAL,
+}
+
 # Connection states
 _OPENING, _OPEN, _CLOSING, _CLOSED = "opening", "open", "closing", "closed"
 
+#: Counters of a connection since it was created (see :meth:`Connection.stats`).
+ConnectionStats = collections.namedtuple("ConnectionStats", [f[0] for f in _ffi.swamqp_stats._fields_])
+
 
 class _Pending:
-    __slots__ = ("future", "channel", "convert")
+    """A request awaiting its completion event.
 
-    def __init__(self, future, channel, convert):
+    ``convert(ev)`` turns a successful completion into the Future's result; ``orphan(ev)`` is
+    called instead when the Future was cancelled before a successful completion arrived (to undo
+    what the request left at the broker).
+    """
+
+    __slots__ = ("future", "channel", "convert", "orphan")
+
+    def __init__(self, future, channel, convert, orphan=None):
         self.future = future
         self.channel = channel
         self.convert = convert
+        self.orphan = orphan
 
 
 class _Native:
@@ -52,7 +82,7 @@ class _Native:
 
     Kept apart from Connection so that a weakref.finalize can release them after the Connection
     was collected without close(): the reader is removed first (on the loop's thread), then the
-    handle is freed (which closes the fd).
+    handle is freed (which closes the connection, stops the I/O thread and closes the fd).
     """
 
     __slots__ = ("handle", "fd", "loop", "thread_id", "reader", "__weakref__")
@@ -112,17 +142,71 @@ def _consume_exception(fut):
         fut.exception()
 
 
+# ----------------------------------------------------------------------------------------
+# Closing what is left open when the event loop ends
+# ----------------------------------------------------------------------------------------
+class _LoopGuard:
+    """Per event loop: the open connections, and an async generator the loop closes at shutdown.
+
+    ``loop.shutdown_asyncgens()`` (called by ``asyncio.run``) runs ``aclose()`` on every async
+    generator started in the loop, while the loop still runs: the generator's ``finally`` then
+    closes the connections left open, with the close handshake.
+    """
+
+    __slots__ = ("connections", "agen", "__weakref__")
+
+    def __init__(self):
+        self.connections = weakref.WeakSet()
+        self.agen = None
+
+
+async def _loop_guard_body(guard_ref):
+    try:
+        yield
+    finally:
+        guard = guard_ref()
+        connections = [c for c in list(guard.connections) if not c.closed.done()] if guard else []
+        if connections:
+            log.info("event loop shutting down: closing %d connection(s) left open", len(connections))
+            tasks = [asyncio.ensure_future(c.close()) for c in connections]
+            done, pending = await asyncio.wait(tasks, timeout=_LOOP_END_CLOSE_WAIT)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.debug("close at loop end failed: %r", task.exception())
+            for c in connections:
+                c._release()
+
+
+_guards = weakref.WeakKeyDictionary()  # loop -> _LoopGuard
+
+
+async def _watch_loop_end(loop, connection):
+    guard = _guards.get(loop)
+    if guard is None:
+        guard = _LoopGuard()
+        agen = _loop_guard_body(weakref.ref(guard))
+        await agen.asend(None)  # started inside the loop: the loop now tracks it
+        guard.agen = agen
+        _guards[loop] = guard
+    guard.connections.add(connection)
+
+
+# ----------------------------------------------------------------------------------------
 class Connection:
-    """A connection to an AMQP broker; made by :func:`connect`.
+    """A connection to an AMQP broker; made by :func:`connect` or :func:`connect_url`.
 
     .. attribute:: closed
 
         A Future that ends, with a :class:`ConnectionClosed` (closed by the application or by
         the broker) or :class:`ConnectionLostError` exception, when the connection is over.
+
+    ``async with connection:`` closes it at the end of the block.
     """
 
     def __init__(self, loop, handle, *, host, port, virtual_host, username,
-                 on_connection_close=None):
+                 on_connection_close=None, connection_name=None):
         self._loop = loop
         self._native = native = _Native(handle, loop)
         self._finalizer = weakref.finalize(self, native.release)
@@ -131,11 +215,16 @@ class Connection:
         self._channels = {}
         self._expected_channel_closes = {}
         self._on_connection_close = on_connection_close
+        self._on_blocked = None
+        self._on_unblocked = None
         self._blocked = False
+        self._room_waiters = []
+        self._draining = False
         self.host = host
         self.port = port
         self.virtual_host = virtual_host
         self.username = username
+        self.connection_name = connection_name
         self.closed = loop.create_future()
         self.closed.add_done_callback(_consume_exception)
         # Reused per call (the loop is single-threaded and no call awaits between fill and read).
@@ -146,11 +235,20 @@ class Connection:
         self._rid_ref = ctypes.byref(self._rid)
         self._err = _ffi.swamqp_error()
         self._err_ref = ctypes.byref(self._err)
+        self._seq = ctypes.c_uint64()
+        self._seq_ref = ctypes.byref(self._seq)
         native.add_reader(_drain_callback, weakref.ref(self))
 
     def __repr__(self):
-        return "<swiftamqp.Connection %s@%s:%s vhost=%r %s>" % (
-            self.username, self.host, self.port, self.virtual_host, self._state)
+        name = " %r" % self.connection_name if self.connection_name else ""
+        return "<swiftamqp.Connection%s %s@%s:%s vhost=%r %s>" % (
+            name, self.username, self.host, self.port, self.virtual_host, self._state)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.close()
 
     # ------------------------------------------------------------------------------------
     # Public API
@@ -172,12 +270,69 @@ class Connection:
         except BaseException:
             if self._channels.get(channel.id) is channel:
                 del self._channels[channel.id]
+                if not channel.is_closed():
+                    # Cancelled while opening: the channel may open anyway; close it quietly.
+                    channel._closing = True
+                    _ffi.lib.swamqp_channel_close_async(self._native.handle, channel.id,
+                                                        self._rid_ref, self._err_ref)
+                    ctypes.memset(self._err_ref, 0, ctypes.sizeof(self._err))
             raise
         return channel
 
     def is_closed(self):
         """True once close() was called or the connection ended."""
         return self._state in (_CLOSING, _CLOSED) or self.closed.done()
+
+    @property
+    def blocked(self):
+        """True while the broker blocks this connection's publishing (connection.blocked)."""
+        return self._blocked
+
+    def set_blocked_handler(self, on_blocked, on_unblocked=None):
+        """Sets the functions called when the broker blocks publishing on this connection
+        (``on_blocked(reason)``, e.g. a memory or disk alarm) and when it lifts the block
+        (``on_unblocked()``). Either may be None or a coroutine function."""
+        for fn in (on_blocked, on_unblocked):
+            if fn is not None and not callable(fn):
+                raise TypeError("handlers must be callable or None, not %r" % (fn,))
+        self._on_blocked = on_blocked
+        self._on_unblocked = on_unblocked
+
+    def stats(self):
+        """The connection's counters (frames, bytes, publishes, confirms, deliveries, returns,
+        heartbeats, bytes held by the event queue) as a :class:`ConnectionStats`."""
+        handle = self._native.handle
+        if handle is None:
+            raise ConnectionClosed("The connection is closed and freed")
+        stats = _ffi.swamqp_stats()
+        rc = _ffi.lib.swamqp_connection_stats(handle, ctypes.byref(stats))
+        if rc:
+            raise make_exception(ErrorInfo(rc), connection_level=True)
+        return ConnectionStats(*[getattr(stats, f) for f in ConnectionStats._fields])
+
+    async def update_secret(self, new_secret, reason=""):
+        """connection.update-secret: hands the broker a new secret (e.g. a refreshed OAuth 2
+        token) for this connection. The secret is never logged."""
+        self._check_usable()
+        secret = new_secret.encode("utf-8") if isinstance(new_secret, str) else bytes(new_secret)
+        why = reason.encode("utf-8")
+        handle = self._native.handle
+
+        def call():
+            # The C API has this request in its blocking form only: run it off the loop.
+            err = _ffi.swamqp_error()
+            keep = ctypes.create_string_buffer(secret, len(secret))
+            c_secret = _ffi.swamqp_bytes(ctypes.addressof(keep) if secret else None, len(secret))
+            c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None,
+                                         len(why))
+            rc = _ffi.lib.swamqp_connection_update_secret(handle, c_secret, c_reason,
+                                                          _UPDATE_SECRET_TIMEOUT_MS, ctypes.byref(err))
+            ctypes.memset(keep, 0, len(secret))
+            return rc, (ErrorInfo.take(err, rc) if rc else None)
+
+        rc, info = await self._loop.run_in_executor(None, call)
+        if rc:
+            raise make_exception(info, connection_level=True)
 
     async def close(self):
         """Closes the connection (connection.close / close-ok), then frees its native resources."""
@@ -227,18 +382,43 @@ class Connection:
         """The exception for a failed call whose details are in self._err (then cleared)."""
         return make_exception(ErrorInfo.take(self._err, status), connection_level=not channel_level)
 
-    def _register(self, channel, convert):
+    def _register(self, channel, convert, orphan=None):
         """A Future for the request whose id is in self._rid."""
         fut = self._loop.create_future()
-        self._pending[self._rid.value] = _Pending(fut, channel, convert)
+        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan)
         return fut
 
-    def _start(self, channel, convert, fn, *args):
+    def _start(self, channel, convert, fn, *args, orphan=None):
         """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its Future."""
         rc = fn(self._native.handle, *args, self._rid_ref, self._err_ref)
         if rc:
             raise self._error(rc, channel_level=channel != 0)
-        return self._register(channel, convert)
+        return self._register(channel, convert, orphan)
+
+    def _start_ignored(self, fn, *args):
+        """Starts an `_async` request whose completion nobody awaits (errors are only logged)."""
+        handle = self._native.handle
+        if handle is None or self.closed.done():
+            return
+        rc = fn(handle, *args, self._rid_ref, self._err_ref)
+        if rc:
+            log.debug("%s: %s", getattr(fn, "__name__", fn), make_exception(ErrorInfo.take(self._err, rc)))
+
+    async def _wait_for_room(self, delay):
+        """Waits until publishing may have room again: a confirm, unblocked or flow event, or
+        `delay` seconds (the outbound buffer drains without an event)."""
+        fut = self._loop.create_future()
+        self._room_waiters.append(fut)
+        timer = self._loop.call_later(delay, _resolve, fut)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+
+    def _wake_publishers(self):
+        waiters, self._room_waiters = self._room_waiters, []
+        for fut in waiters:
+            _resolve(fut)
 
     def _release(self):
         """Frees the native side; whatever still waits learns that the connection is over."""
@@ -252,6 +432,7 @@ class Connection:
         await fut
         if self._state == _OPENING:
             self._state = _OPEN
+        await _watch_loop_end(self._loop, self)
 
     def _abort(self):
         """Frees everything after a failed or cancelled open (no close handshake to wait for)."""
@@ -263,10 +444,22 @@ class Connection:
     # Events
     # ------------------------------------------------------------------------------------
     def _drain(self):
+        if self._draining:  # never re-entered: the batch being dispatched would be released
+            return
+        self._draining = True
+        try:
+            self._drain_batches()
+        finally:
+            self._draining = False
+
+    def _drain_batches(self):
         next_events = _ffi.lib.swamqp_next_events
         events = self._events
         count = self._count
         native = self._native
+        channels = self._channels
+        delivery = _ffi.SWAMQP_EVENT_DELIVERY
+        completion = _ffi.SWAMQP_EVENT_COMPLETION
         for _ in range(_MAX_BATCHES):
             handle = native.handle
             if handle is None:
@@ -285,36 +478,84 @@ class Connection:
                 return
             for i in range(n):
                 ev = events[i]
+                kind = ev.type
                 try:
-                    self._dispatch(ev)
+                    if kind == delivery:
+                        channel = channels.get(ev.channel)
+                        if channel is not None:
+                            channel._on_delivery(ev.message)
+                        else:
+                            log.debug("delivery on unknown channel %d dropped", ev.channel)
+                    elif kind == completion:
+                        self._on_completion(ev)
+                    else:
+                        self._dispatch(ev, kind)
                 except Exception as exc:  # a bug here must not stop the other events
                     self._loop.call_exception_handler({
-                        "message": "swiftamqp: error while dispatching event type %d" % ev.type,
+                        "message": "swiftamqp: error while dispatching event type %d" % kind,
                         "exception": exc,
+                        "connection": self,
                     })
+            if n < _BATCH:
+                return
 
-    def _dispatch(self, ev):
-        kind = ev.type
-        if kind == _ffi.SWAMQP_EVENT_COMPLETION:
-            self._on_completion(ev)
+    def _dispatch(self, ev, kind):
+        if kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK or kind == _ffi.SWAMQP_EVENT_CONFIRM_NACK:
+            channel = self._channels.get(ev.channel)
+            if channel is not None:
+                channel._on_confirm(ev, kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK)
+            self._wake_publishers()
         elif kind == _ffi.SWAMQP_EVENT_LOG:
-            self._on_log(ev)
+            level = _LOG_LEVELS.get(ev.log_level, logging.INFO)
+            if log.isEnabledFor(level):
+                log.log(level, "%s", _text(ev.name))
+        elif kind == _ffi.SWAMQP_EVENT_RETURN:
+            self._on_return(ev)
         elif kind == _ffi.SWAMQP_EVENT_CHANNEL_CLOSED:
             self._on_channel_closed(ev)
         elif kind == _ffi.SWAMQP_EVENT_CONNECTION_CLOSED:
             self._on_connection_closed(ev)
-        elif kind == _ffi.SWAMQP_EVENT_RETURN:
-            self._on_return(ev)
+        elif kind == _ffi.SWAMQP_EVENT_CONSUMER_CANCELLED:
+            channel = self._channels.get(ev.channel)
+            if channel is not None:
+                channel._on_consumer_cancelled(read_bytes(ev.name))
         elif kind == _ffi.SWAMQP_EVENT_BLOCKED:
             self._blocked = True
-            log.warning("connection blocked by the broker: %s",
-                        _text(ev.name))
+            reason = _text(ev.name)
+            log.warning("connection blocked by the broker: %s", reason)
+            if self._on_blocked is not None:
+                self._call_handler(self._on_blocked, reason)
         elif kind == _ffi.SWAMQP_EVENT_UNBLOCKED:
             self._blocked = False
             log.info("connection unblocked by the broker")
+            self._wake_publishers()
+            if self._on_unblocked is not None:
+                self._call_handler(self._on_unblocked)
+        elif kind == _ffi.SWAMQP_EVENT_FLOW:
+            channel = self._channels.get(ev.channel)
+            active = bool(ev.flags & _ffi.SWAMQP_EVENT_FLAG_ACTIVE)
+            log.info("channel %d flow %s by the broker", ev.channel, "resumed" if active else "stopped")
+            if channel is not None:
+                channel._flow_active = active
+            if active:
+                self._wake_publishers()
         else:
-            # DELIVERY, CONFIRM_*, CONSUMER_CANCELLED, FLOW: not wired up yet in this binding.
+            # RAW_FRAME (raw channels are not offered by this binding) and future event types.
             log.debug("unhandled event type %d on channel %d", kind, ev.channel)
+
+    def _call_handler(self, fn, *args):
+        """Runs an application callback now; its exception goes to the loop's exception handler
+        and a returned awaitable is scheduled as a task."""
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                asyncio.ensure_future(result, loop=self._loop)
+        except Exception as exc:
+            self._loop.call_exception_handler({
+                "message": "Exception in swiftamqp callback %r" % (fn,),
+                "exception": exc,
+                "connection": self,
+            })
 
     def _on_completion(self, ev):
         pending = self._pending.pop(ev.request_id, None)
@@ -333,9 +574,8 @@ class Connection:
                 fut.set_exception(exc)
             return
         if fut.done():
-            if ev.message:
-                log.debug("dropping the result of cancelled request %d (a message: it stays "
-                          "unacknowledged until its channel closes)", ev.request_id)
+            if not status and pending.orphan is not None:
+                pending.orphan(ev)
             return
         if status:
             info = ErrorInfo.from_pointer(ev.error, status)
@@ -352,22 +592,18 @@ class Connection:
         else:
             fut.set_result(result)
 
-    def _on_log(self, ev):
-        level = _LOG_LEVELS.get(ev.log_level, logging.INFO)
-        if log.isEnabledFor(level):
-            log.log(level, "%s", _text(ev.name))
-
     def _on_return(self, ev):
         from .message import IncomingMessage
         channel = self._channels.get(ev.channel)
         if channel is None or not ev.message:
             log.debug("basic.return on unknown channel %d dropped", ev.channel)
             return
-        msg = IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel,
-                                      with_consumer_tag=False)
+        msg = IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel, None,
+                                      returned=True)
         channel._on_return(msg)
 
     def _on_channel_closed(self, ev):
+        from .exceptions import ChannelClosed
         number = ev.channel
         expected = self._expected_channel_closes.get(number)
         if expected:
@@ -401,12 +637,13 @@ class Connection:
             return
         if expect_event:
             self._expected_channel_closes[number] = self._expected_channel_closes.get(number, 0) + 1
-        channel._set_closed(exc)
         for rid, pending in list(self._pending.items()):
             if pending.channel == number:
                 del self._pending[rid]
                 if not pending.future.done():
                     pending.future.set_exception(exc)
+        channel._set_closed(exc)
+        self._wake_publishers()
 
     def _on_connection_closed(self, ev):
         info = ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CONNECTION_CLOSED) if ev.error else None
@@ -445,31 +682,26 @@ class Connection:
             self._state = _CLOSED
         if not self.closed.done():
             self.closed.set_exception(exc)
-        for number in list(self._channels):
-            channel = self._channels.pop(number)
-            channel._set_closed(exc)
         pending, self._pending = self._pending, {}
         for p in pending.values():
             if not p.future.done():
                 p.future.set_exception(exc)
+        for number in list(self._channels):
+            channel = self._channels.pop(number)
+            channel._set_closed(exc)
+        self._wake_publishers()
         callback = self._on_connection_close
         if notify and callback is not None:
-            self._loop.call_soon(_run_close_callback, self._loop, callback, None if by_us else exc)
+            self._loop.call_soon(self._call_handler, callback, None if by_us else exc)
 
 
-def _run_close_callback(loop, callback, exc):
-    result = callback(exc)
-    if inspect.isawaitable(result):
-        asyncio.ensure_future(result, loop=loop)
+def _resolve(fut):
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _text(b):
-    return _ffi_read(b).decode("utf-8", "replace")
-
-
-def _ffi_read(b):
-    n = b.len
-    return ctypes.string_at(b.bytes, n) if n else b""
+    return read_bytes(b).decode("utf-8", "replace")
 
 
 # ----------------------------------------------------------------------------------------
@@ -484,7 +716,20 @@ _INT_OPTIONS = {
     "max_message_size": ("max_message_size", 1, (1 << 64) - 1),
     "event_queue_limit": ("event_queue_limit", 1, (1 << 64) - 1),
     "outbound_limit": ("outbound_limit", 1, (1 << 64) - 1),
+    "max_unconfirmed": ("max_unconfirmed", 1, 0xFFFFFFFF),
 }
+_TLS_STRINGS = ("tls_ca_file", "tls_ca_dir", "tls_cert_file", "tls_key_file", "tls_key_password",
+                "tls_server_name", "tls_ciphers")
+_TLS_FLAGS = ("tls", "tls_insecure_skip_verify", "tls_insecure_skip_hostname_check")
+_OTHER_OPTIONS = {"connection_name", "auth_mechanism", "tls_ca_certificates"} | set(_TLS_STRINGS) | set(_TLS_FLAGS)
+
+
+_kept = weakref.WeakKeyDictionary()
+
+
+def _keep_with(opts):
+    """A list whose contents live as long as the options struct (memory it points into)."""
+    return _kept.setdefault(opts, [])
 
 
 def _get_loop(loop):
@@ -503,32 +748,10 @@ def _c_string(value, what):
     return raw
 
 
-async def connect(host='localhost', port=5672, username='guest', password='guest',
-                  virtual_host='/', on_connection_close=None, *, loop=None, sock=None, **kwargs):
-    """Connects to an AMQP broker and logs in; returns a :class:`Connection`.
-
-    Keyword options: ``heartbeat`` (seconds we propose, 0 = off), ``connection_name`` (shown by
-    the broker), ``connect_timeout`` (seconds; bounds resolve + TCP connect + handshake),
-    ``frame_max``, ``channel_max``, ``max_message_size``, ``event_queue_limit``,
-    ``outbound_limit``. ``sock``: an already connected stream socket to use instead of
-    host/port; the connection takes it over (the socket object is detached).
-    ``on_connection_close``: called with the exception (None after :meth:`Connection.close`)
-    when the connection ends; may be a coroutine function.
-    """
-    loop = _get_loop(loop)
-    unknown = set(kwargs) - set(_INT_OPTIONS) - {"connection_name"}
+def _apply_options(opts, kwargs):
+    unknown = set(kwargs) - set(_INT_OPTIONS) - _OTHER_OPTIONS
     if unknown:
         raise TypeError("connect() got unsupported keyword arguments: %s" % ", ".join(sorted(unknown)))
-    lib = _ffi.lib
-    opts = _ffi.swamqp_connection_options()
-    lib.swamqp_connection_options_init(ctypes.byref(opts))
-    opts.host = _c_string(host, "host")
-    if not isinstance(port, int) or not 0 < port <= 0xFFFF:
-        raise ValueError("port must be an int in 1..65535")
-    opts.port = port
-    opts.vhost = _c_string(virtual_host, "virtual_host")
-    opts.user = _c_string(username, "username")
-    opts.password = _c_string(password, "password")
     for name, (field, scale, maximum) in _INT_OPTIONS.items():
         if kwargs.get(name) is None:
             continue
@@ -539,25 +762,154 @@ async def connect(host='localhost', port=5672, username='guest', password='guest
         if not 0 <= value <= maximum:
             raise ValueError("%s out of range" % name)
         setattr(opts, field, value)
-    if kwargs.get("connection_name") is not None:
-        opts.connection_name = _c_string(kwargs["connection_name"], "connection_name")
-    if sock is not None:
-        opts.socket_fd = sock.detach()
+    if "auth_mechanism" in kwargs:
+        mechanism = kwargs["auth_mechanism"]
+        if isinstance(mechanism, str):
+            mechanism = mechanism.upper()
+        if mechanism not in _AUTH_MECHANISMS:
+            raise ValueError("auth_mechanism must be 'PLAIN', 'AMQPLAIN', 'EXTERNAL' or None "
+                             "(automatic), not %r" % (kwargs["auth_mechanism"],))
+        opts.auth_mechanism = _AUTH_MECHANISMS[mechanism]
+    for field in _TLS_FLAGS:
+        if kwargs.get(field) is not None:
+            setattr(opts, field, bool(kwargs[field]))
+    for field in _TLS_STRINGS:
+        if kwargs.get(field) is not None:
+            setattr(opts, field, _c_string(kwargs[field], field))
+    certificates = kwargs.get("tls_ca_certificates")
+    if certificates:
+        certificates = [bytes(c) for c in certificates]
+        array = (_ffi.swamqp_bytes * len(certificates))()
+        for i, der in enumerate(certificates):
+            array[i] = bytes_struct(der, _keep_with(opts))
+        _keep_with(opts).append(array)
+        opts.tls_ca_certificates = ctypes.addressof(array)
+        opts.tls_ca_certificate_count = len(certificates)
+    name = kwargs.get("connection_name")
+    if name is not None:
+        opts.connection_name = _c_string(name, "connection_name")
+    return name
+
+
+async def _create_and_open(loop, opts, *, host, port, virtual_host, username, connection_name,
+                           on_connection_close):
     handle = ctypes.c_void_p()
     err = _ffi.swamqp_error()
-    rc = lib.swamqp_connection_create(ctypes.byref(opts), ctypes.byref(handle), ctypes.byref(err))
+    rc = _ffi.lib.swamqp_connection_create(ctypes.byref(opts), ctypes.byref(handle), ctypes.byref(err))
     opts.password = None
+    opts.tls_key_password = None
     if rc:
         raise make_exception(ErrorInfo.take(err, rc), connection_level=True)
-    conn = Connection(loop, handle.value, host=host if sock is None else "<socket>",
-                      port=port if sock is None else None, virtual_host=virtual_host,
-                      username=username, on_connection_close=on_connection_close)
+    conn = Connection(loop, handle.value, host=host, port=port, virtual_host=virtual_host,
+                      username=username, on_connection_close=on_connection_close,
+                      connection_name=connection_name)
     try:
         await conn._open()
     except BaseException:
         conn._abort()
         raise
     return conn
+
+
+async def _connect(host='localhost', port=5672, username='guest', password='guest',
+                   virtual_host='/', on_connection_close=None, *, loop=None, sock=None, **kwargs):
+    loop = _get_loop(loop)
+    opts = _ffi.swamqp_connection_options()
+    _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
+    opts.host = _c_string(host, "host")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 0xFFFF:
+        raise ValueError("port must be an int in 1..65535")
+    opts.port = port
+    opts.vhost = _c_string(virtual_host, "virtual_host")
+    opts.user = _c_string(username, "username")
+    opts.password = _c_string(password, "password")
+    name = _apply_options(opts, kwargs)
+    if on_connection_close is not None and not callable(on_connection_close):
+        raise TypeError("on_connection_close must be callable")
+    if sock is not None:
+        opts.socket_fd = sock.detach()
+    return await _create_and_open(
+        loop, opts, host=host if sock is None else "<socket>", port=port if sock is None else None,
+        virtual_host=virtual_host, username=username, connection_name=name,
+        on_connection_close=on_connection_close)
+
+
+async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
+    loop = _get_loop(loop)
+    opts = _ffi.swamqp_connection_options()
+    _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
+    err = _ffi.swamqp_error()
+    rc = _ffi.lib.swamqp_parse_url(_c_string(url, "url"), ctypes.byref(opts), ctypes.byref(err))
+    if rc:
+        info = ErrorInfo.take(err, rc)
+        # The URL itself is not repeated: it may carry a password.
+        raise ValueError("invalid AMQP URL: %s" % (info.message or _ffi.status_name(rc)))
+    # The strings point into storage of the library valid until the next parse on this thread:
+    # copy what is shown, and create the connection before anything else can parse.
+    host = (opts.host or b"").decode("utf-8", "replace")
+    vhost = (opts.vhost or b"").decode("utf-8", "replace")
+    user = (opts.user or b"").decode("utf-8", "replace")
+    port = opts.port
+    name = _apply_options(opts, kwargs)
+    if on_connection_close is not None and not callable(on_connection_close):
+        raise TypeError("on_connection_close must be callable")
+    return await _create_and_open(loop, opts, host=host, port=port, virtual_host=vhost, username=user,
+                                  connection_name=name, on_connection_close=on_connection_close)
+
+
+class _Connecting:
+    """What :func:`connect` and :func:`connect_url` return: await it for the Connection, or use
+    it as ``async with connect(...) as connection:`` (closed at the end of the block)."""
+
+    __slots__ = ("_factory", "_args", "_kwargs", "_connection")
+
+    def __init__(self, factory, args, kwargs):
+        self._factory = factory
+        self._args = args
+        self._kwargs = kwargs
+        self._connection = None
+
+    def __await__(self):
+        return self._factory(*self._args, **self._kwargs).__await__()
+
+    async def __aenter__(self):
+        self._connection = await self
+        return self._connection
+
+    async def __aexit__(self, *exc_info):
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+def connect(host='localhost', port=5672, username='guest', password='guest', virtual_host='/',
+            on_connection_close=None, *, loop=None, sock=None, **kwargs):
+    """Connects to an AMQP broker and logs in; ``await`` it for a :class:`Connection`, or
+    ``async with connect(...) as connection:``.
+
+    Keyword options: ``heartbeat`` (seconds we propose, 0 = off), ``connection_name`` (shown by
+    the broker), ``connect_timeout`` (seconds; bounds resolve + TCP connect + handshake),
+    ``frame_max``, ``channel_max``, ``max_message_size``, ``event_queue_limit``,
+    ``outbound_limit``, ``max_unconfirmed`` (per confirm-mode channel: publishing waits while
+    this many publishes await their confirms; 0 = no bound), ``auth_mechanism`` ('PLAIN',
+    'AMQPLAIN', 'EXTERNAL' or None for automatic). TLS (the system OpenSSL; the broker's
+    certificate and host name are verified unless said otherwise): ``tls=True``,
+    ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),
+    ``tls_cert_file``, ``tls_key_file``, ``tls_key_password``, ``tls_server_name``,
+    ``tls_ciphers``, ``tls_insecure_skip_verify``, ``tls_insecure_skip_hostname_check``. ``sock``: an already connected stream socket to use
+    instead of host/port; the connection takes it over (the socket object is detached).
+    ``on_connection_close``: called with the exception (None after :meth:`Connection.close`)
+    when the connection ends; may be a coroutine function.
+    """
+    return _Connecting(_connect, (host, port, username, password, virtual_host, on_connection_close),
+                       dict(kwargs, loop=loop, sock=sock))
+
+
+def connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
+    """:func:`connect` with an ``amqp://user:password@host:port/vhost?heartbeat=..`` URL (parsed
+    by the library, RabbitMQ's URI rules: ``/%2f`` names the vhost "/"). Keyword options as for
+    :func:`connect`; they override the URL's query."""
+    return _Connecting(_connect_url, (url, on_connection_close), dict(kwargs, loop=loop))
 
 
 async def connect_and_open_channel(host='localhost', port=5672, username='guest', password='guest',

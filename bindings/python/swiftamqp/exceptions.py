@@ -21,6 +21,8 @@ __all__ = [
     "AuthenticationError",
     "ConnectError",
     "AMQPTimeoutError",
+    "WouldBlock",
+    "PublishNacked",
 ]
 
 
@@ -67,7 +69,13 @@ class ChannelClosed(AMQPChannelError):
 
 
 class UndeliverableMessage(ValueError):
-    pass
+    """A mandatory message no queue took came back (basic.return); ``args[0]`` is the returned
+    :class:`IncomingMessage` (``message`` too), with ``reply_code`` (312 NO_ROUTE) and
+    ``reply_text``."""
+
+    @property
+    def message(self):
+        return self.args[0] if self.args else None
 
 
 class Deleted(ValueError):
@@ -97,6 +105,24 @@ class ConnectError(LibraryError, ConnectionError):
 
 class AMQPTimeoutError(LibraryError, TimeoutError):
     """The library gave up waiting (SWAMQP_ERR_TIMEOUT)."""
+
+
+class WouldBlock(LibraryError, BlockingIOError):
+    """A plain :meth:`Exchange.publish` could not be queued without waiting
+    (SWAMQP_ERR_WOULD_BLOCK): the broker blocked the connection or stopped the channel, the
+    outbound buffer is over its limit, or ``max_unconfirmed`` publishes await their confirms.
+    :meth:`Exchange.publish_confirmed` waits in these cases instead."""
+
+
+class PublishNacked(AMQPError):
+    """The broker nacked a confirmed publish (basic.nack): it did not take the message.
+    ``message`` is the Message, ``sequence`` its publish sequence number (None for
+    :meth:`Channel.wait_for_confirms`)."""
+
+    def __init__(self, text, message=None, sequence=None):
+        super().__init__(text)
+        self.message = message
+        self.sequence = sequence
 
 
 # Reply codes of the AMQP 0-9-1 spec that are errors (300..599), as asynqp generates them.

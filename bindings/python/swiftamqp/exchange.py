@@ -1,13 +1,23 @@
-"""Exchange (asynqp 0.6's API)."""
+"""Exchange (asynqp 0.6's API, plus confirmed publishing and exchange-to-exchange bindings)."""
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
-from ._table import bytes_struct
+from ._table import bytes_struct, encode_table
+from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 
-__all__ = ["Exchange"]
+__all__ = ["Exchange", "ExchangeBinding"]
 
 _ROUTING_KEY_CACHE = 256  # routing keys kept encoded per exchange
+_ROOM_DELAY_MIN = 0.001   # seconds publish_confirmed waits before retrying a publish that would block
+_ROOM_DELAY_MAX = 0.05
+
+
+def _exchange_name(exchange):
+    name = exchange if isinstance(exchange, str) else getattr(exchange, "name", None)
+    if not isinstance(name, str):
+        raise TypeError("expected an Exchange or an exchange name, not %r" % (exchange,))
+    return name
 
 
 class Exchange:
@@ -31,14 +41,22 @@ class Exchange:
     def __repr__(self):
         return "<swiftamqp.Exchange %r %s>" % (self.name, self.type)
 
+    def __bool__(self):
+        return True
+
+    @property
+    def channel(self):
+        return self._channel
+
     def publish(self, message, routing_key, *, mandatory=True):
         """Publishes `message` (a :class:`Message`) now: one library call that queues the frames
         for the connection's I/O thread and never waits for the broker.
 
         With ``mandatory`` (the default) a message no queue takes comes back to the channel's
         return handler (see :meth:`Channel.set_return_handler`). Raises when the channel or
-        connection is closed, and a LibraryError with status SWAMQP_ERR_WOULD_BLOCK when the
-        outbound buffer is full or the broker has blocked the connection.
+        connection is closed, and :class:`WouldBlock` when publishing must pause (the broker
+        blocked the connection or stopped the channel, the outbound buffer is over its limit, or
+        ``max_unconfirmed`` publishes await confirms); :meth:`publish_confirmed` waits instead.
         """
         if not isinstance(message, Message):
             raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
@@ -51,12 +69,48 @@ class Exchange:
         key = self._routing_keys.get(routing_key)
         if key is None:
             key = self._routing_key(routing_key)
-        c = message._c_message()
-        rc = _ffi.lib.swamqp_basic_publish(
-            conn._native.handle, channel.id, self._c_name, key[0],
-            _ffi.SWAMQP_MANDATORY if mandatory else 0, c.pointer, c.body, None, 0, conn._err_ref)
+        rc = channel._publish(self._c_name, key[0], _ffi.SWAMQP_MANDATORY if mandatory else 0,
+                              message._c_message(), None)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
+
+    async def publish_confirmed(self, message, routing_key, *, mandatory=True):
+        """Publishes `message` and returns once the broker confirmed it (publisher confirms;
+        the channel is put in confirm mode on first use).
+
+        Raises :class:`PublishNacked` when the broker nacks it, :class:`UndeliverableMessage`
+        (with the returned message) when it is ``mandatory`` and no queue took it, and the
+        channel's or connection's error when that ends first. While publishing must pause (the
+        broker blocked the connection, the outbound buffer is full, or the connection's
+        ``max_unconfirmed`` bound of outstanding confirms is reached) it waits. Cancelling the
+        call stops the wait, not the publish.
+        """
+        if not isinstance(message, Message):
+            raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
+        channel = self._channel
+        channel._check_open()
+        if not channel._confirm_mode:
+            await channel.confirm_select()
+        key = self._routing_keys.get(routing_key)
+        if key is None:
+            key = self._routing_key(routing_key)
+        flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
+        c_message = message._c_message()
+        conn = channel._connection
+        delay = _ROOM_DELAY_MIN
+        while True:
+            channel._check_open()
+            rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
+            if rc != _ffi.SWAMQP_ERR_WOULD_BLOCK:
+                break
+            ErrorInfo.take(conn._err, rc)
+            await conn._wait_for_room(delay)
+            delay = min(delay * 2, _ROOM_DELAY_MAX)
+        if rc:
+            raise make_exception(ErrorInfo.take(conn._err, rc))
+        seq = conn._seq.value
+        fut = channel._track(seq, message, mandatory, self.name, routing_key)
+        await fut
 
     def _routing_key(self, routing_key):
         if not isinstance(routing_key, str):
@@ -72,5 +126,69 @@ class Exchange:
         return key
 
     async def delete(self, *, if_unused=True):
-        raise NotImplementedError("Exchange.delete needs swamqp_exchange_delete, "
-                                  "which libswiftamqp does not offer yet")
+        """exchange.delete; with ``if_unused`` only when nothing is bound to it (else
+        PreconditionFailed)."""
+        if not self.name:
+            raise InvalidExchangeName("The default exchange cannot be deleted")
+        channel = self._channel
+        channel._check_open()
+        await channel._connection._start(
+            channel.id, None, _ffi.lib.swamqp_exchange_delete_async, channel.id, self._c_name,
+            _ffi.SWAMQP_IF_UNUSED if if_unused else 0)
+
+    async def bind(self, source, routing_key='', *, arguments=None):
+        """exchange.bind (RabbitMQ extension): messages published to `source` (an Exchange or
+        an exchange name) that match `routing_key` are routed through this exchange too.
+        Returns an :class:`ExchangeBinding`."""
+        source_name = _exchange_name(source)
+        if not self.name or not source_name:
+            raise InvalidExchangeName("The default exchange cannot be bound to or from")
+        if not isinstance(routing_key, str):
+            raise TypeError("routing_key must be a str")
+        await self._exchange_binding(_ffi.lib.swamqp_exchange_bind_async, source_name, routing_key,
+                                     arguments)
+        return ExchangeBinding(self, source, routing_key, arguments)
+
+    async def unbind(self, source, routing_key='', *, arguments=None):
+        """exchange.unbind: removes a binding made by :meth:`bind`."""
+        await self._exchange_binding(_ffi.lib.swamqp_exchange_unbind_async, _exchange_name(source),
+                                     routing_key, arguments)
+
+    async def _exchange_binding(self, fn, source_name, routing_key, arguments):
+        channel = self._channel
+        channel._check_open()
+        keep = []
+        c_source = bytes_struct(source_name.encode("utf-8"), keep)
+        c_key = bytes_struct(routing_key.encode("utf-8"), keep)
+        table = encode_table(arguments) if arguments else None
+        await channel._connection._start(
+            channel.id, None, fn, channel.id, self._c_name, c_source, c_key, 0,
+            table.pointer if table is not None else None)
+
+
+class ExchangeBinding:
+    """An exchange-to-exchange binding; made by :meth:`Exchange.bind`.
+
+    Attributes: ``destination`` (the Exchange), ``source``, ``routing_key``, ``arguments``,
+    ``deleted``.
+    """
+
+    def __init__(self, destination, source, routing_key, arguments=None):
+        self.destination = destination
+        self.source = source
+        self.routing_key = routing_key
+        self.arguments = arguments
+        self.deleted = False
+
+    def __repr__(self):
+        return "<swiftamqp.ExchangeBinding %r -> %r (%r)>" % (
+            _exchange_name(self.source), self.destination.name, self.routing_key)
+
+    async def unbind(self, arguments=None):
+        """exchange.unbind: removes the binding (``arguments``: those of the bind by default)."""
+        if self.deleted:
+            raise Deleted("Exchange {} was already unbound from {}".format(
+                self.destination.name, _exchange_name(self.source)))
+        await self.destination.unbind(self.source, self.routing_key,
+                                      arguments=self.arguments if arguments is None else arguments)
+        self.deleted = True

@@ -197,12 +197,36 @@ class Message:
 builtins_type = type  # `type` is a parameter name above
 
 
-class IncomingMessage(Message):
-    """A message received from the broker (basic.get, and later consumers and returns).
+# (flag, name, reader) for the properties a received message may carry, in AMQP order.
+def _read_shortstr(p, name):
+    return read_bytes(getattr(p, name)).decode("utf-8", "surrogateescape")
 
-    Properties the sender did not set are None. Attributes: ``delivery_tag``, ``exchange_name``,
-    ``routing_key``, ``redelivered``, ``consumer_tag`` (None for basic.get), ``message_count``
-    (basic.get: messages left in the queue).
+
+def _read_octet(p, name):
+    return getattr(p, name)
+
+
+def _read_timestamp(p, name):
+    return datetime.datetime.fromtimestamp(p.timestamp)
+
+
+def _read_headers(p, name):
+    return decode_table(p.headers)
+
+
+_READERS = {_SHORTSTR: _read_shortstr, _OCTET: _read_octet, "timestamp": _read_timestamp,
+            "table": _read_headers}
+_PROPERTY_READERS = tuple((flag, name, _READERS[kind]) for name, (flag, kind) in PROPERTY_TYPES.items())
+_NO_PROPERTIES = dict.fromkeys(PROPERTY_TYPES)
+
+
+class IncomingMessage(Message):
+    """A message received from the broker: by a consumer, :meth:`Queue.get`, or returned.
+
+    Properties the sender did not set are None. Attributes: ``sender`` (the Channel),
+    ``delivery_tag``, ``exchange_name``, ``routing_key``, ``redelivered``, ``consumer_tag``
+    (None for basic.get and returns), ``message_count`` (basic.get: messages left in the
+    queue), ``reply_code`` and ``reply_text`` (returned messages: why, e.g. 312 NO_ROUTE).
     """
 
     def __init__(self, body, *, sender=None, delivery_tag=0, exchange_name="", routing_key="",
@@ -215,25 +239,20 @@ class IncomingMessage(Message):
         self.redelivered = redelivered
         self.consumer_tag = consumer_tag
         self.message_count = message_count
+        self.reply_code = None
+        self.reply_text = None
 
     @classmethod
-    def _from_c(cls, msg, channel, *, with_consumer_tag):
+    def _from_c(cls, msg, channel, consumer_tag, *, returned=False):
         """Copies a swamqp_message (struct) into an IncomingMessage bound to `channel`."""
         self = cls.__new__(cls)
         p = msg.properties
         flags = p.flags
-        props = {}
-        for name, (flag, kind) in PROPERTY_TYPES.items():
-            if not flags & flag:
-                props[name] = None
-            elif kind == _SHORTSTR:
-                props[name] = read_bytes(getattr(p, name)).decode("utf-8", "surrogateescape")
-            elif kind == _OCTET:
-                props[name] = getattr(p, name)
-            elif kind == "timestamp":
-                props[name] = datetime.datetime.fromtimestamp(p.timestamp)
-            else:
-                props[name] = decode_table(p.headers)
+        props = _NO_PROPERTIES.copy()
+        if flags:
+            for flag, name, reader in _PROPERTY_READERS:
+                if flags & flag:
+                    props[name] = reader(p, name)
         d = self.__dict__
         d["_properties"] = props
         d["body"] = read_bytes(msg.body)
@@ -243,16 +262,35 @@ class IncomingMessage(Message):
         d["exchange_name"] = read_bytes(msg.exchange).decode("utf-8", "surrogateescape")
         d["routing_key"] = read_bytes(msg.routing_key).decode("utf-8", "surrogateescape")
         d["redelivered"] = bool(msg.redelivered)
-        d["consumer_tag"] = (read_bytes(msg.consumer_tag).decode("utf-8", "surrogateescape")
-                             if with_consumer_tag else None)
+        d["consumer_tag"] = consumer_tag
         d["message_count"] = msg.message_count
+        if returned:
+            d["reply_code"] = msg.reply_code
+            d["reply_text"] = read_bytes(msg.reply_text).decode("utf-8", "replace")
+        else:
+            d["reply_code"] = d["reply_text"] = None
         return self
 
-    def ack(self):
-        """Acknowledges the message (queued for sending at once; never waits)."""
-        self.sender._basic_ack(self.delivery_tag)
+    def _check_ackable(self):
+        if self.reply_code is not None:
+            raise ValueError("a returned message has no delivery to acknowledge")
+        if self.sender is None:
+            raise ValueError("this message was not received from a channel")
+
+    def ack(self, *, multiple=False):
+        """Acknowledges the message (with ``multiple``: every unacknowledged message of the
+        channel up to this one). Queued for sending at once; never waits."""
+        self._check_ackable()
+        self.sender._basic_ack(self.delivery_tag, multiple)
 
     def reject(self, *, requeue=True):
-        """Rejects the message. Not available yet: the C API has no basic.reject/nack."""
-        raise NotImplementedError("IncomingMessage.reject needs swamqp_basic_reject, "
-                                  "which libswiftamqp does not offer yet")
+        """Rejects the message: the broker requeues it (``requeue``) or drops or dead-letters it.
+        Queued for sending at once; never waits."""
+        self._check_ackable()
+        self.sender._basic_reject(self.delivery_tag, requeue)
+
+    def nack(self, *, multiple=False, requeue=True):
+        """basic.nack: :meth:`reject` that can cover every unacknowledged message up to this one
+        (``multiple``). Queued for sending at once; never waits."""
+        self._check_ackable()
+        self.sender._basic_nack(self.delivery_tag, multiple, requeue)

@@ -1,16 +1,33 @@
-"""Queue, QueueBinding and Consumer (asynqp 0.6's API)."""
+"""Queue, QueueBinding, Consumer (asynqp 0.6's API) and QueueIterator (``async for``)."""
+
+import asyncio
+import collections
+import inspect
+import logging
 
 from . import _ffi
-from ._table import bytes_struct, encode_table
-from .exceptions import Deleted, InvalidExchangeName
+from ._table import bytes_struct, encode_table, read_bytes
+from .exceptions import (
+    AMQPError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
+)
 
-__all__ = ["Queue", "QueueBinding", "Consumer"]
+__all__ = ["Queue", "QueueBinding", "Consumer", "QueueIterator"]
+
+log = logging.getLogger("swiftamqp")
+
+
+def _name_of(exchange, what="exchange"):
+    name = exchange if isinstance(exchange, str) else getattr(exchange, "name", None)
+    if not isinstance(name, str):
+        raise TypeError("%s must be an Exchange or a name, not %r" % (what, exchange))
+    return name
 
 
 class Queue:
     """A queue; made by :meth:`Channel.declare_queue`.
 
-    Attributes: ``name``, ``durable``, ``exclusive``, ``auto_delete``, ``arguments``.
+    Attributes: ``name``, ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
+    ``deleted``. ``async for message in queue:`` consumes it (see :meth:`iterate`).
     """
 
     def __init__(self, channel, name, durable, exclusive, auto_delete, arguments):
@@ -27,88 +44,361 @@ class Queue:
     def __repr__(self):
         return "<swiftamqp.Queue %r>" % (self.name,)
 
+    @property
+    def channel(self):
+        return self._channel
+
+    def _check(self):
+        if self.deleted:
+            raise Deleted("Queue {} was deleted".format(self.name))
+        self._channel._check_open()
+
     async def bind(self, exchange, routing_key, *, arguments=None):
         """Binds the queue to `exchange` (an :class:`Exchange`) with `routing_key`;
         returns a :class:`QueueBinding`."""
         if self.deleted:
             raise Deleted("Queue {} was deleted".format(self.name))
-        if exchange is None or not getattr(exchange, "name", ""):
+        if not exchange or not _name_of(exchange):
             raise InvalidExchangeName("Can't bind queue {} to the default exchange".format(self.name))
         if not isinstance(routing_key, str):
             raise TypeError("routing_key must be a str")
         channel = self._channel
         channel._check_open()
         keep = []
-        c_exchange = bytes_struct(exchange.name.encode("utf-8"), keep)
+        c_exchange = bytes_struct(_name_of(exchange).encode("utf-8"), keep)
         c_key = bytes_struct(routing_key.encode("utf-8"), keep)
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_queue_bind_async, channel.id, self._c_name,
             c_exchange, c_key, 0, table.pointer if table is not None else None)
-        return QueueBinding(self, exchange, routing_key)
+        return QueueBinding(self, exchange, routing_key, arguments)
 
     async def get(self, *, no_ack=False):
         """basic.get: the next message as an :class:`IncomingMessage`, or None when the queue is
         empty."""
-        if self.deleted:
-            raise Deleted("Queue {} was deleted".format(self.name))
+        self._check()
         channel = self._channel
-        channel._check_open()
 
         def convert(ev):
             if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
                 return None
             from .message import IncomingMessage
-            return IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel,
-                                           with_consumer_tag=False)
+            return IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel, None)
+
+        def orphan(ev):
+            # The caller gave up (cancelled) but the broker handed over a message: give it back.
+            if no_ack or not ev.message or channel.is_closed():
+                return
+            tag = _ffi.swamqp_message.from_address(ev.message).delivery_tag
+            log.debug("basic.get on %r was cancelled: rejecting (requeue) message %d", self.name, tag)
+            try:
+                channel._basic_reject(tag, True)
+            except AMQPError as exc:
+                log.debug("reject failed: %r", exc)
 
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
-            _ffi.SWAMQP_NO_ACK if no_ack else 0)
+            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan)
 
     async def consume(self, callback, *, no_local=False, no_ack=False, exclusive=False,
-                      arguments=None):
-        raise NotImplementedError("Queue.consume needs swamqp_basic_consume, "
-                                  "which libswiftamqp does not offer yet")
+                      arguments=None, consumer_tag=''):
+        """basic.consume: calls ``callback(message)`` with every message the broker delivers
+        from this queue; returns the :class:`Consumer`.
+
+        As in asynqp, the callback may have ``on_cancel()`` (called once the consumer is
+        cancelled, by :meth:`Consumer.cancel` or by the broker) and ``on_error(exc)`` (called when
+        the channel or connection closes) methods. The callback runs on the event loop while
+        events are drained; a coroutine function's coroutine is scheduled as a task.
+        """
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        if not isinstance(consumer_tag, str):
+            raise TypeError("consumer_tag must be a str")
+        self._check()
+        channel = self._channel
+        keep = []
+        c_tag = bytes_struct(consumer_tag.encode("utf-8"), keep)
+        flags = ((_ffi.SWAMQP_NO_LOCAL if no_local else 0) | (_ffi.SWAMQP_NO_ACK if no_ack else 0)
+                 | (_ffi.SWAMQP_EXCLUSIVE if exclusive else 0))
+        table = encode_table(arguments) if arguments else None
+
+        def convert(ev):
+            # Runs as the consume-ok is dispatched, so deliveries right behind it find the consumer.
+            raw = read_bytes(ev.name)
+            consumer = Consumer(raw.decode("utf-8", "surrogateescape"), callback, self, no_ack)
+            consumer._raw_tag = raw
+            channel._consumers[raw] = consumer
+            return consumer
+
+        def orphan(ev):
+            # The caller gave up, but the consumer exists at the broker: cancel it, and hand back
+            # whatever reaches it meanwhile.
+            raw = read_bytes(ev.name)
+            channel._orphan_tags[raw] = no_ack
+            if not channel.is_closed():
+                log.debug("consume on %r was cancelled: cancelling consumer %r", self.name, raw)
+                c_raw = bytes_struct(raw, [])
+                channel._connection._start_ignored(
+                    _ffi.lib.swamqp_basic_cancel_async, channel.id, c_raw, 0)
+
+        return await channel._connection._start(
+            channel.id, convert, _ffi.lib.swamqp_basic_consume_async, channel.id, self._c_name,
+            c_tag, flags, table.pointer if table is not None else None, orphan=orphan)
+
+    def iterate(self, *, no_ack=False, exclusive=False, arguments=None):
+        """A :class:`QueueIterator` over this queue's deliveries: ``async for message in
+        queue.iterate(): ...``, or ``async with queue.iterate() as messages:`` to cancel the
+        consumer when the block ends. The consumer starts on the first ``__anext__``."""
+        return QueueIterator(self, no_ack=no_ack, exclusive=exclusive, arguments=arguments)
+
+    def __aiter__(self):
+        return QueueIterator(self)
 
     async def purge(self):
-        raise NotImplementedError("Queue.purge needs swamqp_queue_purge, "
-                                  "which libswiftamqp does not offer yet")
+        """queue.purge: drops the queue's ready messages; returns how many."""
+        self._check()
+        channel = self._channel
+        return await channel._connection._start(
+            channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0)
 
     async def delete(self, *, if_unused=True, if_empty=True):
-        raise NotImplementedError("Queue.delete needs swamqp_queue_delete, "
-                                  "which libswiftamqp does not offer yet")
+        """queue.delete; with ``if_unused`` only when it has no consumers, with ``if_empty`` only
+        when it holds no messages (else PreconditionFailed). Returns how many messages it held."""
+        if self.deleted:
+            raise Deleted("Queue {} was already deleted".format(self.name))
+        self._channel._check_open()
+        channel = self._channel
+        flags = (_ffi.SWAMQP_IF_UNUSED if if_unused else 0) | (_ffi.SWAMQP_IF_EMPTY if if_empty else 0)
+        count = await channel._connection._start(
+            channel.id, _message_count, _ffi.lib.swamqp_queue_delete_async, channel.id, self._c_name,
+            flags)
+        self.deleted = True
+        return count
+
+
+def _message_count(ev):
+    return ev.message_count
 
 
 class QueueBinding:
     """A binding of a :class:`Queue` to an :class:`Exchange`; made by :meth:`Queue.bind`.
 
-    Attributes: ``queue``, ``exchange``, ``routing_key``.
+    Attributes: ``queue``, ``exchange``, ``routing_key``, ``arguments``, ``deleted``.
     """
 
-    def __init__(self, queue, exchange, routing_key):
+    def __init__(self, queue, exchange, routing_key, arguments=None):
         self.queue = queue
         self.exchange = exchange
         self.routing_key = routing_key
+        self.arguments = arguments
         self.deleted = False
 
     def __repr__(self):
         return "<swiftamqp.QueueBinding %r -> %r (%r)>" % (
-            self.queue.name, self.exchange.name, self.routing_key)
+            self.queue.name, _name_of(self.exchange), self.routing_key)
 
     async def unbind(self, arguments=None):
-        raise NotImplementedError("QueueBinding.unbind needs swamqp_queue_unbind, "
-                                  "which libswiftamqp does not offer yet")
+        """queue.unbind: removes the binding (``arguments``: those of the bind by default)."""
+        if self.deleted:
+            raise Deleted("Queue {} was already unbound from exchange {}".format(
+                self.queue.name, _name_of(self.exchange)))
+        channel = self.queue._channel
+        channel._check_open()
+        if arguments is None:
+            arguments = self.arguments
+        keep = []
+        c_exchange = bytes_struct(_name_of(self.exchange).encode("utf-8"), keep)
+        c_key = bytes_struct(self.routing_key.encode("utf-8"), keep)
+        table = encode_table(arguments) if arguments else None
+        await channel._connection._start(
+            channel.id, None, _ffi.lib.swamqp_queue_unbind_async, channel.id, self.queue._c_name,
+            c_exchange, c_key, table.pointer if table is not None else None)
+        self.deleted = True
 
 
 class Consumer:
-    """A consumer (not available yet: the C API has no basic.consume)."""
+    """A consumer; made by :meth:`Queue.consume`.
 
-    def __init__(self, tag, callback):
+    Attributes: ``tag`` (the consumer tag), ``callback``, ``queue``, ``cancelled`` (True once
+    cancelled, by :meth:`cancel` or by the broker), ``cancelled_by_server``,
+    ``cancelled_future`` (a Future set to the consumer when it is cancelled).
+    """
+
+    def __init__(self, tag, callback, queue, no_ack=False):
         self.tag = tag
         self.callback = callback
+        self.queue = queue
+        self.no_ack = no_ack
         self.cancelled = False
+        self.cancelled_by_server = False
+        self._channel = channel = queue._channel
+        self._loop = channel._loop
+        self.cancelled_future = self._loop.create_future()
+        self._raw_tag = tag.encode("utf-8")
+        self._cancelling = None
+        self._is_coroutine_function = inspect.iscoroutinefunction(callback) or (
+            not inspect.isfunction(callback) and not inspect.ismethod(callback)
+            and inspect.iscoroutinefunction(getattr(callback, "__call__", None)))
+
+    def __repr__(self):
+        return "<swiftamqp.Consumer %r on %r%s>" % (
+            self.tag, self.queue.name, " cancelled" if self.cancelled else "")
 
     async def cancel(self):
-        raise NotImplementedError("Consumer.cancel needs swamqp_basic_cancel, "
-                                  "which libswiftamqp does not offer yet")
+        """basic.cancel: stops deliveries to this consumer. Messages already delivered (or
+        already queued in the library) still reach the callback first."""
+        if self.cancelled:
+            return
+        channel = self._channel
+        if self._cancelling is None:
+            try:
+                channel._check_open()
+            except AMQPError:
+                self._cancelled_by(server=False)
+                return
+            keep = []
+            c_tag = bytes_struct(self._raw_tag, keep)
+            self._cancelling = channel._connection._start(
+                channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0)
+        try:
+            await asyncio.shield(self._cancelling)
+        except AMQPError:
+            pass  # the channel closed meanwhile: the consumer is gone anyway (asynqp does the same)
+        if channel._consumers.get(self._raw_tag) is self:
+            del channel._consumers[self._raw_tag]
+        self._cancelled_by(server=False)
+
+    # -- called by the channel ---------------------------------------------------------
+    def _deliver(self, message):
+        try:
+            result = self.callback(message)
+            if result is not None and (self._is_coroutine_function or inspect.isawaitable(result)):
+                asyncio.ensure_future(result, loop=self._loop)
+        except Exception as exc:
+            self._loop.call_exception_handler({
+                "message": "Exception in the callback of consumer %r" % (self.tag,),
+                "exception": exc,
+                "consumer": self,
+            })
+
+    def _cancelled_by(self, *, server):
+        if self.cancelled:
+            return
+        self.cancelled = True
+        self.cancelled_by_server = server
+        if not self.cancelled_future.done():
+            self.cancelled_future.set_result(self)
+        hook = getattr(self.callback, "on_cancel", None)
+        if hook is not None:
+            self._channel._connection._call_handler(hook)
+
+    def _on_error(self, exc):
+        hook = getattr(self.callback, "on_error", None)
+        if hook is not None:
+            self._channel._connection._call_handler(hook, exc)
+
+
+class QueueIterator:
+    """Deliveries of a queue as an async iterator; made by :meth:`Queue.iterate` (or
+    ``async for`` over a Queue).
+
+    The first ``__anext__`` starts a consumer; messages wait in a buffer until taken (bound it
+    with :meth:`Channel.set_qos`). Iteration ends when the consumer is cancelled (by
+    :meth:`cancel`, by leaving ``async with``, or by the broker) or the channel is closed by the
+    application; it raises the error when the channel or connection fails. On cancel, buffered
+    messages not yet taken are rejected with requeue (unless ``no_ack``).
+    """
+
+    def __init__(self, queue, *, no_ack=False, exclusive=False, arguments=None):
+        self.queue = queue
+        self.consumer = None
+        self._consume_kwargs = dict(no_ack=no_ack, exclusive=exclusive, arguments=arguments)
+        self._no_ack = no_ack
+        self._buffer = collections.deque()
+        self._waiter = None
+        self._starting = None
+        self._finished = False
+        self._error = None
+        self._loop = queue._channel._loop
+
+    def __aiter__(self):
+        return self
+
+    async def __aenter__(self):
+        await self._start()
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.cancel()
+
+    async def _start(self):
+        if self.consumer is not None or self._finished:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(
+                self.queue.consume(self, **self._consume_kwargs), loop=self._loop)
+        self.consumer = await asyncio.shield(self._starting)
+
+    async def __anext__(self):
+        if self.consumer is None and not self._finished:
+            await self._start()
+        while not self._buffer:
+            if self._finished:
+                if self._error is not None:
+                    raise self._error
+                raise StopAsyncIteration
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._buffer.popleft()
+
+    async def cancel(self):
+        """Cancels the consumer; the iteration then ends."""
+        if self.consumer is None and self._starting is not None:
+            try:
+                await asyncio.shield(self._starting)
+                self.consumer = self._starting.result()
+            except (AMQPError, asyncio.CancelledError):
+                pass
+        if self.consumer is not None:
+            await self.consumer.cancel()
+        self._finish(None, drop=True)
+
+    # The consumer's callback --------------------------------------------------------------
+    def __call__(self, message):
+        self._buffer.append(message)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_cancel(self):
+        # Cancelled by the broker (or by cancel()): what is buffered is still handed out.
+        self._finish(None)
+
+    def on_error(self, exc):
+        closed_by_application = isinstance(exc, (ChannelClosed, ConnectionClosed)) and getattr(
+            exc, "reply_code", None) in (None, 200)
+        # The channel is gone: buffered messages can no longer be acknowledged.
+        self._buffer.clear()
+        self._finish(None if closed_by_application else exc)
+
+    def _finish(self, exc, drop=False):
+        if drop and self._buffer:
+            # The application stopped iterating: hand what it did not take back to the broker.
+            channel = self.queue._channel
+            if not self._no_ack and not channel.is_closed():
+                for message in self._buffer:
+                    try:
+                        message.reject(requeue=True)
+                    except AMQPError:
+                        break
+            self._buffer.clear()
+        if self._finished:
+            return
+        self._finished = True
+        self._error = exc
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)

@@ -1,14 +1,22 @@
-"""Shared helpers: the package on sys.path, AMQP_URL (required), and a hang-proof asyncio runner.
+"""Shared helpers: the package on sys.path, AMQP_URL (required), a hang-proof asyncio runner, and
+rabbitmqctl access to the test broker.
 
 pytest-asyncio is not used: `run(coro)` runs a coroutine with asyncio.run under
 asyncio.wait_for, and a faulthandler watchdog ends the process (with tracebacks) should a call
 block the event loop so that even wait_for cannot fire.
+
+The broker that scripts/test starts is named ``swiftamqp-test``; another one is named with
+SWIFTAMQP_BROKER_NAME (tests that ask the broker, through ``scripts/broker ctl NAME``, which
+connections it has or that raise an alarm need it).
 """
 
 import asyncio
 import faulthandler
+import json
 import os
+import subprocess
 import sys
+import time
 import urllib.parse
 import uuid
 
@@ -16,6 +24,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BINDING_DIR = os.path.dirname(HERE)
+REPO_ROOT = os.path.dirname(os.path.dirname(BINDING_DIR))
+BROKER_SCRIPT = os.path.join(REPO_ROOT, "scripts", "broker")
 if BINDING_DIR not in sys.path:
     sys.path.insert(0, BINDING_DIR)
 
@@ -68,3 +78,52 @@ def unique():
     """unique('q') -> 'pytest.q.<hex>': names no other test (or run) uses."""
     token = uuid.uuid4().hex[:12]
     return lambda what: "pytest.%s.%s" % (what, token)
+
+
+def broker_name():
+    return os.environ.get("SWIFTAMQP_BROKER_NAME") or "swiftamqp-test"
+
+
+def broker_ctl(*args, check=True, timeout=60):
+    """rabbitmqctl ARGS against the test broker (scripts/broker ctl NAME ARGS); returns stdout."""
+    proc = subprocess.run([BROKER_SCRIPT, "ctl", broker_name()] + list(args), capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("scripts/broker ctl %s %s failed (%d): %s%s" % (
+            broker_name(), " ".join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc.stdout
+
+
+def broker_connection_names():
+    """connection_name of every connection the broker has (rabbitmqctl list_connections)."""
+    out = broker_ctl("list_connections", "name", "client_properties", "--formatter", "json")
+    names = []
+    for row in json.loads(out or "[]"):
+        props = row.get("client_properties") or []
+        # [["connection_name", "longstr", "..."], ...] in 3.10's JSON output
+        for item in props:
+            if isinstance(item, list) and item and item[0] == "connection_name":
+                names.append(item[-1])
+    return names
+
+
+def wait_until(predicate, timeout=10.0, interval=0.1):
+    """Polls predicate() (synchronously) until it is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def broker(amqp_url):
+    """The test broker's name, checked: rabbitmqctl can reach it."""
+    proc = subprocess.run([BROKER_SCRIPT, "ctl", broker_name(), "status"], capture_output=True,
+                          text=True, timeout=60)
+    if proc.returncode != 0:
+        pytest.fail("rabbitmqctl cannot reach broker %r (set SWIFTAMQP_BROKER_NAME to the NAME of "
+                    "`scripts/broker start NAME`): %s" % (broker_name(), proc.stderr.strip()[-500:]),
+                    pytrace=False)
+    return broker_name()
