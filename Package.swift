@@ -30,9 +30,11 @@ let package = Package(
         ),
         // Tools and test helpers: not part of the library product.
         .executableTarget(name: "swamqp-frame", dependencies: ["AMQPWire"], path: "Sources/swamqp-frame"),
+        .target(name: "AMQPFuzzHarness", dependencies: ["AMQPWire", "AMQPEngine"]),
         .testTarget(name: "AMQPWireTests", dependencies: ["AMQPWire"]),
         .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPWire"]),
         .testTarget(name: "SwiftAMQPTests", dependencies: ["SwiftAMQP", "CSwiftAMQPAPI", "AMQPWire"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["AMQPFuzzHarness", "AMQPWire"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -104,6 +104,21 @@ public enum FuzzSeeds {
         [stage.rawValue | (parserOnly ? 8 : 0) | split << 4, tune, heartbeat & 15 | (messageLimit & 3) << 4] + bytes
     }
 
+    /// Tokens for libFuzzer's dictionary: frame headers, every method's class and method ids, the
+    /// frame end, the table tags with a one-letter key, property flag words.
+    public static func dictionary() -> [[UInt8]] {
+        var tokens: [[UInt8]] = [protocolHeader, [AMQPConstants.frameEnd], [0xff, 0xfc], [0x80, 0x00], [0x20, 0x00]]
+        for type in [AMQPConstants.frameMethod, AMQPConstants.frameHeader, AMQPConstants.frameBody, AMQPConstants.frameHeartbeat] {
+            tokens.append([type, 0, 0])
+            tokens.append([type, 0, 1])
+        }
+        for method in everyMethod {
+            tokens.append([UInt8(method.classID >> 8), UInt8(method.classID & 0xff), UInt8(method.methodID >> 8), UInt8(method.methodID & 0xff)])
+        }
+        for tag in "tbBsuIilLfdDSxATFV".utf8 { tokens.append([1, UInt8(ascii: "k"), tag]) }
+        return tokens
+    }
+
     /// The starting corpus: (name, input).
     public static func all() -> [(String, [UInt8])] {
         let deliver = Method.basicDeliver(BasicDeliver(consumerTag: "amq.ctag-1", deliveryTag: 1, exchange: "ex", routingKey: "rk"))
