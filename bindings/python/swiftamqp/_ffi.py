@@ -37,6 +37,7 @@ SWAMQP_ERR_FORKED = -104
 SWAMQP_ERR_BAD_STATE = -105
 SWAMQP_ERR_CHANNEL_LIMIT = -106
 SWAMQP_ERR_NOT_CONFIRM_MODE = -107
+SWAMQP_ERR_STALE_DELIVERY_TAG = -108
 SWAMQP_ERR_TIMEOUT = -200
 SWAMQP_ERR_WOULD_BLOCK = -201
 SWAMQP_ERR_RESOLVE = -300
@@ -45,6 +46,7 @@ SWAMQP_ERR_IO = -302
 SWAMQP_ERR_CONNECTION_LOST = -303
 SWAMQP_ERR_HEARTBEAT_TIMEOUT = -304
 SWAMQP_ERR_TLS = -305
+SWAMQP_ERR_RECOVERING = -306
 SWAMQP_ERR_PROTOCOL = -400
 SWAMQP_ERR_FRAME_TOO_LARGE = -401
 SWAMQP_ERR_MESSAGE_TOO_LARGE = -402
@@ -121,6 +123,10 @@ SWAMQP_EVENT_CONSUMER_CANCELLED = 10
 SWAMQP_EVENT_LOG = 11
 SWAMQP_EVENT_FLOW = 12
 SWAMQP_EVENT_RAW_FRAME = 13
+SWAMQP_EVENT_RECOVERY_STARTED = 14
+SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15
+SWAMQP_EVENT_RECOVERED = 16
+SWAMQP_EVENT_RECOVERY_FAILED = 17
 
 # swamqp_log_level
 SWAMQP_LOG_ERROR = 1
@@ -264,6 +270,13 @@ class swamqp_message(Structure):
     ]
 
 
+class swamqp_endpoint(Structure):
+    _fields_ = [
+        ("host", c_char_p),
+        ("port", c_uint16),
+    ]
+
+
 class swamqp_connection_options(Structure):
     _fields_ = [
         ("host", c_char_p),
@@ -282,6 +295,12 @@ class swamqp_connection_options(Structure):
         ("auth_mechanism", c_int),
         ("max_unconfirmed", c_uint32),
         ("socket_fd", c_int),
+        ("automatic_recovery", c_bool),
+        ("recovery_initial_delay_ms", c_uint32),
+        ("recovery_max_delay_ms", c_uint32),
+        ("recovery_max_attempts", c_uint32),
+        ("endpoints", c_void_p),  # const swamqp_endpoint *
+        ("endpoint_count", c_size_t),
         ("tls", c_bool),
         ("tls_ca_file", c_char_p),
         ("tls_ca_dir", c_char_p),
@@ -368,6 +387,7 @@ FUNCTIONS = {
     "swamqp_version_number": (c_uint32, []),
     "swamqp_connection_options_init": (None, [POINTER(swamqp_connection_options)]),
     "swamqp_parse_url": (c_int, [c_char_p, POINTER(swamqp_connection_options), _ERR]),
+    "swamqp_parse_url_list": (c_int, [c_char_p, POINTER(swamqp_connection_options), _ERR]),
     "swamqp_connection_create": (c_int, [POINTER(swamqp_connection_options), POINTER(c_void_p), _ERR]),
     "swamqp_connection_open": (c_int, [_P, _ERR]),
     "swamqp_connection_open_async": (c_int, [_P, _U64P, _ERR]),
@@ -439,6 +459,19 @@ FUNCTIONS = {
     "swamqp_send_content": (c_int, [_P, c_uint16, c_uint16, c_uint16, _B, POINTER(swamqp_properties), _B,
                                     _ERR]),
 }
+
+
+_OPTIONS_RESERVE = 4096
+
+
+def new_connection_options():
+    """A zeroed swamqp_connection_options inside a buffer of at least 4 KiB, so that a library
+    built from a newer header, whose options struct is larger, never writes past our memory in
+    swamqp_connection_options_init or swamqp_parse_url (its fields would still be misread: keep
+    this file in step with the header; tests/test_ffi.py checks it against the compiler)."""
+    size = max(ctypes.sizeof(swamqp_connection_options), _OPTIONS_RESERVE)
+    buffer = ctypes.create_string_buffer(size)
+    return swamqp_connection_options.from_buffer(buffer)
 
 
 # --------------------------------------------------------------------------------------------

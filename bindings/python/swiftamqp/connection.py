@@ -814,7 +814,7 @@ async def _create_and_open(loop, opts, *, host, port, virtual_host, username, co
 async def _connect(host='localhost', port=5672, username='guest', password='guest',
                    virtual_host='/', on_connection_close=None, *, loop=None, sock=None, **kwargs):
     loop = _get_loop(loop)
-    opts = _ffi.swamqp_connection_options()
+    opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     opts.host = _c_string(host, "host")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 0xFFFF:
@@ -836,14 +836,14 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
 
 async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     loop = _get_loop(loop)
-    opts = _ffi.swamqp_connection_options()
+    opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     err = _ffi.swamqp_error()
     rc = _ffi.lib.swamqp_parse_url(_c_string(url, "url"), ctypes.byref(opts), ctypes.byref(err))
     if rc:
         info = ErrorInfo.take(err, rc)
         # The URL itself is not repeated: it may carry a password.
-        raise ValueError("invalid AMQP URL: %s" % (info.message or _ffi.status_name(rc)))
+        raise ValueError(info.message or "invalid AMQP URL (%s)" % _ffi.status_name(rc))
     # The strings point into storage of the library valid until the next parse on this thread:
     # copy what is shown, and create the connection before anything else can parse.
     host = (opts.host or b"").decode("utf-8", "replace")

@@ -28,14 +28,18 @@ LAYOUT = {
     "swamqp_message": (304, {"redelivered": 2, "delivery_tag": 8, "consumer_tag": 16,
                              "message_count": 64, "reply_code": 68, "reply_text": 72,
                              "properties": 88, "body": 288}),
-    "swamqp_connection_options": (184, {"port": 8, "vhost": 16, "heartbeat": 40, "frame_max": 44,
+    "swamqp_connection_options": (224, {"port": 8, "vhost": 16, "heartbeat": 40, "frame_max": 44,
                                         "channel_max": 48, "connect_timeout_ms": 52,
                                         "connection_name": 56, "max_message_size": 64,
                                         "outbound_limit": 80, "auth_mechanism": 88,
-                                        "max_unconfirmed": 92, "socket_fd": 96, "tls": 100,
-                                        "tls_ca_file": 104, "tls_ca_certificate_count": 128,
-                                        "tls_ciphers": 168, "tls_insecure_skip_verify": 176,
-                                        "tls_insecure_skip_hostname_check": 177}),
+                                        "max_unconfirmed": 92, "socket_fd": 96,
+                                        "automatic_recovery": 100,
+                                        "recovery_initial_delay_ms": 104, "recovery_max_attempts": 112,
+                                        "endpoints": 120, "endpoint_count": 128, "tls": 136,
+                                        "tls_ca_file": 144, "tls_ca_certificate_count": 168,
+                                        "tls_ciphers": 208, "tls_insecure_skip_verify": 216,
+                                        "tls_insecure_skip_hostname_check": 217}),
+    "swamqp_endpoint": (16, {"port": 8}),
     "swamqp_event": (104, {"channel": 8, "flags": 12, "request_id": 16, "message_count": 32,
                            "log_level": 40, "name": 48, "message": 64, "error": 72,
                            "frame_type": 80, "class_id": 82, "method_id": 84, "payload": 88}),
@@ -102,7 +106,7 @@ def test_every_header_function_is_declared():
         text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
     names = set(re.findall(r"\b(swamqp_\w+)\s*\(", text)) - {"swamqp_event_callback"}
     assert names == set(_ffi.FUNCTIONS)
-    for name in names:
+    for name in names - set(_ffi.missing_functions):  # (test_library_exports... reports those)
         assert getattr(_ffi.lib, name).argtypes is not None or name in (
             "swamqp_version", "swamqp_version_number")
 

@@ -1,0 +1,79 @@
+"""What a publish and a delivery cost on the Python side, counted in library calls."""
+
+import asyncio
+import collections
+
+import pytest
+
+import swiftamqp
+from swiftamqp import _ffi
+from conftest import run
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts every call into libswiftamqp by function name."""
+    counts = collections.Counter()
+    for name in _ffi.FUNCTIONS:
+        fn = getattr(_ffi.lib, name)
+
+        def counting(*args, _fn=fn, _name=name):
+            counts[_name] += 1
+            return _fn(*args)
+
+        monkeypatch.setattr(_ffi.lib, name, counting)
+    return counts
+
+
+def test_publish_is_one_library_call(params, calls):
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        exchange = await channel.declare_exchange("", "direct")
+        message = swiftamqp.Message({"a": 1}, headers={"h": [1, "two"]}, message_id="id")
+        calls.clear()
+        for _ in range(1000):
+            exchange.publish(message, queue.name)
+        assert dict(calls) == {"swamqp_basic_publish": 1000}
+        assert message._c_message() is message._c_message()  # properties encoded once
+        # a new routing key or a changed property re-encodes in Python, still one library call
+        message.priority = 1
+        calls.clear()
+        exchange.publish(message, "another.key", mandatory=False)
+        assert dict(calls) == {"swamqp_basic_publish": 1}
+        await connection.close()
+
+    run(main())
+
+
+def test_deliveries_are_drained_in_batches(params, calls):
+    n = 5000
+
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        exchange = await channel.declare_exchange("", "direct")
+        for i in range(n - 1):
+            exchange.publish(swiftamqp.Message(b"%d" % i), queue.name)
+        # confirmed last: the others are in the queue before the consumer starts
+        await exchange.publish_confirmed(swiftamqp.Message(b"%d" % (n - 1)), queue.name)
+        got = []
+        done = asyncio.get_running_loop().create_future()
+
+        def callback(message):
+            got.append(message)
+            if len(got) == n:
+                done.set_result(None)
+
+        calls.clear()
+        await queue.consume(callback, no_ack=True)
+        await asyncio.wait_for(done, 30)
+        consumed = dict(calls)
+        drains = consumed.pop("swamqp_next_events")
+        assert consumed == {"swamqp_basic_consume_async": 1}
+        assert drains <= n // 10, drains  # batches: far fewer calls than messages
+        print("%d deliveries in %d swamqp_next_events calls" % (n, drains))
+        assert [m.body for m in got] == [b"%d" % i for i in range(n)]
+        await connection.close()
+
+    run(main())
