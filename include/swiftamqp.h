@@ -85,6 +85,9 @@ typedef enum swamqp_status {
     SWAMQP_ERR_BAD_STATE = -105,        /**< e.g. open on an open connection, a channel not open. */
     SWAMQP_ERR_CHANNEL_LIMIT = -106,    /**< no free channel number within channel_max. */
     SWAMQP_ERR_NOT_CONFIRM_MODE = -107, /**< swamqp_wait_for_confirms on a channel without confirm.select. */
+    SWAMQP_ERR_STALE_DELIVERY_TAG = -108, /**< ack/nack/reject of a delivery received before an automatic
+                                               recovery: not sent (it would close the channel); the
+                                               broker redelivers that message. */
 
     /* Waiting. */
     SWAMQP_ERR_TIMEOUT = -200,          /**< the wait ended before the reply; the request may still complete. */
@@ -97,6 +100,7 @@ typedef enum swamqp_status {
     SWAMQP_ERR_CONNECTION_LOST = -303,  /**< the peer closed the socket without connection.close. */
     SWAMQP_ERR_HEARTBEAT_TIMEOUT = -304,/**< nothing received for 2 heartbeat intervals. */
     SWAMQP_ERR_TLS = -305,
+    SWAMQP_ERR_RECOVERING = -306,       /**< the connection is being recovered; retry once it is back. */
 
     /* Protocol: the peer sent something that breaks AMQP 0-9-1; the connection is closed. */
     SWAMQP_ERR_PROTOCOL = -400,         /**< malformed frame or method, unknown ids, bad field table. */
@@ -277,6 +281,12 @@ typedef struct swamqp_message {
 /* ------------------------------------------------------------------------------------------ */
 typedef struct swamqp_connection swamqp_connection; /**< opaque token; see "Handles" above. */
 
+/** A host and port (C string host, read during swamqp_connection_create). */
+typedef struct swamqp_endpoint {
+    const char *host;
+    uint16_t port;
+} swamqp_endpoint;
+
 /** SASL mechanisms. AUTO picks EXTERNAL (see below), else PLAIN when the broker offers it, else AMQPLAIN. */
 typedef enum swamqp_auth_mechanism {
     SWAMQP_AUTH_AUTO = 0,
@@ -311,6 +321,22 @@ typedef struct swamqp_connection_options {
     int socket_fd;                 /**< -1 (default), or an already connected stream socket to use; once
                                         swamqp_connection_create succeeds the connection owns it and
                                         closes it (on failure it stays the caller's). */
+
+    /* Automatic recovery (off by default). After an unexpected loss (not our close, not a login
+       refused on the first connect) the connection reconnects with capped exponential backoff and
+       jitter, trying the host and then each of `endpoints` in turn, and restores channels (same
+       numbers), qos, confirm and tx modes, exchanges, queues (server-named ones get new names and
+       their bindings and consumers follow), bindings and consumers (same tags). Events report
+       start, entities that failed and the outcome. Requests in flight at the loss fail
+       (SWAMQP_ERR_CONNECTION_LOST etc.), unconfirmed publishes fail through a CONFIRM_NACK event,
+       requests during recovery fail with SWAMQP_ERR_RECOVERING, publishes wait up to their timeout.
+       Delivery tags and confirm sequence numbers stay monotonic across recoveries. */
+    bool automatic_recovery;
+    uint32_t recovery_initial_delay_ms;    /**< first delay; doubles per attempt. Default 250. */
+    uint32_t recovery_max_delay_ms;        /**< cap of the delay. Default 30000. */
+    uint32_t recovery_max_attempts;        /**< 0 (default): never give up. */
+    const struct swamqp_endpoint *endpoints; /**< further hosts to try after host:port, or NULL; copied at create. */
+    size_t endpoint_count;
 
     /* TLS through the system OpenSSL. Verification of the broker's certificate chain and host name
        is ON by default; only the two loudly named flags below turn parts of it off. Minimum
@@ -348,6 +374,14 @@ void swamqp_connection_options_init(swamqp_connection_options *options);
  * part that is wrong.
  */
 int swamqp_parse_url(const char *url, swamqp_connection_options *options, swamqp_error *error);
+
+/**
+ * Parses a list of URLs separated by commas or spaces (a cluster's nodes): the first fills `options`
+ * as swamqp_parse_url does; every further URL adds its host and port to `options->endpoints`
+ * (storage as for swamqp_parse_url; credentials and vhost come from the first). Sets
+ * automatic_recovery, since a list only helps a connection that reconnects.
+ */
+int swamqp_parse_url_list(const char *urls, swamqp_connection_options *options, swamqp_error *error);
 
 /**
  * Creates a connection handle from `options` (copied) without connecting; starts no thread.
@@ -412,8 +446,12 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_CONSUMER_CANCELLED = 10, /**< the broker cancelled a consumer: name = consumer tag. */
     SWAMQP_EVENT_LOG = 11,              /**< a log record: log_level, name = text. */
     SWAMQP_EVENT_FLOW = 12,             /**< channel.flow from the broker: flags & SWAMQP_EVENT_FLAG_ACTIVE. */
-    SWAMQP_EVENT_RAW_FRAME = 13         /**< a frame on a channel in raw mode: frame_type, class_id,
+    SWAMQP_EVENT_RAW_FRAME = 13,        /**< a frame on a channel in raw mode: frame_type, class_id,
                                              method_id, payload. */
+    SWAMQP_EVENT_RECOVERY_STARTED = 14, /**< automatic recovery began: error = the cause of the loss. */
+    SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15, /**< name = what could not be restored, error = why. */
+    SWAMQP_EVENT_RECOVERED = 16,        /**< recovery finished; message_count = entities not restored. */
+    SWAMQP_EVENT_RECOVERY_FAILED = 17   /**< recovery gave up (error); CONNECTION_CLOSED follows. */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {
@@ -590,7 +628,8 @@ int swamqp_basic_get_async(swamqp_connection *connection, uint16_t channel, swam
  * freed twice, is detected and ignored (returns SWAMQP_ERR_INVALID_HANDLE). */
 int swamqp_message_free(swamqp_message *message);
 
-/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. */
+/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. A tag from before an automatic
+ * recovery gives SWAMQP_ERR_STALE_DELIVERY_TAG (nothing sent); likewise for nack and reject. */
 int swamqp_basic_ack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
                      swamqp_error *error);
 

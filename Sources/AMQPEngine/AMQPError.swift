@@ -22,6 +22,10 @@ public enum ErrorKind: Sendable, Equatable {
     case connectionClosed
     case notConfirmMode
     case nacked
+    /// The connection is being recovered; try again once it is.
+    case recovering
+    /// An ack, nack or reject for a delivery received before a recovery (the broker redelivers it).
+    case staleDeliveryTag
 }
 
 /// An error with the broker's reply when the broker caused it. `recoverable` tells whether the
@@ -61,7 +65,8 @@ public struct AMQPError: Error, Sendable, Equatable {
     /// True when only a channel is lost and the connection stays usable.
     public var recoverable: Bool {
         switch kind {
-        case .channelClosed, .timeout, .invalidArgument, .wouldBlock, .badState, .channelLimit, .notConfirmMode, .nacked: return true
+        case .channelClosed, .timeout, .invalidArgument, .wouldBlock, .badState, .channelLimit, .notConfirmMode, .nacked,
+             .recovering, .staleDeliveryTag: return true
         default: return false
         }
     }

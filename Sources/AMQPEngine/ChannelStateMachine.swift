@@ -5,6 +5,10 @@ struct PendingRequest {
     var id: RequestID
     var classID: UInt16
     var replies: [UInt16]
+    /// The request as sent, so its success can be recorded for recovery.
+    var method: Method?
+    /// Sent by recovery itself: the reply continues recovery instead of completing anything.
+    var isRecoveryStep = false
 }
 
 /// A message whose method arrived and whose header and body frames are being collected.
@@ -33,6 +37,13 @@ struct ChannelStateMachine {
     /// In raw mode inbound frames go to the application uninterpreted.
     var raw = false
     var confirms: ConfirmTracker?
+    /// Settings to restore after a recovery: the last qos per `global` flag, and tx mode.
+    var qos: [Bool: BasicQos] = [:]
+    var transactional = false
+    /// Delivery tags the application saw before the last recovery end at `deliveryTagOffset`; the
+    /// broker's tags on the new connection are shifted past it so tags stay monotonic.
+    var deliveryTagOffset: UInt64 = 0
+    var highestDeliveryTag: UInt64 = 0
 
     let number: UInt16
 
@@ -77,6 +88,8 @@ struct ChannelStateMachine {
 /// Publisher confirms of one channel: the sequence numbers still awaiting ack or nack, in order.
 struct ConfirmTracker {
     var nextSequence: UInt64 = 1
+    /// The broker numbers publishes from 1 on each connection; ours continue across recoveries.
+    var brokerOffset: UInt64 = 0
     /// Unconfirmed sequences, ascending (they are issued in order); `head` skips confirmed ones.
     private var pending: [UInt64] = []
     private var head = 0
@@ -85,6 +98,14 @@ struct ConfirmTracker {
 
     var unconfirmedCount: Int { pending.count - head }
     var highestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending.last : nil }
+
+    /// After a connection loss (the unconfirmed were failed): the next broker sequence 1 is ours `nextSequence`.
+    mutating func resetAfterLoss() {
+        pending.removeAll()
+        head = 0
+        brokerOffset = nextSequence - 1
+        nackedSinceWait = false
+    }
 
     mutating func issue() -> UInt64 {
         let sequence = nextSequence

@@ -18,6 +18,10 @@ public struct ConnectionConfiguration: Sendable {
     public var eventQueueLimit: UInt64 = 64 * 1024 * 1024
     public var outboundLimit: UInt64 = 16 * 1024 * 1024
     public var authMechanism: AuthMechanism = .auto
+    /// Automatic recovery: reconnect and restore topology after an unexpected loss; nil: off.
+    public var recovery: RecoveryPolicy?
+    /// Further hosts to try, after `host`:`port`, when connecting or recovering.
+    public var endpoints: [Endpoint] = []
     /// TLS settings; nil for a plain TCP connection.
     public var tls: TLSConfiguration?
     /// Per channel in confirm mode: publishing waits while this many publishes await confirms (0: no bound).

@@ -8,24 +8,32 @@ import AMQPWire
 public struct ConnectionStateMachine {
     public enum State: Equatable, Sendable {
         case idle, awaitingStart, awaitingTune, awaitingOpenOk, open, closing, closed
+        /// Lost and waiting for the transport to reconnect (automatic recovery).
+        case recovering
     }
 
-    public private(set) var state: State = .idle
+    public internal(set) var state: State = .idle
     public let configuration: ConnectionConfiguration
     public private(set) var channelMax: UInt16 = 0
     public private(set) var frameMax: UInt32 = 0
     public private(set) var heartbeat: UInt16 = 0
     public private(set) var serverProperties = FieldTable()
-    public private(set) var blocked = false
+    public internal(set) var blocked = false
     public private(set) var counters = EngineCounters()
 
     var channels: [UInt16: ChannelStateMachine] = [:]
-    private var openRequest: RequestID?
-    private var closeRequest: RequestID?
-    private var updateSecretRequests: [RequestID] = []
-    private var lastInbound: UInt64 = 0
-    private var lastOutbound: UInt64 = 0
-    private var deadline: UInt64?
+    var topology = TopologyRecords()
+    /// From an unexpected loss until everything is restored (or recovery gives up).
+    public internal(set) var recoveryActive = false
+    var recoverySteps: [RecoveryStep] = []
+    var currentStep: RecoveryStep?
+    var recoveryFailures = 0
+    var openRequest: RequestID?
+    var closeRequest: RequestID?
+    var updateSecretRequests: [RequestID] = []
+    var lastInbound: UInt64 = 0
+    var lastOutbound: UInt64 = 0
+    var deadline: UInt64?
 
     public init(configuration: ConnectionConfiguration) {
         self.configuration = configuration
@@ -61,11 +69,12 @@ public struct ConnectionStateMachine {
                 out.events.append(.completion(request, channel: 0, .success(.done)))
                 closeRequest = first
             }
-        case .idle:
-            state = .closed
-            out.events.append(.completion(request, channel: 0, .success(.done)))
-            out.events.append(.connectionClosed(AMQPError(.connectionClosed, "connection closed by the application")))
+        case .idle, .recovering:
+            recoveryActive = false
+            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .awaitingStart, .awaitingTune, .awaitingOpenOk:
+            recoveryActive = false
             finish(AMQPError(.connectionClosed, "connection closed by the application during the handshake"), into: &out)
             out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .open:
@@ -78,7 +87,7 @@ public struct ConnectionStateMachine {
 
     /// The socket failed or reached its end: everything pending fails with `error`.
     public mutating func connectionLost(_ error: AMQPError, into out: inout EngineOutput) {
-        guard state != .closed else { return }
+        guard state != .closed, state != .recovering else { return }
         if state == .closing, let request = closeRequest {
             // The broker may close the socket right after close-ok; a close we asked for succeeded.
             closeRequest = nil
@@ -87,10 +96,33 @@ public struct ConnectionStateMachine {
             return
         }
         var error = error
-        if state == .awaitingTune || state == .awaitingOpenOk, error.kind == .connectionLost {
+        if !recoveryActive, state == .awaitingTune || state == .awaitingOpenOk, error.kind == .connectionLost {
             error = AMQPError(.authentication, "the broker closed the connection during login (wrong user or password?)")
         }
-        finish(error, into: &out)
+        end(error, into: &out)
+    }
+
+    /// The connection ended unexpectedly: recover when configured and sensible, else finish.
+    mutating func end(_ error: AMQPError, into out: inout EngineOutput) {
+        if shouldRecover(error) {
+            enterRecovery(error, into: &out)
+        } else {
+            recoveryActive = false
+            finish(error, into: &out)
+        }
+    }
+
+    private func shouldRecover(_ error: AMQPError) -> Bool {
+        guard configuration.recovery != nil else { return false }
+        // Attempts during recovery keep going until the policy gives up.
+        if recoveryActive { return true }
+        // The first connection's failures are the caller's to see, as are our own close and errors
+        // that a reconnect would only repeat.
+        guard state == .open else { return false }
+        switch error.kind {
+        case .authentication, .protocolViolation, .frameTooLarge, .messageTooLarge, .unexpectedFrame: return false
+        default: return true
+        }
     }
 
     /// The peer sent bytes that are not AMQP: tell it why (connection.close 501/505) and close.
@@ -114,7 +146,7 @@ public struct ConnectionStateMachine {
     }
 
     /// Ends the connection: fails every request, emits the final event, asks for the socket to close.
-    private mutating func finish(_ error: AMQPError, into out: inout EngineOutput) {
+    mutating func finish(_ error: AMQPError, into out: inout EngineOutput) {
         let wasOpen = state == .open || state == .closing
         state = .closed
         deadline = nil
@@ -172,7 +204,7 @@ public struct ConnectionStateMachine {
                 finish(AMQPError(.connectionClosed, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
                 return
             case .awaitingStart, .awaitingTune, .awaitingOpenOk:
-                finish(AMQPError(.timeout, "the AMQP handshake did not finish within \(configuration.connectTimeoutMs) ms"), into: &out)
+                end(AMQPError(.timeout, "the AMQP handshake did not finish within \(configuration.connectTimeoutMs) ms"), into: &out)
                 return
             default:
                 self.deadline = nil
@@ -182,7 +214,7 @@ public struct ConnectionStateMachine {
         let interval = UInt64(heartbeat) * 1_000_000_000
         if now &- lastInbound >= 2 * interval {
             out.events.append(.log(.error, "missed heartbeats: nothing received for \((now &- lastInbound) / 1_000_000) ms"))
-            finish(AMQPError(.heartbeatTimeout, "no heartbeat from the broker for \(2 * UInt64(heartbeat)) s"), into: &out)
+            end(AMQPError(.heartbeatTimeout, "no heartbeat from the broker for \(2 * UInt64(heartbeat)) s"), into: &out)
             return
         }
         if now &- lastOutbound >= interval / 2 {
@@ -196,6 +228,8 @@ public struct ConnectionStateMachine {
     // MARK: - Inbound frames
 
     public mutating func receive(_ frame: Frame, now: UInt64, into out: inout EngineOutput) {
+        // Frames read in the same batch after the connection ended belong to nobody.
+        if state == .recovering || state == .closed { return }
         lastInbound = now
         counters.framesIn += 1
         switch frame {
@@ -246,6 +280,11 @@ public struct ConnectionStateMachine {
         case (.awaitingOpenOk, .connectionOpenOk):
             state = .open
             deadline = nil
+            if recoveryActive {
+                out.events.append(.log(.info, "reconnected to \(configuration.host) (heartbeat \(heartbeat) s); restoring channels and topology"))
+                beginRestore(into: &out)
+                return
+            }
             out.events.append(.log(.info, "connected to \(configuration.host):\(configuration.port) vhost \(configuration.virtualHost) (heartbeat \(heartbeat) s, frame_max \(frameMax), channel_max \(channelMax))"))
             if let request = openRequest {
                 openRequest = nil
@@ -256,8 +295,8 @@ public struct ConnectionStateMachine {
             send(channel: 0, .connectionCloseOk(ConnectionCloseOk()), into: &out)
             let duringLogin = state == .awaitingTune || state == .awaitingOpenOk
             let kind: ErrorKind = duringLogin && (close.replyCode == 403 || close.replyCode == 530) ? .authentication : .connectionClosed
-            finish(AMQPError(brokerClose: kind, replyCode: close.replyCode, replyText: close.replyText,
-                             classID: close.classId, methodID: close.methodId, channel: 0), into: &out)
+            end(AMQPError(brokerClose: kind, replyCode: close.replyCode, replyText: close.replyText,
+                          classID: close.classId, methodID: close.methodId, channel: 0), into: &out)
 
         case (.closing, .connectionCloseOk):
             if let request = closeRequest {
@@ -346,6 +385,11 @@ public struct ConnectionStateMachine {
         case .channelOpenOk:
             guard channel.state == .opening else { break }
             channel.state = .open
+            if recoveryActive, channel.openRequest == nil {
+                channels[number] = channel
+                runNextStep(into: &out)
+                return
+            }
             if let request = channel.openRequest {
                 channel.openRequest = nil
                 out.events.append(.completion(request, channel: number, .success(.channelOpened(number))))
@@ -357,8 +401,14 @@ public struct ConnectionStateMachine {
             send(channel: number, .channelCloseOk(ChannelCloseOk()), into: &out)
             let error = AMQPError(brokerClose: .channelClosed, replyCode: close.replyCode, replyText: close.replyText,
                                   classID: close.classId, methodID: close.methodId, channel: number)
+            if recoveryActive, currentStep != nil {
+                channels[number] = channel
+                recoveryStepFailed(channel: number, error, into: &out)
+                return
+            }
             channel.failAll(error, into: &out)
             channels[number] = nil
+            topology.channelEnded(number)
             out.events.append(.log(.warning, "channel \(number) closed by the broker: \(error)"))
             out.events.append(.channelClosed(channel: number, error))
             return
@@ -371,6 +421,7 @@ public struct ConnectionStateMachine {
             }
             channel.failAll(AMQPError(.channelClosed, "channel \(number) was closed by the application", channel: number), into: &out)
             channels[number] = nil
+            topology.channelEnded(number)
             out.events.append(.channelClosed(channel: number, nil))
             return
 
@@ -384,7 +435,8 @@ public struct ConnectionStateMachine {
         case .basicDeliver(let deliver):
             var message = InboundMessage(kind: .delivery, channel: number)
             message.consumerTag = deliver.consumerTag
-            message.deliveryTag = deliver.deliveryTag
+            message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
+            channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
             message.redelivered = deliver.redelivered
             message.exchange = deliver.exchange
             message.routingKey = deliver.routingKey
@@ -405,7 +457,8 @@ public struct ConnectionStateMachine {
                   head.replies.contains(BasicGetOk.methodID) else { break }
             channel.pending.removeFirst()
             var message = InboundMessage(kind: .getOk, channel: number)
-            message.deliveryTag = getOk.deliveryTag
+            message.deliveryTag = getOk.deliveryTag &+ channel.deliveryTagOffset
+            channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
             message.redelivered = getOk.redelivered
             message.exchange = getOk.exchange
             message.routingKey = getOk.routingKey
@@ -425,6 +478,7 @@ public struct ConnectionStateMachine {
             if !cancel.nowait {
                 send(channel: number, .basicCancelOk(BasicCancelOk(consumerTag: cancel.consumerTag)), into: &out)
             }
+            topology.consumerCancelled(cancel.consumerTag)
             out.events.append(.log(.warning, "consumer \(cancel.consumerTag.lossyString) on channel \(number) cancelled by the broker"))
             out.events.append(.consumerCancelled(channel: number, consumerTag: cancel.consumerTag))
             return
@@ -433,7 +487,13 @@ public struct ConnectionStateMachine {
             if let head = channel.pending.first, head.classID == method.classID, head.replies.contains(method.methodID) {
                 channel.pending.removeFirst()
                 channels[number] = channel
-                out.events.append(.completion(head.id, channel: number, .success(Self.reply(for: method))))
+                let reply = Self.reply(for: method)
+                if head.isRecoveryStep {
+                    recoveryStepSucceeded(reply, into: &out)
+                    return
+                }
+                if let sent = head.method { noteSuccess(sent, channel: number, reply: reply) }
+                out.events.append(.completion(head.id, channel: number, .success(reply)))
                 return
             }
         }
@@ -441,10 +501,14 @@ public struct ConnectionStateMachine {
     }
 
     /// A broker ack or nack: reported, then waiters complete once nothing is unconfirmed.
-    private mutating func confirmed(_ channel: inout ChannelStateMachine, _ number: UInt16, ack: Bool, tag: UInt64, multiple: Bool,
+    private mutating func confirmed(_ channel: inout ChannelStateMachine, _ number: UInt16, ack: Bool, tag brokerTag: UInt64, multiple: Bool,
                                     into out: inout EngineOutput) {
+        guard var confirms = channel.confirms else {
+            out.events.append(.confirm(channel: number, ack: ack, deliveryTag: brokerTag, multiple: multiple))
+            return
+        }
+        let tag = brokerTag &+ confirms.brokerOffset
         out.events.append(.confirm(channel: number, ack: ack, deliveryTag: tag, multiple: multiple))
-        guard var confirms = channel.confirms else { return }
         let covered = UInt64(confirms.confirm(tag, multiple: multiple))
         if ack { counters.confirmsAcked += covered } else { counters.confirmsNacked += covered }
         if !ack { confirms.nackedSinceWait = true }
@@ -630,9 +694,12 @@ public struct ConnectionStateMachine {
             channels[number]?.confirms = ConfirmTracker()
         }
         if noWait {
-            out.events.append(.completion(request, channel: number, .success(Self.noWaitReply(for: method))))
+            let reply = Self.noWaitReply(for: method)
+            noteSuccess(method, channel: number, reply: reply)
+            out.events.append(.completion(request, channel: number, .success(reply)))
         } else {
-            channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID, replies: ChannelStateMachine.replies(to: method)))
+            channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID,
+                                                            replies: ChannelStateMachine.replies(to: method), method: method))
         }
     }
 
@@ -646,7 +713,7 @@ public struct ConnectionStateMachine {
     }
 
     /// Encodes one method frame, or leaves the buffer as it was and returns why it could not.
-    private mutating func write(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
+    mutating func write(_ method: Method, channel number: UInt16, into out: inout EngineOutput) -> AMQPError? {
         let start = out.outbound.count
         do {
             try out.outbound.writeMethodFrame(channel: number, method)
@@ -656,6 +723,35 @@ public struct ConnectionStateMachine {
         }
         counters.framesOut += 1
         return nil
+    }
+
+    /// Records what a successful request changed, for recovery.
+    private mutating func noteSuccess(_ method: Method, channel number: UInt16, reply: Reply) {
+        guard configuration.recovery != nil else { return }
+        switch method {
+        case .basicQos(let qos): channels[number]?.qos[qos.global] = qos
+        case .txSelect: channels[number]?.transactional = true
+        default: topology.record(method, channel: number, reply: reply)
+        }
+    }
+
+    public enum Acknowledgement: Sendable { case ack, nack(requeue: Bool), reject(requeue: Bool) }
+
+    /// basic.ack, nack or reject for a delivery tag the application saw. A tag from before a
+    /// recovery is not sent (the broker would close the channel for it) and reported instead.
+    public mutating func acknowledge(_ kind: Acknowledgement, deliveryTag: UInt64, multiple: Bool, channel number: UInt16,
+                                     into out: inout EngineOutput) -> AMQPError? {
+        if let error = usableChannelError(number) { return error }
+        let offset = channels[number]?.deliveryTagOffset ?? 0
+        if deliveryTag != 0 && deliveryTag <= offset {
+            return AMQPError(.staleDeliveryTag, "delivery tag \(deliveryTag) on channel \(number) is from before the connection was recovered; the broker will redeliver that message", channel: number)
+        }
+        let tag = deliveryTag == 0 ? 0 : deliveryTag - offset
+        switch kind {
+        case .ack: return write(.basicAck(BasicAck(deliveryTag: tag, multiple: multiple)), channel: number, into: &out)
+        case .nack(let requeue): return write(.basicNack(BasicNack(deliveryTag: tag, multiple: multiple, requeue: requeue)), channel: number, into: &out)
+        case .reject(let requeue): return write(.basicReject(BasicReject(deliveryTag: tag, requeue: requeue)), channel: number, into: &out)
+        }
     }
 
     /// Sends an asynchronous method (ack, nack, reject): no reply is expected.
@@ -693,6 +789,7 @@ public struct ConnectionStateMachine {
     /// Why a publish on `number` must wait now (connection blocked, channel flow stopped, too many
     /// unconfirmed), or nil when it may go.
     public func publishPause(_ number: UInt16) -> String? {
+        if recoveryActive { return "the connection is being recovered" }
         if blocked { return "the broker blocked the connection (connection.blocked)" }
         guard let channel = channels[number] else { return nil }
         if !channel.flowActive { return "the broker stopped channel \(number) (channel.flow)" }
@@ -773,6 +870,7 @@ public struct ConnectionStateMachine {
     public func isChannelOpen(_ number: UInt16) -> Bool { channels[number]?.state == .open }
 
     private func usableChannelError(_ number: UInt16) -> AMQPError? {
+        if recoveryActive { return AMQPError(.recovering, "the connection is being recovered; retry when it is back", channel: number) }
         guard state == .open else { return notOpenError() }
         guard let channel = channels[number], channel.state == .open else {
             return AMQPError(.channelClosed, "channel \(number) is not open", channel: number)
@@ -792,7 +890,7 @@ public struct ConnectionStateMachine {
         }
     }
 
-    private mutating func send(channel: UInt16, _ method: Method, into out: inout EngineOutput) {
+    mutating func send(channel: UInt16, _ method: Method, into out: inout EngineOutput) {
         // Methods the engine itself builds have short strings within limits; a failure here would be
         // a bug, reported rather than trapped.
         if let error = write(method, channel: channel, into: &out) {

@@ -57,6 +57,15 @@ public enum EngineEvent: Sendable {
     /// The channel or connection ended with publishes unconfirmed: every sequence up to `upTo`
     /// that was not confirmed has failed.
     case confirmsFailed(channel: UInt16, upTo: UInt64, AMQPError)
+    /// The connection was lost and automatic recovery began (the cause).
+    case recoveryStarted(AMQPError)
+    /// An entity could not be restored during recovery (and is no longer recorded).
+    case recoveryEntityFailed(entity: String, AMQPError)
+    /// Recovery finished: channels, settings, topology and consumers are back, except the
+    /// `failedEntities` reported before.
+    case recovered(failedEntities: Int)
+    /// Recovery gave up (attempts exhausted); a connectionClosed follows.
+    case recoveryFailed(AMQPError)
     /// A frame of a channel in raw mode, uninterpreted.
     case rawFrame(channel: UInt16, RawFrame)
     case log(LogLevel, String)

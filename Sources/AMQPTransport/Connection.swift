@@ -30,6 +30,7 @@ public final class Connection: @unchecked Sendable {
     /// Bytes the I/O thread has taken from `output` but not yet written.
     private var ioPendingBytes = 0
     private var publishWaiters = 0
+    private var adoptedSocketUsed = false
     private var bytesIn: UInt64 = 0
     private var bytesOut: UInt64 = 0
 
@@ -279,47 +280,113 @@ public final class Connection: @unchecked Sendable {
 
     private func run(request: RequestID) {
         swiftamqp_shim_block_sigpipe()
-        let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+        let endpoints = [Endpoint(host: configuration.host, port: configuration.port)] + configuration.endpoints
         let cancelled = { self.lock.withLock { self.stopRequested } }
-        var connected: Result<Int32, AMQPError>
-        if configuration.socketFD >= 0 {
-            configureSocket(configuration.socketFD)
-            connected = .success(configuration.socketFD)
-        } else {
-            connected = connectSocket(host: configuration.host, port: configuration.port, deadline: deadline, cancelled: cancelled)
-        }
-        var stream: ByteStream?
-        if case .success(let fd) = connected {
-            let opened = ByteStream(fd: fd)
-            stream = opened
-            if let tls = configuration.tls,
-               let failure = opened.startTLS(tls, host: configuration.host, deadline: deadline, cancelled: cancelled) {
-                connected = .failure(failure)
+        var attempt = 0
+        var lastError = AMQPError(.connectionLost, "not connected")
+        var random = SplitMix(seed: monotonicNow())
+        while true {
+            let first = attempt == 0
+            let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+            // The first connect tries each endpoint in turn within one timeout; recovery takes the
+            // next endpoint on each attempt.
+            let candidates = first ? endpoints : [endpoints[(attempt - 1) % endpoints.count]]
+            var opened: (ByteStream, Endpoint)?
+            for endpoint in candidates where opened == nil && !cancelled() {
+                switch open(endpoint, deadline: deadline, cancelled: cancelled) {
+                case .success(let stream): opened = (stream, endpoint)
+                case .failure(let error): lastError = error
+                }
             }
-        }
-        switch connected {
-        case .failure(let error):
-            if let stream { close(stream.fd) }
-            lock.withLock {
-                output.events.append(.completion(request, channel: 0, .failure(error)))
-                engine.connectionLost(error, into: &output)
-                _ = route()
-                threadFinished = true
-                lock.broadcast()
-            }
-        case .success(let fd):
-            perform(blocking: false) { _, engine, output in
-                engine.start(request: request, now: monotonicNow(), into: &output)
-            }
-            if let stream {
+            if let (stream, endpoint) = opened {
+                perform(blocking: false) { _, engine, output in
+                    if first {
+                        engine.start(request: request, now: monotonicNow(), into: &output)
+                    } else {
+                        output.events.append(.log(.info, "reconnected to \(endpoint.host):\(endpoint.port) (attempt \(attempt))"))
+                        engine.resume(now: monotonicNow(), into: &output)
+                    }
+                }
                 loop(stream)
                 stream.shutdown()
+                close(stream.fd)
+            } else if first {
+                let error = lastError
+                lock.withLock {
+                    output.events.append(.completion(request, channel: 0, .failure(error)))
+                    engine.connectionLost(error, into: &output)
+                    _ = route()
+                }
+                break
+            } else {
+                let error = lastError
+                lock.withLock {
+                    output.events.append(.log(.warning, "recovery attempt \(attempt) failed: \(error)"))
+                    _ = route()
+                }
             }
+            // Go on only while the engine waits for a reconnect.
+            let recovering = lock.withLock { engine.state == .recovering && !stopRequested }
+            guard recovering, let policy = configuration.recovery else { break }
+            attempt += 1
+            if policy.maxAttempts > 0 && attempt > Int(policy.maxAttempts) {
+                let error = lastError
+                lock.withLock {
+                    engine.recoveryGaveUp(AMQPError(error.kind, "gave up after \(policy.maxAttempts) attempts: \(error.message)"), into: &output)
+                    _ = route()
+                }
+                break
+            }
+            if !sleep(ms: policy.delayMs(attempt: attempt - 1, random: random.next())) { break }
+        }
+        lock.withLock {
+            threadFinished = true
+            lock.broadcast()
+        }
+    }
+
+    /// Connects to `endpoint` and starts TLS when configured.
+    private func open(_ endpoint: Endpoint, deadline: UInt64, cancelled: () -> Bool) -> Result<ByteStream, AMQPError> {
+        let fd: Int32
+        if configuration.socketFD >= 0 && endpoint.host == configuration.host && endpoint.port == configuration.port {
+            // An adopted socket is used once; a recovery connects anew.
+            let adopted = lock.withLock { () -> Int32 in
+                defer { adoptedSocketUsed = true }
+                return adoptedSocketUsed ? -1 : configuration.socketFD
+            }
+            if adopted >= 0 {
+                configureSocket(adopted)
+                fd = adopted
+            } else {
+                switch connectSocket(host: endpoint.host, port: endpoint.port, deadline: deadline, cancelled: cancelled) {
+                case .success(let s): fd = s
+                case .failure(let error): return .failure(error)
+                }
+            }
+        } else {
+            switch connectSocket(host: endpoint.host, port: endpoint.port, deadline: deadline, cancelled: cancelled) {
+            case .success(let s): fd = s
+            case .failure(let error): return .failure(error)
+            }
+        }
+        let stream = ByteStream(fd: fd)
+        if let tls = configuration.tls, let failure = stream.startTLS(tls, host: endpoint.host, deadline: deadline, cancelled: cancelled) {
             close(fd)
-            lock.withLock {
-                threadFinished = true
-                lock.broadcast()
-            }
+            return .failure(failure)
+        }
+        return .success(stream)
+    }
+
+    /// Waits `ms` unless the application stops or closes the connection meanwhile; false then.
+    private func sleep(ms: UInt32) -> Bool {
+        let deadline = monotonicNow() &+ UInt64(ms) * 1_000_000
+        while true {
+            let going = lock.withLock { engine.state == .recovering && !stopRequested }
+            guard going else { return false }
+            let now = monotonicNow()
+            if now >= deadline { return true }
+            var wake = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+            if poll(&wake, 1, Int32(min((deadline - now) / 1_000_000 + 1, 1000))) > 0 { swiftamqp_shim_eventfd_drain(wakeFD) }
         }
     }
 
@@ -510,6 +577,19 @@ public final class Connection: @unchecked Sendable {
             engine.connectionLost(error, into: &output)
             _ = route()
         }
+    }
+}
+
+/// A small, fast generator for reconnect jitter (no Foundation, no global state).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

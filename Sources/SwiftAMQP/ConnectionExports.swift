@@ -36,19 +36,24 @@ public func swamqp_connection_options_init(_ options: UnsafeMutablePointer<swamq
     o.auth_mechanism = Int32(SWAMQP_AUTH_AUTO.rawValue)
     o.max_unconfirmed = defaults.maxUnconfirmed
     o.socket_fd = -1
+    o.recovery_initial_delay_ms = RecoveryPolicy().initialDelayMs
+    o.recovery_max_delay_ms = RecoveryPolicy().maxDelayMs
     options.pointee = o
 }
 
-/// Storage for the strings swamqp_parse_url hands out, one block per thread, replaced by the
-/// thread's next call.
-private func keepURLStrings(_ strings: [String]) -> [UnsafePointer<CChar>] {
+/// Storage for what swamqp_parse_url and swamqp_parse_url_list hand out: one block per thread
+/// (strings, then `endpointCount` endpoint structs), replaced by the thread's next call.
+private func keepURLStrings(_ strings: [String], endpointCount: Int = 0)
+    -> (strings: [UnsafePointer<CChar>], endpoints: UnsafeMutablePointer<swamqp_endpoint>?)? {
     if let previous = swiftamqp_shim_thread_slot() { free(previous) }
-    let total = strings.reduce(0) { $0 + $1.utf8.count + 1 }
-    guard let block = malloc(max(total, 1))?.assumingMemoryBound(to: CChar.self) else {
-        swiftamqp_shim_set_thread_slot(nil)
-        return []
-    }
-    swiftamqp_shim_set_thread_slot(block)
+    swiftamqp_shim_set_thread_slot(nil)
+    let endpointBytes = endpointCount * MemoryLayout<swamqp_endpoint>.stride
+    let total = endpointBytes + strings.reduce(0) { $0 + $1.utf8.count + 1 }
+    guard let raw = malloc(max(total, 1)) else { return nil }
+    swiftamqp_shim_set_thread_slot(raw)
+    // Endpoints first: malloc's alignment suits them; the strings follow.
+    let endpoints = endpointCount > 0 ? raw.bindMemory(to: swamqp_endpoint.self, capacity: endpointCount) : nil
+    let block = (raw + endpointBytes).assumingMemoryBound(to: CChar.self)
     var offset = 0
     var pointers: [UnsafePointer<CChar>] = []
     for string in strings {
@@ -61,7 +66,58 @@ private func keepURLStrings(_ strings: [String]) -> [UnsafePointer<CChar>] {
         offset += 1
         pointers.append(UnsafePointer(start))
     }
-    return pointers
+    return (pointers, endpoints)
+}
+
+/// Applies a parsed URL to `options`; `extraHosts` become endpoints (host, port).
+private func apply(_ parsed: AMQPURL, extra: [AMQPURL], to options: UnsafeMutablePointer<swamqp_connection_options>,
+                   _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    let fields = [parsed.host, parsed.virtualHost, parsed.user, parsed.password,
+                  parsed.caFile, parsed.certificateFile, parsed.keyFile, parsed.serverName]
+    let present = fields.compactMap { $0 }
+    let extraHosts = extra.map { $0.host ?? "localhost" }
+    guard let kept = keepURLStrings(present + extraHosts, endpointCount: extra.count) else {
+        _ = report(.invalidArgument, "out of memory", error)
+        error?.pointee.status = SWAMQP_ERR_NO_MEMORY.rawValue
+        return SWAMQP_ERR_NO_MEMORY.rawValue
+    }
+    var next = kept.strings.makeIterator()
+    if parsed.host != nil { options.pointee.host = next.next() }
+    if parsed.virtualHost != nil { options.pointee.vhost = next.next() }
+    if parsed.user != nil { options.pointee.user = next.next() }
+    if parsed.password != nil { options.pointee.password = next.next() }
+    if parsed.caFile != nil { options.pointee.tls_ca_file = next.next() }
+    if parsed.certificateFile != nil { options.pointee.tls_cert_file = next.next() }
+    if parsed.keyFile != nil { options.pointee.tls_key_file = next.next() }
+    if let name = parsed.serverName {
+        options.pointee.tls_server_name = next.next()
+        if name.isEmpty { options.pointee.tls_insecure_skip_hostname_check = true }
+    }
+    if parsed.tls {
+        options.pointee.tls = true
+        if parsed.port == nil { options.pointee.port = 5671 }
+    }
+    if parsed.skipVerify { options.pointee.tls_insecure_skip_verify = true }
+    switch parsed.authMechanism {
+    case .plain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_PLAIN.rawValue)
+    case .amqplain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_AMQPLAIN.rawValue)
+    case .external?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_EXTERNAL.rawValue)
+    case .auto?, nil: break
+    }
+    if let port = parsed.port { options.pointee.port = port }
+    if let v = parsed.heartbeat { options.pointee.heartbeat = v }
+    if let v = parsed.frameMax { options.pointee.frame_max = v }
+    if let v = parsed.channelMax { options.pointee.channel_max = v }
+    if let v = parsed.connectTimeoutMs { options.pointee.connect_timeout_ms = v }
+    if let endpoints = kept.endpoints {
+        for (index, url) in extra.enumerated() {
+            endpoints[index] = swamqp_endpoint(host: next.next(), port: url.port ?? (url.tls ? 5671 : 5672))
+        }
+        options.pointee.endpoints = UnsafePointer(endpoints)
+        options.pointee.endpoint_count = extra.count
+    }
+    clear(error)
+    return SWAMQP_OK.rawValue
 }
 
 @_cdecl("swamqp_parse_url")
@@ -73,49 +129,30 @@ public func swamqp_parse_url(_ url: UnsafePointer<CChar>?, _ options: UnsafeMuta
     case .failure(let failure):
         return report(failure, error)
     case .success(let parsed):
-        let fields = [parsed.host, parsed.virtualHost, parsed.user, parsed.password,
-                      parsed.caFile, parsed.certificateFile, parsed.keyFile, parsed.serverName]
-        let present = fields.compactMap { $0 }
-        let pointers = keepURLStrings(present)
-        guard pointers.count == present.count else { return report(.invalidArgument, "out of memory", error).noMemory(error) }
-        var next = pointers.makeIterator()
-        if parsed.host != nil { options.pointee.host = next.next() }
-        if parsed.virtualHost != nil { options.pointee.vhost = next.next() }
-        if parsed.user != nil { options.pointee.user = next.next() }
-        if parsed.password != nil { options.pointee.password = next.next() }
-        if parsed.caFile != nil { options.pointee.tls_ca_file = next.next() }
-        if parsed.certificateFile != nil { options.pointee.tls_cert_file = next.next() }
-        if parsed.keyFile != nil { options.pointee.tls_key_file = next.next() }
-        if let name = parsed.serverName {
-            options.pointee.tls_server_name = next.next()
-            if name.isEmpty { options.pointee.tls_insecure_skip_hostname_check = true }
-        }
-        if parsed.tls {
-            options.pointee.tls = true
-            if parsed.port == nil { options.pointee.port = 5671 }
-        }
-        if parsed.skipVerify { options.pointee.tls_insecure_skip_verify = true }
-        switch parsed.authMechanism {
-        case .plain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_PLAIN.rawValue)
-        case .amqplain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_AMQPLAIN.rawValue)
-        case .external?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_EXTERNAL.rawValue)
-        case .auto?, nil: break
-        }
-        if let port = parsed.port { options.pointee.port = port }
-        if let v = parsed.heartbeat { options.pointee.heartbeat = v }
-        if let v = parsed.frameMax { options.pointee.frame_max = v }
-        if let v = parsed.channelMax { options.pointee.channel_max = v }
-        if let v = parsed.connectTimeoutMs { options.pointee.connect_timeout_ms = v }
-        clear(error)
-        return SWAMQP_OK.rawValue
+        return apply(parsed, extra: [], to: options, error)
     }
 }
 
-extension Int32 {
-    fileprivate func noMemory(_ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-        error?.pointee.status = SWAMQP_ERR_NO_MEMORY.rawValue
-        return SWAMQP_ERR_NO_MEMORY.rawValue
+@_cdecl("swamqp_parse_url_list")
+public func swamqp_parse_url_list(_ urls: UnsafePointer<CChar>?, _ options: UnsafeMutablePointer<swamqp_connection_options>?,
+                                  _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    guard let text = string(urls) else { return report(.invalidArgument, "urls must not be NULL", error) }
+    guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
+    let items = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init)
+    guard !items.isEmpty else { return report(.invalidArgument, "invalid AMQP URL list: it is empty", error) }
+    var parsed: [AMQPURL] = []
+    for (index, item) in items.enumerated() {
+        switch AMQPURL.parse(item) {
+        case .success(let url): parsed.append(url)
+        case .failure(let failure):
+            var failure = failure
+            failure.message = "URL \(index + 1) of the list: \(failure.message)"
+            return report(failure, error)
+        }
     }
+    let status = apply(parsed[0], extra: Array(parsed.dropFirst()), to: options, error)
+    if status == SWAMQP_OK.rawValue { options.pointee.automatic_recovery = true }
+    return status
 }
 
 private func configuration(from options: swamqp_connection_options) -> ConnectionConfiguration {
@@ -139,6 +176,18 @@ private func configuration(from options: swamqp_connection_options) -> Connectio
     case Int32(SWAMQP_AUTH_AMQPLAIN.rawValue): c.authMechanism = .amqplain
     case Int32(SWAMQP_AUTH_EXTERNAL.rawValue): c.authMechanism = .external
     default: c.authMechanism = .auto
+    }
+    if options.automatic_recovery {
+        var policy = RecoveryPolicy()
+        if options.recovery_initial_delay_ms > 0 { policy.initialDelayMs = options.recovery_initial_delay_ms }
+        if options.recovery_max_delay_ms > 0 { policy.maxDelayMs = options.recovery_max_delay_ms }
+        policy.maxAttempts = options.recovery_max_attempts
+        c.recovery = policy
+    }
+    if let list = options.endpoints {
+        c.endpoints = (0..<options.endpoint_count).compactMap { index in
+            string(list[index].host).map { Endpoint(host: $0, port: list[index].port == 0 ? 5672 : list[index].port) }
+        }
     }
     if options.tls {
         var tls = TLSConfiguration()
@@ -177,6 +226,14 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
         }
     } else if options.pointee.tls_ca_certificate_count > 0 {
         return report(.invalidArgument, "tls_ca_certificates is NULL with a count of \(options.pointee.tls_ca_certificate_count)", error)
+    }
+    if options.pointee.endpoint_count > 0 {
+        guard let list = options.pointee.endpoints else {
+            return report(.invalidArgument, "endpoints is NULL with a count of \(options.pointee.endpoint_count)", error)
+        }
+        for index in 0..<options.pointee.endpoint_count where list[index].host == nil {
+            return report(.invalidArgument, "endpoints[\(index)].host is NULL", error)
+        }
     }
     guard (0...3).contains(options.pointee.auth_mechanism) else {
         return report(.invalidArgument, "auth_mechanism \(options.pointee.auth_mechanism) is not a swamqp_auth_mechanism", error)

@@ -302,6 +302,23 @@ extension Arena {
             e.class_id = frame.classID
             e.method_id = frame.methodID
             e.payload = view(frame.payload)
+        case .recoveryStarted(let error):
+            e.type = Int32(SWAMQP_EVENT_RECOVERY_STARTED.rawValue)
+            e.status = error.kind.status.rawValue
+            e.error = UnsafePointer(cError(error))
+        case .recoveryEntityFailed(let entity, let error):
+            e.type = Int32(SWAMQP_EVENT_RECOVERY_ENTITY_FAILED.rawValue)
+            e.channel = error.channel
+            e.name = view(entity)
+            e.status = error.kind.status.rawValue
+            e.error = UnsafePointer(cError(error))
+        case .recovered(let failed):
+            e.type = Int32(SWAMQP_EVENT_RECOVERED.rawValue)
+            e.message_count = UInt32(clamping: failed)
+        case .recoveryFailed(let error):
+            e.type = Int32(SWAMQP_EVENT_RECOVERY_FAILED.rawValue)
+            e.status = error.kind.status.rawValue
+            e.error = UnsafePointer(cError(error))
         case .log(let level, let text):
             e.type = Int32(SWAMQP_EVENT_LOG.rawValue)
             e.log_level = level.rawValue

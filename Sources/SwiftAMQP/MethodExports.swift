@@ -172,10 +172,13 @@ public func swamqp_message_free(_ message: UnsafeMutablePointer<swamqp_message>?
     return arena == nil ? SWAMQP_ERR_INVALID_HANDLE.rawValue : SWAMQP_OK.rawValue
 }
 
-/// Sends a method that expects no reply (ack, nack, reject).
-private func sendMethod(_ c: OpaquePointer?, _ channel: UInt16, _ error: UnsafeMutablePointer<swamqp_error>?, _ method: Method) -> Int32 {
+/// Sends an ack, nack or reject (no reply is expected).
+private func acknowledge(_ c: OpaquePointer?, _ channel: UInt16, _ error: UnsafeMutablePointer<swamqp_error>?,
+                         _ kind: ConnectionStateMachine.Acknowledgement, _ tag: UInt64, multiple: Bool) -> Int32 {
     withHandle(c, error) { handle in
-        let failure = handle.connection.withEngine { engine, out in engine.send(method, channel: channel, into: &out) }
+        let failure = handle.connection.withEngine { engine, out in
+            engine.acknowledge(kind, deliveryTag: tag, multiple: multiple, channel: channel, into: &out)
+        }
         if let failure { return report(failure, error) }
         clear(error)
         return SWAMQP_OK.rawValue
@@ -185,18 +188,17 @@ private func sendMethod(_ c: OpaquePointer?, _ channel: UInt16, _ error: UnsafeM
 @_cdecl("swamqp_basic_ack")
 public func swamqp_basic_ack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                              _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    sendMethod(c, channel, error, .basicAck(BasicAck(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))))
+    acknowledge(c, channel, error, .ack, deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))
 }
 
 @_cdecl("swamqp_basic_nack")
 public func swamqp_basic_nack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                               _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    sendMethod(c, channel, error, .basicNack(BasicNack(deliveryTag: deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE),
-                                                       requeue: flag(flags, SWAMQP_REQUEUE))))
+    acknowledge(c, channel, error, .nack(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))
 }
 
 @_cdecl("swamqp_basic_reject")
 public func swamqp_basic_reject(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                                 _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    sendMethod(c, channel, error, .basicReject(BasicReject(deliveryTag: deliveryTag, requeue: flag(flags, SWAMQP_REQUEUE))))
+    acknowledge(c, channel, error, .reject(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, multiple: false)
 }
