@@ -7,10 +7,12 @@ The library is looked up, in order:
 
 1. the environment variable ``SWIFTAMQP_LIBRARY`` (a path to the .so); when it is set, it is the
    only candidate, so a wrong value fails loudly instead of silently loading another copy;
-2. the repository's CMake build, ``build/lib/libswiftamqp.so`` relative to this package
+2. ``libswiftamqp.so.0`` beside this file, which a wheel built by ``pip install`` carries when a
+   library was found at build time (see setup.py);
+3. the repository's CMake build, ``build/lib/libswiftamqp.so`` relative to this package
    (``bindings/python/swiftamqp/../../../build/lib``);
-3. ``PREFIX/lib`` where PREFIX comes from ``_install_prefix.py``, written at install time (optional);
-4. the system library path: ``ctypes.util.find_library("swiftamqp")``, then ``libswiftamqp.so.0``.
+4. ``PREFIX/lib`` where PREFIX comes from ``_install_prefix.py``, written at install time (optional);
+5. the system library path: ``ctypes.util.find_library("swiftamqp")``, then ``libswiftamqp.so.0``.
 """
 
 import ctypes
@@ -494,9 +496,12 @@ def candidate_paths():
     env = os.environ.get("SWIFTAMQP_LIBRARY")
     if env:
         return [("SWIFTAMQP_LIBRARY", env)]
-    out = [("repository build",
-            os.path.normpath(os.path.join(_PACKAGE_DIR, os.pardir, os.pardir, os.pardir,
-                                          "build", "lib", _LIBNAME)))]
+    out = [
+        ("bundled with the package", os.path.join(_PACKAGE_DIR, _LIBNAME + ".0")),
+        ("repository build",
+         os.path.normpath(os.path.join(_PACKAGE_DIR, os.pardir, os.pardir, os.pardir,
+                                       "build", "lib", _LIBNAME))),
+    ]
     try:
         from . import _install_prefix  # written at install time; optional
         prefix = getattr(_install_prefix, "PREFIX", None)

@@ -159,12 +159,16 @@ def test_search_lists_every_path_tried(tmp_path):
     assert repo_build in err
     assert os.path.join(str(prefix), "lib", "libswiftamqp.so") in err
     assert "libswiftamqp.so.0" in err
-    assert err.index(repo_build) < err.index(str(prefix)) < err.index("libswiftamqp.so.0 (")
+    bundled = os.path.join(str(root), "swiftamqp", "libswiftamqp.so.0")
+    system = "  libswiftamqp.so.0 (system library path)"
+    assert bundled in err and system in err
+    assert err.index(bundled) < err.index(repo_build) < err.index(str(prefix)) < err.index(system)
 
 
 def test_candidate_order(monkeypatch):
     monkeypatch.delenv("SWIFTAMQP_LIBRARY", raising=False)
     names = [what for what, _ in _ffi.candidate_paths()]
-    assert names[0] == "repository build" and names[-1] == "system library path"
+    assert names[:2] == ["bundled with the package", "repository build"]
+    assert names[-1] == "system library path"
     monkeypatch.setenv("SWIFTAMQP_LIBRARY", "/x/libswiftamqp.so")
     assert _ffi.candidate_paths() == [("SWIFTAMQP_LIBRARY", "/x/libswiftamqp.so")]
