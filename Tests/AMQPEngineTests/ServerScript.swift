@@ -10,7 +10,7 @@ struct ServerScript {
     var sent: [Frame] = []
     var events: [EngineEvent] = []
     var socketClosed = false
-    private var sawProtocolHeader = false
+    private(set) var protocolHeadersSeen = 0
 
     init(configure: (inout ConnectionConfiguration) -> Void = { _ in }) {
         var configuration = ConnectionConfiguration()
@@ -26,8 +26,9 @@ struct ServerScript {
     /// Collects what one engine input produced.
     mutating func absorb(_ out: EngineOutput) throws {
         var bytes = out.outbound.buffer
-        if !sawProtocolHeader, bytes.starts(with: protocolHeader) {
-            sawProtocolHeader = true
+        // Each connection (the first, and every reconnect) begins with the protocol header.
+        if bytes.starts(with: protocolHeader) {
+            protocolHeadersSeen += 1
             bytes.removeFirst(protocolHeader.count)
         }
         var parser = FrameParser(frameMax: 1 << 30)
