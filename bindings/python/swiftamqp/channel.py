@@ -1,14 +1,23 @@
 """Channel (asynqp 0.6's API, plus qos/recover, transactions and publisher confirms)."""
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import logging
 import re
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import AMQPError, ChannelClosed, PublishNacked, UndeliverableMessage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Connection
+    from .exchange import Exchange
+    from .message import IncomingMessage
+    from .queue import Consumer, Queue
 
 __all__ = ["Channel"]
 
@@ -81,38 +90,40 @@ class Channel:
         state = "closed" if self.is_closed() else "open"
         return "<swiftamqp.Channel %d %s>" % (self.id, state)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Channel:
         return self
 
-    async def __aexit__(self, *exc_info):
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
-    def is_closed(self):
+    def is_closed(self) -> bool:
         return self._closing or self._closed_exc is not None
 
     @property
-    def connection(self):
+    def connection(self) -> "Connection":
         return self._connection
 
     @property
-    def flow_active(self):
+    def flow_active(self) -> bool:
         """False while the broker has stopped this channel's publishing (channel.flow)."""
         return self._flow_active
 
     @property
-    def confirm_mode(self):
+    def confirm_mode(self) -> bool:
         """True once :meth:`confirm_select` (or a :meth:`Exchange.publish_confirmed`) enabled
         publisher confirms on this channel."""
         return self._confirm_mode
 
     @property
-    def unconfirmed(self):
+    def unconfirmed(self) -> int:
         """How many :meth:`Exchange.publish_confirmed` calls on this channel await a confirm."""
         return len(self._outstanding)
 
     # ------------------------------------------------------------------------------------
-    async def declare_exchange(self, name, type, *, durable=True, auto_delete=False,
-                               internal=False, passive=False, nowait=False, arguments=None):
+    async def declare_exchange(self, name: str, type: str, *, durable: bool = True,
+                               auto_delete: bool = False, internal: bool = False,
+                               passive: bool = False, nowait: bool = False,
+                               arguments: Optional[Dict[str, Any]] = None) -> "Exchange":
         """Declares an exchange and returns its :class:`Exchange`.
 
         ``name == ''`` is the default exchange: returned without a declare. Names must consist of
@@ -143,8 +154,9 @@ class Channel:
             pointer)
         return Exchange(self, name, type, durable, auto_delete, internal)
 
-    async def declare_queue(self, name='', *, durable=True, exclusive=False, auto_delete=False,
-                            passive=False, nowait=False, arguments=None):
+    async def declare_queue(self, name: str = '', *, durable: bool = True, exclusive: bool = False,
+                            auto_delete: bool = False, passive: bool = False, nowait: bool = False,
+                            arguments: Optional[Dict[str, Any]] = None) -> "Queue":
         """Declares a queue and returns its :class:`Queue`; ``name=''`` lets the broker name it.
 
         Names follow the exchange-name rule; an ``amq.`` name is accepted only with ``passive``
@@ -174,7 +186,8 @@ class Channel:
         return Queue(self, declared_name, durable, exclusive, auto_delete,
                      arguments if arguments is not None else {})
 
-    async def set_qos(self, prefetch_size=0, prefetch_count=0, apply_globally=False):
+    async def set_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
+                      apply_globally: bool = False) -> None:
         """basic.qos: how many messages (``prefetch_count``) or bytes (``prefetch_size``, which
         RabbitMQ does not implement) the broker sends ahead of acknowledgements; 0 = no limit.
         RabbitMQ applies it to consumers created afterwards, per consumer, or with
@@ -186,7 +199,7 @@ class Channel:
             self.id, None, _ffi.lib.swamqp_basic_qos_async, self.id, prefetch_size, prefetch_count,
             _ffi.SWAMQP_GLOBAL if apply_globally else 0)
 
-    async def recover(self, *, requeue=True):
+    async def recover(self, *, requeue: bool = True) -> None:
         """basic.recover: the broker redelivers this channel's unacknowledged messages (to
         other consumers too with ``requeue``; RabbitMQ supports only requeue=True)."""
         self._check_open()
@@ -194,7 +207,7 @@ class Channel:
             self.id, None, _ffi.lib.swamqp_basic_recover_async, self.id,
             _ffi.SWAMQP_REQUEUE if requeue else 0)
 
-    def set_return_handler(self, handler):
+    def set_return_handler(self, handler: Optional[Callable[["IncomingMessage"], Any]]) -> None:
         """Sets the function called with each returned (undeliverable, mandatory) message.
 
         The default (also restored by ``None``) raises :class:`UndeliverableMessage` in the event
@@ -208,7 +221,7 @@ class Channel:
             raise TypeError("The handler must be a callable with one argument (a message).", handler)
         self._return_handler = handler
 
-    def set_cancel_handler(self, handler):
+    def set_cancel_handler(self, handler: Optional[Callable[["Consumer"], Any]]) -> None:
         """Sets the function called with the :class:`Consumer` when the broker cancels one of
         this channel's consumers (its queue was deleted, or a mirror failed over); None clears it.
         The consumer's callback's ``on_cancel()`` hook is called too, as in asynqp."""
@@ -219,18 +232,18 @@ class Channel:
     # ------------------------------------------------------------------------------------
     # Transactions
     # ------------------------------------------------------------------------------------
-    async def tx_select(self):
+    async def tx_select(self) -> None:
         """tx.select: from now on publishes and acks on this channel take effect at
         :meth:`tx_commit` (or are dropped by :meth:`tx_rollback`)."""
         self._check_open()
         await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_select_async, self.id)
 
-    async def tx_commit(self):
+    async def tx_commit(self) -> None:
         """tx.commit: makes the current transaction's publishes and acks take effect."""
         self._check_open()
         await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_commit_async, self.id)
 
-    async def tx_rollback(self):
+    async def tx_rollback(self) -> None:
         """tx.rollback: drops the current transaction's publishes and acks."""
         self._check_open()
         await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_rollback_async, self.id)
@@ -238,7 +251,7 @@ class Channel:
     # ------------------------------------------------------------------------------------
     # Publisher confirms
     # ------------------------------------------------------------------------------------
-    async def confirm_select(self):
+    async def confirm_select(self) -> None:
         """confirm.select: the broker confirms every publish on this channel from now on. Done
         automatically by the first :meth:`Exchange.publish_confirmed`. Idempotent."""
         if self._confirm_mode:
@@ -257,7 +270,7 @@ class Channel:
         if not fut.cancelled() and fut.exception() is None:
             self._confirm_mode = True
 
-    async def wait_for_confirms(self):
+    async def wait_for_confirms(self) -> None:
         """Waits until every publish made on this channel so far is confirmed; raises
         :class:`PublishNacked` when any was nacked since the previous wait (the library keeps
         this for all publishes, :meth:`Exchange.publish` ones included)."""
@@ -265,7 +278,7 @@ class Channel:
         await self._connection._start(self.id, None, _ffi.lib.swamqp_wait_for_confirms_async, self.id)
 
     # ------------------------------------------------------------------------------------
-    async def close(self):
+    async def close(self) -> None:
         """Closes the channel (channel.close / close-ok)."""
         if self._closed_exc is not None:
             return

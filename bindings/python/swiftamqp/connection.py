@@ -15,18 +15,25 @@ without :meth:`Connection.close` is freed by a finalizer (also at interpreter ex
 it, stops its I/O thread and removes its reader.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import ctypes
 import inspect
 import logging
+import socket
 import threading
 import weakref
+from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Tuple, Union
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._table import bytes_struct, read_bytes
 from .exceptions import ConnectionClosed, ConnectionLostError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .channel import Channel
 
 __all__ = ["Connection", "ConnectionStats", "connect", "connect_url", "connect_and_open_channel"]
 
@@ -244,16 +251,16 @@ class Connection:
         return "<swiftamqp.Connection%s %s@%s:%s vhost=%r %s>" % (
             name, self.username, self.host, self.port, self.virtual_host, self._state)
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Connection:
         return self
 
-    async def __aexit__(self, *exc_info):
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
     # ------------------------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------------------------
-    async def open_channel(self):
+    async def open_channel(self) -> "Channel":
         """Opens a new channel on this connection and returns the :class:`Channel`."""
         from .channel import Channel
         self._check_usable()
@@ -279,16 +286,17 @@ class Connection:
             raise
         return channel
 
-    def is_closed(self):
+    def is_closed(self) -> bool:
         """True once close() was called or the connection ended."""
         return self._state in (_CLOSING, _CLOSED) or self.closed.done()
 
     @property
-    def blocked(self):
+    def blocked(self) -> bool:
         """True while the broker blocks this connection's publishing (connection.blocked)."""
         return self._blocked
 
-    def set_blocked_handler(self, on_blocked, on_unblocked=None):
+    def set_blocked_handler(self, on_blocked: Optional[Callable[[str], Any]],
+                            on_unblocked: Optional[Callable[[], Any]] = None) -> None:
         """Sets the functions called when the broker blocks publishing on this connection
         (``on_blocked(reason)``, e.g. a memory or disk alarm) and when it lifts the block
         (``on_unblocked()``). Either may be None or a coroutine function."""
@@ -298,7 +306,7 @@ class Connection:
         self._on_blocked = on_blocked
         self._on_unblocked = on_unblocked
 
-    def stats(self):
+    def stats(self) -> ConnectionStats:
         """The connection's counters (frames, bytes, publishes, confirms, deliveries, returns,
         heartbeats, bytes held by the event queue) as a :class:`ConnectionStats`."""
         handle = self._native.handle
@@ -310,7 +318,7 @@ class Connection:
             raise make_exception(ErrorInfo(rc), connection_level=True)
         return ConnectionStats(*[getattr(stats, f) for f in ConnectionStats._fields])
 
-    async def update_secret(self, new_secret, reason=""):
+    async def update_secret(self, new_secret: Union[str, bytes], reason: str = "") -> None:
         """connection.update-secret: hands the broker a new secret (e.g. a refreshed OAuth 2
         token) for this connection. The secret is never logged."""
         self._check_usable()
@@ -334,7 +342,7 @@ class Connection:
         if rc:
             raise make_exception(info, connection_level=True)
 
-    async def close(self):
+    async def close(self) -> None:
         """Closes the connection (connection.close / close-ok), then frees its native resources."""
         if self._state == _CLOSED or self.closed.done():
             self._release()
@@ -869,10 +877,10 @@ class _Connecting:
         self._kwargs = kwargs
         self._connection = None
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, Connection]:
         return self._factory(*self._args, **self._kwargs).__await__()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> Connection:
         self._connection = await self
         return self._connection
 
@@ -882,8 +890,11 @@ class _Connecting:
             await connection.close()
 
 
-def connect(host='localhost', port=5672, username='guest', password='guest', virtual_host='/',
-            on_connection_close=None, *, loop=None, sock=None, **kwargs):
+def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
+            password: str = 'guest', virtual_host: str = '/',
+            on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None, *,
+            loop: Optional[asyncio.AbstractEventLoop] = None, sock: Optional[socket.socket] = None,
+            **kwargs: Any) -> _Connecting:
     """Connects to an AMQP broker and logs in; ``await`` it for a :class:`Connection`, or
     ``async with connect(...) as connection:``.
 
@@ -905,16 +916,19 @@ def connect(host='localhost', port=5672, username='guest', password='guest', vir
                        dict(kwargs, loop=loop, sock=sock))
 
 
-def connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
+def connect_url(url: str, on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None,
+                *, loop: Optional[asyncio.AbstractEventLoop] = None, **kwargs: Any) -> _Connecting:
     """:func:`connect` with an ``amqp://user:password@host:port/vhost?heartbeat=..`` URL (parsed
     by the library, RabbitMQ's URI rules: ``/%2f`` names the vhost "/"). Keyword options as for
     :func:`connect`; they override the URL's query."""
     return _Connecting(_connect_url, (url, on_connection_close), dict(kwargs, loop=loop))
 
 
-async def connect_and_open_channel(host='localhost', port=5672, username='guest', password='guest',
-                                   virtual_host='/', on_connection_close=None, *, loop=None,
-                                   **kwargs):
+async def connect_and_open_channel(host: str = 'localhost', port: int = 5672, username: str = 'guest',
+                                   password: str = 'guest', virtual_host: str = '/',
+                                   on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None,
+                                   *, loop: Optional[asyncio.AbstractEventLoop] = None,
+                                   **kwargs: Any) -> Tuple[Connection, "Channel"]:
     """:func:`connect`, then :meth:`Connection.open_channel`; returns ``(connection, channel)``."""
     connection = await connect(host, port, username, password, virtual_host, on_connection_close,
                                loop=loop, **kwargs)

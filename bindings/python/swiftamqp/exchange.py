@@ -1,10 +1,16 @@
 """Exchange (asynqp 0.6's API, plus confirmed publishing and exchange-to-exchange bindings)."""
 
+from __future__ import annotations
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._table import bytes_struct, encode_table
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .channel import Channel
 
 __all__ = ["Exchange", "ExchangeBinding"]
 
@@ -45,10 +51,10 @@ class Exchange:
         return True
 
     @property
-    def channel(self):
+    def channel(self) -> "Channel":
         return self._channel
 
-    def publish(self, message, routing_key, *, mandatory=True):
+    def publish(self, message: Message, routing_key: str, *, mandatory: bool = True) -> None:
         """Publishes `message` (a :class:`Message`) now: one library call that queues the frames
         for the connection's I/O thread and never waits for the broker.
 
@@ -74,7 +80,8 @@ class Exchange:
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
 
-    async def publish_confirmed(self, message, routing_key, *, mandatory=True):
+    async def publish_confirmed(self, message: Message, routing_key: str, *,
+                                mandatory: bool = True) -> None:
         """Publishes `message` and returns once the broker confirmed it (publisher confirms;
         the channel is put in confirm mode on first use).
 
@@ -125,7 +132,7 @@ class Exchange:
         self._routing_keys[routing_key] = key
         return key
 
-    async def delete(self, *, if_unused=True):
+    async def delete(self, *, if_unused: bool = True) -> None:
         """exchange.delete; with ``if_unused`` only when nothing is bound to it (else
         PreconditionFailed)."""
         if not self.name:
@@ -136,7 +143,8 @@ class Exchange:
             channel.id, None, _ffi.lib.swamqp_exchange_delete_async, channel.id, self._c_name,
             _ffi.SWAMQP_IF_UNUSED if if_unused else 0)
 
-    async def bind(self, source, routing_key='', *, arguments=None):
+    async def bind(self, source: Union[Exchange, str], routing_key: str = '', *,
+                   arguments: Optional[Dict[str, Any]] = None) -> ExchangeBinding:
         """exchange.bind (RabbitMQ extension): messages published to `source` (an Exchange or
         an exchange name) that match `routing_key` are routed through this exchange too.
         Returns an :class:`ExchangeBinding`."""
@@ -149,7 +157,8 @@ class Exchange:
                                      arguments)
         return ExchangeBinding(self, source, routing_key, arguments)
 
-    async def unbind(self, source, routing_key='', *, arguments=None):
+    async def unbind(self, source: Union[Exchange, str], routing_key: str = '', *,
+                     arguments: Optional[Dict[str, Any]] = None) -> None:
         """exchange.unbind: removes a binding made by :meth:`bind`."""
         await self._exchange_binding(_ffi.lib.swamqp_exchange_unbind_async, _exchange_name(source),
                                      routing_key, arguments)
@@ -184,7 +193,7 @@ class ExchangeBinding:
         return "<swiftamqp.ExchangeBinding %r -> %r (%r)>" % (
             _exchange_name(self.source), self.destination.name, self.routing_key)
 
-    async def unbind(self, arguments=None):
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
         """exchange.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Exchange {} was already unbound from {}".format(

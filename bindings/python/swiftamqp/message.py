@@ -6,10 +6,13 @@ call. Assigning any property (or the body) drops the cached struct; so does a ch
 to the ``headers`` dict (it is compared with a snapshot taken when the struct was built).
 """
 
+from __future__ import annotations
+
 import copy
 import ctypes
 import datetime
 import json
+from typing import Any, Dict, Optional, Union
 
 from . import _ffi
 from ._table import bytes_struct, decode_table, encode_table, read_bytes
@@ -115,14 +118,14 @@ class Message:
 
     property_types = PROPERTY_TYPES
 
-    def __init__(self, body, *,
-                 headers=None, content_type=None,
-                 content_encoding=None, delivery_mode=None,
-                 priority=None, correlation_id=None,
-                 reply_to=None, expiration=None,
-                 message_id=None, timestamp=None,
-                 type=None, user_id=None,
-                 app_id=None):
+    def __init__(self, body: Union[bytes, bytearray, memoryview, str, Dict[str, Any]], *,
+                 headers: Optional[Dict[str, Any]] = None, content_type: Optional[str] = None,
+                 content_encoding: Optional[str] = None, delivery_mode: Optional[int] = None,
+                 priority: Optional[int] = None, correlation_id: Optional[str] = None,
+                 reply_to: Optional[str] = None, expiration: Optional[str] = None,
+                 message_id: Optional[str] = None, timestamp: Optional[datetime.datetime] = None,
+                 type: Optional[str] = None, user_id: Optional[str] = None,
+                 app_id: Optional[str] = None) -> None:
         if content_encoding is None:
             content_encoding = "utf-8"
         if isinstance(body, dict):
@@ -178,7 +181,7 @@ class Message:
         body = self.body if len(self.body) <= 64 else self.body[:64] + b"..."
         return "<%s body=%r %s>" % (builtins_type(self).__name__, body, shown)
 
-    def json(self):
+    def json(self) -> Any:
         """The body parsed as JSON (decoded with ``content_encoding``, default utf-8)."""
         return json.loads(self.body.decode(self._properties.get("content_encoding") or "utf-8"))
 
@@ -277,19 +280,19 @@ class IncomingMessage(Message):
         if self.sender is None:
             raise ValueError("this message was not received from a channel")
 
-    def ack(self, *, multiple=False):
+    def ack(self, *, multiple: bool = False) -> None:
         """Acknowledges the message (with ``multiple``: every unacknowledged message of the
         channel up to this one). Queued for sending at once; never waits."""
         self._check_ackable()
         self.sender._basic_ack(self.delivery_tag, multiple)
 
-    def reject(self, *, requeue=True):
+    def reject(self, *, requeue: bool = True) -> None:
         """Rejects the message: the broker requeues it (``requeue``) or drops or dead-letters it.
         Queued for sending at once; never waits."""
         self._check_ackable()
         self.sender._basic_reject(self.delivery_tag, requeue)
 
-    def nack(self, *, multiple=False, requeue=True):
+    def nack(self, *, multiple: bool = False, requeue: bool = True) -> None:
         """basic.nack: :meth:`reject` that can cover every unacknowledged message up to this one
         (``multiple``). Queued for sending at once; never waits."""
         self._check_ackable()

@@ -1,15 +1,23 @@
 """Queue, QueueBinding, Consumer (asynqp 0.6's API) and QueueIterator (``async for``)."""
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import inspect
 import logging
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Union
 
 from . import _ffi
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import (
     AMQPError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .channel import Channel
+    from .exchange import Exchange
+    from .message import IncomingMessage
 
 __all__ = ["Queue", "QueueBinding", "Consumer", "QueueIterator"]
 
@@ -45,7 +53,7 @@ class Queue:
         return "<swiftamqp.Queue %r>" % (self.name,)
 
     @property
-    def channel(self):
+    def channel(self) -> "Channel":
         return self._channel
 
     def _check(self):
@@ -53,7 +61,8 @@ class Queue:
             raise Deleted("Queue {} was deleted".format(self.name))
         self._channel._check_open()
 
-    async def bind(self, exchange, routing_key, *, arguments=None):
+    async def bind(self, exchange: Union["Exchange", str], routing_key: str, *,
+                   arguments: Optional[Dict[str, Any]] = None) -> QueueBinding:
         """Binds the queue to `exchange` (an :class:`Exchange`) with `routing_key`;
         returns a :class:`QueueBinding`."""
         if self.deleted:
@@ -73,7 +82,7 @@ class Queue:
             c_exchange, c_key, 0, table.pointer if table is not None else None)
         return QueueBinding(self, exchange, routing_key, arguments)
 
-    async def get(self, *, no_ack=False):
+    async def get(self, *, no_ack: bool = False) -> Optional["IncomingMessage"]:
         """basic.get: the next message as an :class:`IncomingMessage`, or None when the queue is
         empty."""
         self._check()
@@ -100,8 +109,9 @@ class Queue:
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
             _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan)
 
-    async def consume(self, callback, *, no_local=False, no_ack=False, exclusive=False,
-                      arguments=None, consumer_tag=''):
+    async def consume(self, callback: Callable[["IncomingMessage"], Any], *, no_local: bool = False,
+                      no_ack: bool = False, exclusive: bool = False,
+                      arguments: Optional[Dict[str, Any]] = None, consumer_tag: str = '') -> Consumer:
         """basic.consume: calls ``callback(message)`` with every message the broker delivers
         from this queue; returns the :class:`Consumer`.
 
@@ -145,23 +155,24 @@ class Queue:
             channel.id, convert, _ffi.lib.swamqp_basic_consume_async, channel.id, self._c_name,
             c_tag, flags, table.pointer if table is not None else None, orphan=orphan)
 
-    def iterate(self, *, no_ack=False, exclusive=False, arguments=None):
+    def iterate(self, *, no_ack: bool = False, exclusive: bool = False,
+                arguments: Optional[Dict[str, Any]] = None) -> QueueIterator:
         """A :class:`QueueIterator` over this queue's deliveries: ``async for message in
         queue.iterate(): ...``, or ``async with queue.iterate() as messages:`` to cancel the
         consumer when the block ends. The consumer starts on the first ``__anext__``."""
         return QueueIterator(self, no_ack=no_ack, exclusive=exclusive, arguments=arguments)
 
-    def __aiter__(self):
+    def __aiter__(self) -> QueueIterator:
         return QueueIterator(self)
 
-    async def purge(self):
+    async def purge(self) -> int:
         """queue.purge: drops the queue's ready messages; returns how many."""
         self._check()
         channel = self._channel
         return await channel._connection._start(
             channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0)
 
-    async def delete(self, *, if_unused=True, if_empty=True):
+    async def delete(self, *, if_unused: bool = True, if_empty: bool = True) -> int:
         """queue.delete; with ``if_unused`` only when it has no consumers, with ``if_empty`` only
         when it holds no messages (else PreconditionFailed). Returns how many messages it held."""
         if self.deleted:
@@ -197,7 +208,7 @@ class QueueBinding:
         return "<swiftamqp.QueueBinding %r -> %r (%r)>" % (
             self.queue.name, _name_of(self.exchange), self.routing_key)
 
-    async def unbind(self, arguments=None):
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
         """queue.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Queue {} was already unbound from exchange {}".format(
@@ -244,7 +255,7 @@ class Consumer:
         return "<swiftamqp.Consumer %r on %r%s>" % (
             self.tag, self.queue.name, " cancelled" if self.cancelled else "")
 
-    async def cancel(self):
+    async def cancel(self) -> None:
         """basic.cancel: stops deliveries to this consumer. Messages already delivered (or
         already queued in the library) still reach the callback first."""
         if self.cancelled:
@@ -321,10 +332,10 @@ class QueueIterator:
         self._error = None
         self._loop = queue._channel._loop
 
-    def __aiter__(self):
+    def __aiter__(self) -> QueueIterator:
         return self
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> QueueIterator:
         await self._start()
         return self
 
@@ -339,7 +350,7 @@ class QueueIterator:
                 self.queue.consume(self, **self._consume_kwargs), loop=self._loop)
         self.consumer = await asyncio.shield(self._starting)
 
-    async def __anext__(self):
+    async def __anext__(self) -> "IncomingMessage":
         if self.consumer is None and not self._finished:
             await self._start()
         while not self._buffer:
@@ -354,7 +365,7 @@ class QueueIterator:
                 self._waiter = None
         return self._buffer.popleft()
 
-    async def cancel(self):
+    async def cancel(self) -> None:
         """Cancels the consumer; the iteration then ends."""
         if self.consumer is None and self._starting is not None:
             try:
