@@ -1,6 +1,7 @@
 /*
  * c_bad_arguments: every function of swiftamqp.h with NULL, made-up, freed or out-of-range
- * arguments. Each call must return its documented status and never crash.
+ * arguments. Each call must return its documented status and never crash. The ctest
+ * c_bad_arguments_covers_header fails when a function declared in the header is not named here.
  *
  * Needs AMQP_URL only for the part that needs a live connection (open channels, shortstr limits,
  * channel numbers never opened, calls after close/free).
@@ -11,6 +12,13 @@
 #include <limits.h>
 
 #define T_MS 5000
+
+/* Well-formed method arguments for the raw-send calls, so that only the handle/state is wrong:
+ * channel.close / connection.close (reply 200, "", 0, 0) and basic.publish (exchange "", key ""). */
+static const uint8_t close_args_bytes[] = {0x00, 0xc8, 0x00, 0x00, 0x00, 0x00, 0x00};
+static const uint8_t publish_args_bytes[] = {0x00, 0x00, 0x00, 0x00, 0x00};
+#define CLOSE_ARGS tu_bn(close_args_bytes, sizeof close_args_bytes)
+#define PUBLISH_ARGS tu_bn(publish_args_bytes, sizeof publish_args_bytes)
 
 static const swamqp_connection_options *closed_port_options(void)
 {
@@ -46,6 +54,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_FORKED),
         KNOWN(SWAMQP_ERR_BAD_STATE),
         KNOWN(SWAMQP_ERR_CHANNEL_LIMIT),
+        KNOWN(SWAMQP_ERR_NOT_CONFIRM_MODE),
         KNOWN(SWAMQP_ERR_TIMEOUT),
         KNOWN(SWAMQP_ERR_WOULD_BLOCK),
         KNOWN(SWAMQP_ERR_RESOLVE),
@@ -59,6 +68,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_MESSAGE_TOO_LARGE),
         KNOWN(SWAMQP_ERR_UNEXPECTED_FRAME),
         KNOWN(SWAMQP_ERR_AUTH),
+        KNOWN(SWAMQP_ERR_NACKED),
         KNOWN(SWAMQP_ERR_CHANNEL_CLOSED),
         KNOWN(SWAMQP_ERR_CONNECTION_CLOSED),
     };
@@ -69,7 +79,7 @@ static void test_status_strings_and_version(void)
         CHECK(strcmp(s, known[i].name) == 0, "swamqp_status_string(%d) is \"%s\", expected \"%s\"",
               known[i].status, s, known[i].name);
     }
-    static const int unknown[] = {1, 2, -1, -99, -107, -199, -202, -299, -306, -399, -405, -499, -502,
+    static const int unknown[] = {1, 2, -1, -99, -108, -199, -202, -299, -306, -399, -406, -499, -502,
                                   -1000, 100, 12345, INT_MAX, INT_MIN, INT_MIN + 1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = swamqp_status_string(unknown[i]);
@@ -141,6 +151,46 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
           (void *)msg);
     CHECK_HANDLE(swamqp_basic_get_async(h, 1, name, 0, &rid, &err));
     CHECK_HANDLE(swamqp_basic_ack(h, 1, 1, 0, &err));
+    CHECK_HANDLE(swamqp_basic_nack(h, 1, 1, SWAMQP_MULTIPLE, &err));
+    CHECK_HANDLE(swamqp_basic_reject(h, 1, 1, SWAMQP_REQUEUE, &err));
+    CHECK_HANDLE(swamqp_basic_recover(h, 1, SWAMQP_REQUEUE, 100, &err));
+    CHECK_HANDLE(swamqp_basic_recover_async(h, 1, SWAMQP_REQUEUE, &rid, &err));
+    CHECK_HANDLE(swamqp_basic_qos(h, 1, 0, 10, 0, 100, &err));
+    CHECK_HANDLE(swamqp_basic_qos_async(h, 1, 0, 10, 0, &rid, &err));
+    swamqp_name tag;
+    CHECK_HANDLE(swamqp_basic_consume(h, 1, name, name, 0, NULL, &tag, 100, &err));
+    CHECK_HANDLE(swamqp_basic_consume_async(h, 1, name, name, 0, NULL, &rid, &err));
+    CHECK_HANDLE(swamqp_basic_cancel(h, 1, name, 0, 100, &err));
+    CHECK_HANDLE(swamqp_basic_cancel_async(h, 1, name, 0, &rid, &err));
+    CHECK_HANDLE(swamqp_exchange_delete(h, 1, name, 0, 100, &err));
+    CHECK_HANDLE(swamqp_exchange_delete_async(h, 1, name, 0, &rid, &err));
+    CHECK_HANDLE(swamqp_exchange_bind(h, 1, name, name, name, 0, NULL, 100, &err));
+    CHECK_HANDLE(swamqp_exchange_bind_async(h, 1, name, name, name, 0, NULL, &rid, &err));
+    CHECK_HANDLE(swamqp_exchange_unbind(h, 1, name, name, name, 0, NULL, 100, &err));
+    CHECK_HANDLE(swamqp_exchange_unbind_async(h, 1, name, name, name, 0, NULL, &rid, &err));
+    CHECK_HANDLE(swamqp_queue_unbind(h, 1, name, name, name, NULL, 100, &err));
+    CHECK_HANDLE(swamqp_queue_unbind_async(h, 1, name, name, name, NULL, &rid, &err));
+    uint32_t count = 0;
+    CHECK_HANDLE(swamqp_queue_purge(h, 1, name, 0, &count, 100, &err));
+    CHECK_HANDLE(swamqp_queue_purge_async(h, 1, name, 0, &rid, &err));
+    CHECK_HANDLE(swamqp_queue_delete(h, 1, name, 0, &count, 100, &err));
+    CHECK_HANDLE(swamqp_queue_delete_async(h, 1, name, 0, &rid, &err));
+    CHECK_HANDLE(swamqp_tx_select(h, 1, 100, &err));
+    CHECK_HANDLE(swamqp_tx_select_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_tx_commit(h, 1, 100, &err));
+    CHECK_HANDLE(swamqp_tx_commit_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_tx_rollback(h, 1, 100, &err));
+    CHECK_HANDLE(swamqp_tx_rollback_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_confirm_select(h, 1, 100, &err));
+    CHECK_HANDLE(swamqp_confirm_select_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_wait_for_confirms(h, 1, 100, &err));
+    CHECK_HANDLE(swamqp_wait_for_confirms_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_connection_update_secret(h, name, name, 100, &err));
+    swamqp_stats stats;
+    CHECK_STATUS(swamqp_connection_stats(h, &stats), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_STATUS(swamqp_channel_set_raw(h, 1, true), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_HANDLE(swamqp_send_method(h, 1, 20, 40, CLOSE_ARGS, &err));
+    CHECK_HANDLE(swamqp_send_content(h, 1, 60, 40, PUBLISH_ARGS, NULL, name, &err));
 
     /* Also with error == NULL ("may be NULL"). */
     CHECK_STATUS(swamqp_channel_open(h, &ch, 100, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
@@ -173,6 +223,9 @@ static void test_invalid_handles(void)
     CHECK_OK(swamqp_connection_free(newer), NULL);
     check_invalid_handle(newer, "second freed", false);
 }
+
+static void expect_async_failure(swamqp_connection *conn, int rc, uint64_t rid, int expected,
+                                 const swamqp_error *err, const char *what);
 
 /* ---- NULL and invalid arguments without a broker ------------------------------------------ */
 
@@ -252,7 +305,65 @@ static void test_arguments_offline(void)
     CHECK(rc == SWAMQP_ERR_BAD_STATE || rc == SWAMQP_ERR_CONNECTION_CLOSED,
           "basic_publish on a never-opened connection returned %s (%d): %s", swamqp_status_string(rc), rc,
           tu_err_text(&err));
+
+    /* The newer functions on the never-opened connection: "a connection that is not open yet gives
+     * SWAMQP_ERR_BAD_STATE". */
+    const swamqp_bytes x = tu_b("x");
+    uint64_t rid = 0;
+    CHECK_STATUS(swamqp_exchange_delete(conn, 1, x, 0, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, 1, x, x, x, 0, NULL, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_queue_purge(conn, 1, x, 0, NULL, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, 1, x, x, 0, NULL, NULL, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_basic_nack(conn, 1, 1, 0, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_tx_select(conn, 1, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_confirm_select(conn, 1, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_wait_for_confirms(conn, 1, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    /* an _async request may refuse at once or complete with the status (as for channels) */
+    tu_err_reset(&err);
+    rc = swamqp_confirm_select_async(conn, 1, &rid, &err);
+    expect_async_failure(conn, rc, rid, SWAMQP_ERR_BAD_STATE, &err, "confirm_select_async before open");
+    CHECK_STATUS(swamqp_connection_update_secret(conn, x, x, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_send_method(conn, 1, 20, 40, CLOSE_ARGS, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_channel_set_raw(conn, 1, true), SWAMQP_ERR_BAD_STATE, NULL);
+
+    /* stats: required out-pointer; zeros before open */
+    swamqp_stats stats;
+    CHECK_STATUS(swamqp_connection_stats(conn, NULL), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    memset(&stats, 0x5a, sizeof stats);
+    CHECK_OK(swamqp_connection_stats(conn, &stats), NULL);
+    CHECK(stats.frames_in == 0 && stats.frames_out == 0 && stats.bytes_in == 0 && stats.bytes_out == 0 &&
+              stats.publishes == 0 && stats.deliveries == 0 && stats.events_queued_bytes == 0,
+          "stats of a never-opened connection are not zero");
     CHECK_OK(swamqp_connection_free(conn), NULL);
+
+    /* Options: an unknown auth mechanism is refused at create. */
+    swamqp_connection_options bad = *closed_port_options();
+    bad.auth_mechanism = 4; /* past SWAMQP_AUTH_EXTERNAL */
+    CHECK_STATUS(swamqp_connection_create(&bad, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    bad.auth_mechanism = -1;
+    CHECK_STATUS(swamqp_connection_create(&bad, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    conn = (swamqp_connection *)0x1;
+    CHECK_STATUS(swamqp_connect(&bad, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(conn == NULL, "swamqp_connect failed but *out is %p", (void *)conn);
+    /* A socket_fd that is not a socket (a pipe): refused at create or at open, never a crash. */
+    int pfd[2];
+    CHECK(pipe(pfd) == 0, "pipe");
+    bad = *closed_port_options();
+    bad.socket_fd = pfd[0];
+    tu_err_reset(&err);
+    rc = swamqp_connection_create(&bad, &conn, &err);
+    if (rc == SWAMQP_OK) {
+        tu_err_reset(&err);
+        rc = swamqp_connection_open(conn, &err);
+        CHECK(rc != SWAMQP_OK, "a connection over a pipe opened");
+        CHECK_OK(swamqp_connection_free(conn), NULL);
+    } else {
+        tu_check_status(__FILE__, __LINE__, "create with a pipe as socket_fd", rc, SWAMQP_ERR_INVALID_ARGUMENT, &err);
+        CHECK(fcntl(pfd[0], F_GETFD) != -1, "a refused create closed the caller's socket_fd");
+        close(pfd[0]);
+    }
+    fprintf(stderr, "socket_fd = a pipe: %s: %s\n", swamqp_status_string(rc), tu_err_text(&err));
+    close(pfd[1]);
 }
 
 /* ---- with a live connection -------------------------------------------------------------- */
@@ -292,6 +403,137 @@ static void expect_async_failure(swamqp_connection *conn, int rc, uint64_t rid, 
 
 
 static char long_name[257]; /* 256 bytes */
+
+/**
+ * The functions added with consume/confirms/tx/raw: NULL out-pointers that are required, over-long
+ * short strings, NULL bytes with a length, bad tables, NOWAIT consume without a tag, and a channel
+ * that was never opened (status `not_open`, as for the older functions). Nothing of this is sent:
+ * the channel stays open (checked by the caller).
+ */
+static void test_newer_functions_live(swamqp_connection *conn, uint16_t ch, swamqp_bytes queue, int not_open)
+{
+    swamqp_error err;
+    uint64_t rid = 0;
+    uint32_t count = 0;
+    const swamqp_bytes too_long = tu_bn(long_name, 256);
+    const swamqp_bytes null_bytes = tu_bn(NULL, 5);
+    const swamqp_bytes x = tu_b("c_bad_arguments.x");
+    const swamqp_bytes direct = tu_b("amq.direct");
+    swamqp_table bad_table = {2, NULL};
+    const int IA = SWAMQP_ERR_INVALID_ARGUMENT;
+
+    /* required request ids */
+    CHECK_STATUS(swamqp_basic_recover_async(conn, ch, SWAMQP_REQUEUE, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_qos_async(conn, ch, 0, 1, 0, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_consume_async(conn, ch, queue, x, 0, NULL, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_cancel_async(conn, ch, x, 0, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_delete_async(conn, ch, x, 0, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind_async(conn, ch, x, direct, x, 0, NULL, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_unbind_async(conn, ch, x, direct, x, 0, NULL, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_unbind_async(conn, ch, queue, direct, x, NULL, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_purge_async(conn, ch, queue, 0, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_delete_async(conn, ch, queue, 0, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_tx_select_async(conn, ch, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_tx_commit_async(conn, ch, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_tx_rollback_async(conn, ch, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_confirm_select_async(conn, ch, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_wait_for_confirms_async(conn, ch, NULL, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_stats(conn, NULL), IA, NULL);
+
+    /* over-long short strings and NULL bytes */
+    CHECK_STATUS(swamqp_exchange_delete(conn, ch, too_long, 0, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_delete(conn, ch, null_bytes, 0, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_delete_async(conn, ch, too_long, 0, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, ch, too_long, direct, x, 0, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, ch, x, too_long, x, 0, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, ch, x, direct, too_long, 0, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, ch, x, direct, x, 0, &bad_table, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_bind_async(conn, ch, x, direct, null_bytes, 0, NULL, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_unbind(conn, ch, x, direct, too_long, 0, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_unbind(conn, ch, x, direct, x, 0, &bad_table, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_exchange_unbind_async(conn, ch, too_long, direct, x, 0, NULL, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_unbind(conn, ch, too_long, direct, x, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_unbind(conn, ch, queue, direct, x, &bad_table, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_unbind_async(conn, ch, queue, null_bytes, x, NULL, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_purge(conn, ch, too_long, 0, &count, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_purge_async(conn, ch, null_bytes, 0, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_delete(conn, ch, too_long, 0, &count, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_queue_delete_async(conn, ch, null_bytes, 0, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, ch, too_long, x, 0, NULL, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, ch, queue, too_long, 0, NULL, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, ch, queue, x, 0, &bad_table, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_consume_async(conn, ch, queue, null_bytes, 0, NULL, &rid, &err), IA, &err);
+    /* NOWAIT needs a tag */
+    CHECK_STATUS(swamqp_basic_consume(conn, ch, queue, tu_b(""), SWAMQP_NOWAIT, NULL, NULL, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_cancel(conn, ch, too_long, 0, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_basic_cancel_async(conn, ch, null_bytes, 0, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_update_secret(conn, null_bytes, x, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_update_secret(conn, x, too_long, T_MS, &err), IA, &err);
+    /* raw sends: arguments that do not decode, NULL bytes, bad properties, a non-content method */
+    CHECK_STATUS(swamqp_send_method(conn, ch, 50, 10, null_bytes, &err), IA, &err);
+    CHECK_STATUS(swamqp_send_method(conn, ch, 50, 10, tu_bn("\x00", 1), &err), IA, &err);
+    CHECK_STATUS(swamqp_send_method(conn, ch, 0, 0, tu_b(""), &err), IA, &err);
+    /* channel 0 belongs to the library: "SWAMQP_ERR_BAD_STATE for 0" */
+    CHECK_STATUS(swamqp_send_method(conn, 0, 10, 50, CLOSE_ARGS, &err), SWAMQP_ERR_BAD_STATE, &err);
+    CHECK_STATUS(swamqp_send_method(conn, ch, 65535, 65535, tu_b(""), &err), IA, &err);
+    CHECK_STATUS(swamqp_send_content(conn, ch, 60, 40, null_bytes, NULL, tu_b("b"), &err), IA, &err);
+    CHECK_STATUS(swamqp_send_content(conn, ch, 60, 40, tu_bn("\x00", 1), NULL, tu_b("b"), &err), IA, &err);
+    static const uint8_t publish_args[] = {0, 0, 0, 0, 0}; /* reserved, exchange "", key "", bits */
+    CHECK_STATUS(swamqp_send_content(conn, ch, 60, 40, tu_bn(publish_args, 5), NULL, null_bytes, &err), IA, &err);
+    swamqp_properties props;
+    memset(&props, 0, sizeof props);
+    props.flags = SWAMQP_PROP_HEADERS;
+    props.headers = bad_table;
+    CHECK_STATUS(swamqp_send_content(conn, ch, 60, 40, tu_bn(publish_args, 5), &props, tu_b("b"), &err), IA, &err);
+    CHECK_STATUS(swamqp_send_content(conn, ch, 50, 10, tu_bn(publish_args, 5), NULL, tu_b("b"), &err), IA, &err);
+
+    /* a channel never opened: the same status as the older functions */
+    const uint16_t never = 999;
+    CHECK_STATUS(swamqp_exchange_delete(conn, never, x, 0, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_exchange_bind(conn, never, x, direct, x, 0, NULL, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_exchange_unbind(conn, never, x, direct, x, 0, NULL, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_queue_unbind(conn, never, queue, direct, x, NULL, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_queue_purge(conn, never, queue, 0, &count, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_queue_delete(conn, never, queue, 0, &count, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, never, queue, x, 0, NULL, NULL, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_cancel(conn, never, x, 0, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_qos(conn, never, 0, 1, 0, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_recover(conn, never, SWAMQP_REQUEUE, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_nack(conn, never, 1, 0, &err), not_open, &err);
+    CHECK_STATUS(swamqp_basic_reject(conn, never, 1, 0, &err), not_open, &err);
+    CHECK_STATUS(swamqp_tx_select(conn, never, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_tx_commit(conn, never, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_tx_rollback(conn, never, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_confirm_select(conn, never, T_MS, &err), not_open, &err);
+    CHECK_STATUS(swamqp_channel_set_raw(conn, never, true), not_open, NULL);
+    CHECK_STATUS(swamqp_send_method(conn, never, 20, 40, CLOSE_ARGS, &err), not_open, &err);
+    /* "NOT_CONFIRM_MODE: a channel without confirm.select" — on a channel that is not open at all
+     * the header does not say which comes first; either is accepted. */
+    tu_err_reset(&err);
+    int rc = swamqp_wait_for_confirms(conn, never, T_MS, &err);
+    CHECK(rc == not_open || rc == SWAMQP_ERR_NOT_CONFIRM_MODE, "wait_for_confirms on channel 999 returned %s",
+          swamqp_status_string(rc));
+    int arc;
+    tu_err_reset(&err);
+    arc = swamqp_basic_consume_async(conn, never, queue, x, 0, NULL, &rid, &err);
+    expect_async_failure(conn, arc, rid, not_open, &err, "basic_consume_async on channel 999");
+    tu_err_reset(&err);
+    arc = swamqp_queue_purge_async(conn, never, queue, 0, &rid, &err);
+    expect_async_failure(conn, arc, rid, not_open, &err, "queue_purge_async on channel 999");
+    tu_err_reset(&err);
+    arc = swamqp_tx_select_async(conn, never, &rid, &err);
+    expect_async_failure(conn, arc, rid, not_open, &err, "tx_select_async on channel 999");
+    tu_err_reset(&err);
+    arc = swamqp_confirm_select_async(conn, never, &rid, &err);
+    expect_async_failure(conn, arc, rid, not_open, &err, "confirm_select_async on channel 999");
+    tu_err_reset(&err);
+    arc = swamqp_exchange_bind_async(conn, never, x, direct, x, 0, NULL, &rid, &err);
+    expect_async_failure(conn, arc, rid, not_open, &err, "exchange_bind_async on channel 999");
+    CHECK(swamqp_connection_is_open(conn), "the connection closed during the argument checks");
+
+    /* The channel still works: every refused call above sent nothing. */
+    CHECK_OK(swamqp_queue_declare(conn, ch, queue, SWAMQP_PASSIVE, NULL, NULL, T_MS, &err), &err);
+}
 static char max_name[256];  /* 255 bytes */
 
 static void test_arguments_live(void)
@@ -494,6 +736,8 @@ static void test_arguments_live(void)
     }
     CHECK(swamqp_connection_is_open(conn), "connection closed by the calls on unopened channels");
 
+    test_newer_functions_live(conn, ch, queue, not_open);
+
     /* None of the refused publishes reached the queue. */
     msg = (swamqp_message *)0x1;
     CHECK_OK(swamqp_basic_get(conn, ch, queue, SWAMQP_NO_ACK, &msg, T_MS, &err), &err);
@@ -520,6 +764,18 @@ static void test_arguments_live(void)
     CHECK_STATUS(swamqp_channel_open(conn, &ch_after, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
     CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, NULL, tu_b("late"), NULL, T_MS, &err),
                  SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_basic_consume(conn, ch, queue, tu_b(""), 0, NULL, NULL, T_MS, &err),
+                 SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_confirm_select(conn, ch, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_tx_commit(conn, ch, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_queue_delete(conn, ch, queue, 0, NULL, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_basic_reject(conn, ch, 1, 0, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_connection_update_secret(conn, tu_b("s"), tu_b("r"), T_MS, &err),
+                 SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK_STATUS(swamqp_send_method(conn, ch, 20, 40, CLOSE_ARGS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    swamqp_stats closed_stats;
+    CHECK_OK(swamqp_connection_stats(conn, &closed_stats), NULL); /* counters stay readable */
+    CHECK(closed_stats.frames_out > 0, "stats after close lost their counts");
     CHECK_OK(swamqp_connection_close(conn, T_MS, &err), &err);
 
     /* After free: the handle is invalid and the event fd is closed. */
