@@ -451,7 +451,9 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_RECOVERY_STARTED = 14, /**< automatic recovery began: error = the cause of the loss. */
     SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15, /**< name = what could not be restored, error = why. */
     SWAMQP_EVENT_RECOVERED = 16,        /**< recovery finished; message_count = entities not restored. */
-    SWAMQP_EVENT_RECOVERY_FAILED = 17   /**< recovery gave up (error); CONNECTION_CLOSED follows. */
+    SWAMQP_EVENT_RECOVERY_FAILED = 17,  /**< recovery gave up (error); CONNECTION_CLOSED follows. */
+    SWAMQP_EVENT_QUEUE_RENAMED = 18     /**< recovery re-declared a server-named queue: name = its new
+                                             name, payload = the old one (publish to the new one). */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {

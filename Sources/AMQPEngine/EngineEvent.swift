@@ -61,6 +61,8 @@ public enum EngineEvent: Sendable {
     case recoveryStarted(AMQPError)
     /// An entity could not be restored during recovery (and is no longer recorded).
     case recoveryEntityFailed(entity: String, AMQPError)
+    /// Recovery declared a server-named queue again and the broker named it anew.
+    case queueRenamed(old: Bytes, new: Bytes)
     /// Recovery finished: channels, settings, topology and consumers are back, except the
     /// `failedEntities` reported before.
     case recovered(failedEntities: Int)

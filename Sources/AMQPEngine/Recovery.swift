@@ -161,6 +161,7 @@ extension ConnectionStateMachine {
                 }
             }
             out.events.append(.log(.info, "server-named queue '\(record.name.lossyString)' is now '\(name.lossyString)'"))
+            out.events.append(.queueRenamed(old: record.name, new: name))
         }
         runNextStep(into: &out)
     }

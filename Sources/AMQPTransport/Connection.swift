@@ -303,6 +303,10 @@ public final class Connection: @unchecked Sendable {
                     if first {
                         engine.start(request: request, now: monotonicNow(), into: &output)
                     } else {
+                        // Nothing of the old connection may reach the new one.
+                        output.outbound.buffer.removeAll(keepingCapacity: true)
+                        output.closeSocket = false
+                        output.newFrameMax = nil
                         output.events.append(.log(.info, "reconnected to \(endpoint.host):\(endpoint.port) (attempt \(attempt))"))
                         engine.resume(now: monotonicNow(), into: &output)
                     }

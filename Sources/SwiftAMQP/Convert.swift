@@ -312,6 +312,10 @@ extension Arena {
             e.name = view(entity)
             e.status = error.kind.status.rawValue
             e.error = UnsafePointer(cError(error))
+        case .queueRenamed(let old, let new):
+            e.type = Int32(SWAMQP_EVENT_QUEUE_RENAMED.rawValue)
+            e.name = view(new)
+            e.payload = view(old)
         case .recovered(let failed):
             e.type = Int32(SWAMQP_EVENT_RECOVERED.rawValue)
             e.message_count = UInt32(clamping: failed)
