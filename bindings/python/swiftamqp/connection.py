@@ -224,6 +224,9 @@ class Connection:
         self._on_connection_close = on_connection_close
         self._on_blocked = None
         self._on_unblocked = None
+        self._on_recovery_started = None
+        self._on_recovered = None
+        self._recovering = False
         self._blocked = False
         self._room_waiters = []
         self._draining = False
@@ -305,6 +308,23 @@ class Connection:
                 raise TypeError("handlers must be callable or None, not %r" % (fn,))
         self._on_blocked = on_blocked
         self._on_unblocked = on_unblocked
+
+    @property
+    def recovering(self) -> bool:
+        """True while automatic recovery reconnects and restores the connection."""
+        return self._recovering
+
+    def set_recovery_handler(self, on_started: Optional[Callable[[BaseException], Any]],
+                             on_recovered: Optional[Callable[[int], Any]] = None) -> None:
+        """With ``automatic_recovery``: ``on_started(exc)`` is called when the connection was
+        lost and recovery begins (requests made meanwhile fail with status SWAMQP_ERR_RECOVERING),
+        ``on_recovered(failed)`` when it is back (``failed``: how many entities could not be
+        restored; each is logged). Either may be None or a coroutine function."""
+        for fn in (on_started, on_recovered):
+            if fn is not None and not callable(fn):
+                raise TypeError("handlers must be callable or None, not %r" % (fn,))
+        self._on_recovery_started = on_started
+        self._on_recovered = on_recovered
 
     def stats(self) -> ConnectionStats:
         """The connection's counters (frames, bytes, publishes, confirms, deliveries, returns,
@@ -547,6 +567,26 @@ class Connection:
                 channel._flow_active = active
             if active:
                 self._wake_publishers()
+        elif kind == _ffi.SWAMQP_EVENT_RECOVERY_STARTED:
+            self._recovering = True
+            exc = make_exception(ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CONNECTION_LOST),
+                                 connection_level=True)
+            log.warning("connection lost (%s): recovering", exc)
+            if self._on_recovery_started is not None:
+                self._call_handler(self._on_recovery_started, exc)
+        elif kind == _ffi.SWAMQP_EVENT_RECOVERY_ENTITY_FAILED:
+            info = ErrorInfo.from_pointer(ev.error, 0)
+            log.warning("recovery could not restore %s: %s", _text(ev.name),
+                        info.message or _ffi.status_name(info.status))
+        elif kind == _ffi.SWAMQP_EVENT_RECOVERED:
+            self._recovering = False
+            log.info("connection recovered (%d entities not restored)", ev.message_count)
+            self._wake_publishers()
+            if self._on_recovered is not None:
+                self._call_handler(self._on_recovered, ev.message_count)
+        elif kind == _ffi.SWAMQP_EVENT_RECOVERY_FAILED:
+            info = ErrorInfo.from_pointer(ev.error, 0)
+            log.error("recovery gave up: %s", info.message or _ffi.status_name(info.status))
         else:
             # RAW_FRAME (raw channels are not offered by this binding) and future event types.
             log.debug("unhandled event type %d on channel %d", kind, ev.channel)
@@ -725,19 +765,36 @@ _INT_OPTIONS = {
     "event_queue_limit": ("event_queue_limit", 1, (1 << 64) - 1),
     "outbound_limit": ("outbound_limit", 1, (1 << 64) - 1),
     "max_unconfirmed": ("max_unconfirmed", 1, 0xFFFFFFFF),
+    "recovery_initial_delay": ("recovery_initial_delay_ms", 1000, 0xFFFFFFFF),  # seconds
+    "recovery_max_delay": ("recovery_max_delay_ms", 1000, 0xFFFFFFFF),  # seconds
+    "recovery_max_attempts": ("recovery_max_attempts", 1, 0xFFFFFFFF),
 }
 _TLS_STRINGS = ("tls_ca_file", "tls_ca_dir", "tls_cert_file", "tls_key_file", "tls_key_password",
                 "tls_server_name", "tls_ciphers")
 _TLS_FLAGS = ("tls", "tls_insecure_skip_verify", "tls_insecure_skip_hostname_check")
-_OTHER_OPTIONS = {"connection_name", "auth_mechanism", "tls_ca_certificates"} | set(_TLS_STRINGS) | set(_TLS_FLAGS)
+_FLAGS = _TLS_FLAGS + ("automatic_recovery",)
+_OTHER_OPTIONS = ({"connection_name", "auth_mechanism", "tls_ca_certificates", "endpoints"}
+                  | set(_TLS_STRINGS) | set(_FLAGS))
 
 
-_kept = weakref.WeakKeyDictionary()
-
-
-def _keep_with(opts):
-    """A list whose contents live as long as the options struct (memory it points into)."""
-    return _kept.setdefault(opts, [])
+def _endpoint(endpoint):
+    """(host, port) from a (host, port) pair or a "host:port" / "[v6]:port" / "host" string."""
+    if isinstance(endpoint, str):
+        if endpoint.startswith("["):  # [IPv6]:port
+            host, _, rest = endpoint[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else (rest or "5672")
+        else:
+            host, sep, port = endpoint.partition(":")
+            port = port if sep else "5672"
+        try:
+            port = int(port)
+        except ValueError:
+            raise ValueError("bad endpoint %r: expected host:port" % (endpoint,)) from None
+    else:
+        host, port = endpoint
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 0xFFFF:
+        raise ValueError("bad endpoint port in %r" % (endpoint,))
+    return host, port
 
 
 def _get_loop(loop):
@@ -756,7 +813,9 @@ def _c_string(value, what):
     return raw
 
 
-def _apply_options(opts, kwargs):
+def _apply_options(opts, kwargs, keep):
+    """Sets the options of `kwargs`; what the struct points into is appended to `keep`, which
+    must live until swamqp_connection_create returned."""
     unknown = set(kwargs) - set(_INT_OPTIONS) - _OTHER_OPTIONS
     if unknown:
         raise TypeError("connect() got unsupported keyword arguments: %s" % ", ".join(sorted(unknown)))
@@ -778,7 +837,7 @@ def _apply_options(opts, kwargs):
             raise ValueError("auth_mechanism must be 'PLAIN', 'AMQPLAIN', 'EXTERNAL' or None "
                              "(automatic), not %r" % (kwargs["auth_mechanism"],))
         opts.auth_mechanism = _AUTH_MECHANISMS[mechanism]
-    for field in _TLS_FLAGS:
+    for field in _FLAGS:
         if kwargs.get(field) is not None:
             setattr(opts, field, bool(kwargs[field]))
     for field in _TLS_STRINGS:
@@ -789,23 +848,36 @@ def _apply_options(opts, kwargs):
         certificates = [bytes(c) for c in certificates]
         array = (_ffi.swamqp_bytes * len(certificates))()
         for i, der in enumerate(certificates):
-            array[i] = bytes_struct(der, _keep_with(opts))
-        _keep_with(opts).append(array)
+            array[i] = bytes_struct(der, keep)
+        keep.append(array)
         opts.tls_ca_certificates = ctypes.addressof(array)
         opts.tls_ca_certificate_count = len(certificates)
+    endpoints = kwargs.get("endpoints")
+    if endpoints:
+        array = (_ffi.swamqp_endpoint * len(endpoints))()
+        for i, endpoint in enumerate(endpoints):
+            host, port = _endpoint(endpoint)
+            raw = _c_string(host, "endpoint host")
+            keep.append(raw)
+            array[i].host = raw
+            array[i].port = port
+        keep.append(array)
+        opts.endpoints = ctypes.addressof(array)
+        opts.endpoint_count = len(endpoints)
     name = kwargs.get("connection_name")
     if name is not None:
         opts.connection_name = _c_string(name, "connection_name")
     return name
 
 
-async def _create_and_open(loop, opts, *, host, port, virtual_host, username, connection_name,
+async def _create_and_open(loop, opts, keep, *, host, port, virtual_host, username, connection_name,
                            on_connection_close):
     handle = ctypes.c_void_p()
     err = _ffi.swamqp_error()
     rc = _ffi.lib.swamqp_connection_create(ctypes.byref(opts), ctypes.byref(handle), ctypes.byref(err))
     opts.password = None
     opts.tls_key_password = None
+    del keep  # the memory the options pointed into: needed until create copied it
     if rc:
         raise make_exception(ErrorInfo.take(err, rc), connection_level=True)
     conn = Connection(loop, handle.value, host=host, port=port, virtual_host=virtual_host,
@@ -831,13 +903,14 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
     opts.vhost = _c_string(virtual_host, "virtual_host")
     opts.user = _c_string(username, "username")
     opts.password = _c_string(password, "password")
-    name = _apply_options(opts, kwargs)
+    keep = []
+    name = _apply_options(opts, kwargs, keep)
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     if sock is not None:
         opts.socket_fd = sock.detach()
     return await _create_and_open(
-        loop, opts, host=host if sock is None else "<socket>", port=port if sock is None else None,
+        loop, opts, keep, host=host if sock is None else "<socket>", port=port if sock is None else None,
         virtual_host=virtual_host, username=username, connection_name=name,
         on_connection_close=on_connection_close)
 
@@ -847,7 +920,10 @@ async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     err = _ffi.swamqp_error()
-    rc = _ffi.lib.swamqp_parse_url(_c_string(url, "url"), ctypes.byref(opts), ctypes.byref(err))
+    if isinstance(url, (list, tuple)):
+        url = " ".join(url)
+    parse = _ffi.lib.swamqp_parse_url_list if (" " in url.strip() or "," in url) else _ffi.lib.swamqp_parse_url
+    rc = parse(_c_string(url.strip(), "url"), ctypes.byref(opts), ctypes.byref(err))
     if rc:
         info = ErrorInfo.take(err, rc)
         # The URL itself is not repeated: it may carry a password.
@@ -858,10 +934,11 @@ async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     vhost = (opts.vhost or b"").decode("utf-8", "replace")
     user = (opts.user or b"").decode("utf-8", "replace")
     port = opts.port
-    name = _apply_options(opts, kwargs)
+    keep = []
+    name = _apply_options(opts, kwargs, keep)
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
-    return await _create_and_open(loop, opts, host=host, port=port, virtual_host=vhost, username=user,
+    return await _create_and_open(loop, opts, keep, host=host, port=port, virtual_host=vhost, username=user,
                                   connection_name=name, on_connection_close=on_connection_close)
 
 
@@ -907,7 +984,12 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
     certificate and host name are verified unless said otherwise): ``tls=True``,
     ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),
     ``tls_cert_file``, ``tls_key_file``, ``tls_key_password``, ``tls_server_name``,
-    ``tls_ciphers``, ``tls_insecure_skip_verify``, ``tls_insecure_skip_hostname_check``. ``sock``: an already connected stream socket to use
+    ``tls_ciphers``, ``tls_insecure_skip_verify``, ``tls_insecure_skip_hostname_check``.
+    Automatic recovery (off by default): ``automatic_recovery=True`` reconnects after an
+    unexpected loss and restores channels, qos, confirm and tx modes, exchanges, queues,
+    bindings and consumers; ``recovery_initial_delay`` and ``recovery_max_delay`` (seconds),
+    ``recovery_max_attempts`` (0: never give up), ``endpoints`` (further ``(host, port)`` or
+    ``"host:port"`` to try). See :meth:`Connection.set_recovery_handler`. ``sock``: an already connected stream socket to use
     instead of host/port; the connection takes it over (the socket object is detached).
     ``on_connection_close``: called with the exception (None after :meth:`Connection.close`)
     when the connection ends; may be a coroutine function.
@@ -918,9 +1000,11 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
 
 def connect_url(url: str, on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None,
                 *, loop: Optional[asyncio.AbstractEventLoop] = None, **kwargs: Any) -> _Connecting:
-    """:func:`connect` with an ``amqp://user:password@host:port/vhost?heartbeat=..`` URL (parsed
-    by the library, RabbitMQ's URI rules: ``/%2f`` names the vhost "/"). Keyword options as for
-    :func:`connect`; they override the URL's query."""
+    """:func:`connect` with an ``amqp://user:password@host:port/vhost?heartbeat=..`` (or
+    ``amqps://``) URL, parsed by the library with RabbitMQ's URI rules (``/%2f`` names the vhost
+    "/"). Several URLs (a list, or separated by commas or spaces: a cluster's nodes) name further
+    endpoints and turn automatic recovery on. Keyword options as for :func:`connect`; they
+    override the URL's query."""
     return _Connecting(_connect_url, (url, on_connection_close), dict(kwargs, loop=loop))
 
 

@@ -112,6 +112,10 @@ class Forwarder:
                     pass
 
     def close(self):
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
+        except OSError:
+            pass
         self.server.close()
 
 
