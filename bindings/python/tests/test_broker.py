@@ -92,6 +92,16 @@ def test_seed_example_script(amqp_url):
     assert proc.stdout.strip().splitlines()[-1] == "{'test_body': 'content'}"
 
 
+def test_confirm_and_consume_example(amqp_url):
+    env = dict(os.environ, AMQP_URL=amqp_url, PYTHONPATH=BINDING_DIR)
+    proc = subprocess.run([sys.executable, os.path.join(BINDING_DIR, "examples", "confirm_and_consume.py")],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "5 messages confirmed"
+    assert lines[1:] == ["received {'n': %d}" % i for i in range(5)]
+
+
 def test_get_on_empty_queue(params):
     async def main():
         connection, channel = await swiftamqp.connect_and_open_channel(**params)
