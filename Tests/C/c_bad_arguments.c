@@ -55,6 +55,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_BAD_STATE),
         KNOWN(SWAMQP_ERR_CHANNEL_LIMIT),
         KNOWN(SWAMQP_ERR_NOT_CONFIRM_MODE),
+        KNOWN(SWAMQP_ERR_STALE_DELIVERY_TAG),
         KNOWN(SWAMQP_ERR_TIMEOUT),
         KNOWN(SWAMQP_ERR_WOULD_BLOCK),
         KNOWN(SWAMQP_ERR_RESOLVE),
@@ -63,6 +64,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_CONNECTION_LOST),
         KNOWN(SWAMQP_ERR_HEARTBEAT_TIMEOUT),
         KNOWN(SWAMQP_ERR_TLS),
+        KNOWN(SWAMQP_ERR_RECOVERING),
         KNOWN(SWAMQP_ERR_PROTOCOL),
         KNOWN(SWAMQP_ERR_FRAME_TOO_LARGE),
         KNOWN(SWAMQP_ERR_MESSAGE_TOO_LARGE),
@@ -79,7 +81,7 @@ static void test_status_strings_and_version(void)
         CHECK(strcmp(s, known[i].name) == 0, "swamqp_status_string(%d) is \"%s\", expected \"%s\"",
               known[i].status, s, known[i].name);
     }
-    static const int unknown[] = {1, 2, -1, -99, -108, -199, -202, -299, -306, -399, -406, -499, -502,
+    static const int unknown[] = {1, 2, -1, -99, -150, -199, -202, -299, -350, -399, -450, -499, -502,
                                   -1000, 100, 12345, INT_MAX, INT_MIN, INT_MIN + 1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = swamqp_status_string(unknown[i]);
@@ -242,6 +244,29 @@ static void test_arguments_offline(void)
     CHECK_STATUS(swamqp_parse_url(NULL, &options, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
     CHECK_STATUS(swamqp_parse_url("amqp://localhost/", NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
     CHECK_STATUS(swamqp_parse_url(NULL, NULL, NULL), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    /* parse_url_list: NULLs, a bad member, and a good list (hosts beyond the first become endpoints) */
+    CHECK_STATUS(swamqp_parse_url_list(NULL, &options, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_parse_url_list("amqp://a", NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_parse_url_list("", &options, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_parse_url_list("amqp://a:1,http://b:2", &options, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_parse_url_list("amqp://a:1,amqp://b:99999", &options, &err), SWAMQP_ERR_INVALID_ARGUMENT,
+                 &err);
+    swamqp_connection_options_init(&options);
+    CHECK_OK(swamqp_parse_url_list("amqp://u:p@a:1/v,amqp://b:2 amqp://c:3", &options, &err), &err);
+    CHECK(strcmp(options.host, "a") == 0 && options.port == 1 && options.endpoint_count == 2 &&
+              options.endpoints != NULL && strcmp(options.endpoints[0].host, "b") == 0 &&
+              options.endpoints[0].port == 2 && strcmp(options.endpoints[1].host, "c") == 0 &&
+              options.endpoints[1].port == 3 && options.automatic_recovery,
+          "parse_url_list: host %s:%u, %zu endpoints, recovery %d", options.host, options.port,
+          options.endpoint_count, options.automatic_recovery);
+    /* an endpoint with a NULL host is refused at create */
+    swamqp_connection_options with_endpoint = *closed_port_options();
+    swamqp_endpoint bad_endpoint = {NULL, 5672};
+    with_endpoint.endpoints = &bad_endpoint;
+    with_endpoint.endpoint_count = 1;
+    CHECK_STATUS(swamqp_connection_create(&with_endpoint, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    with_endpoint.endpoints = NULL; /* a count without an array */
+    CHECK_STATUS(swamqp_connection_create(&with_endpoint, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
 
     /* create / connect */
     CHECK_STATUS(swamqp_connection_create(NULL, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);

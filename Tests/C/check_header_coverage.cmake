@@ -1,4 +1,5 @@
-# Fails when a function declared in include/swiftamqp.h is not called in Tests/C/c_bad_arguments.c.
+# Fails when a function declared in include/swiftamqp.h is not called in Tests/C/c_bad_arguments.c,
+# or a status of its swamqp_status enum is not named there.
 #
 #   cmake -DHEADER=include/swiftamqp.h -DTEST_SOURCE=Tests/C/c_bad_arguments.c -P check_header_coverage.cmake
 #
@@ -25,7 +26,25 @@ if(total LESS 10)
   message(FATAL_ERROR "found only ${total} functions in ${HEADER}: the declaration pattern is broken")
 endif()
 
+# Every status constant too (c_bad_arguments checks each one's swamqp_status_string).
+string(REGEX MATCHALL "\n[ \t]*SWAMQP_(OK|ERR_[A-Z_0-9]+)[ \t]*=" status_decls "${header}")
+set(statuses)
+foreach(decl IN LISTS status_decls)
+  string(REGEX MATCH "SWAMQP_(OK|ERR_[A-Z_0-9]+)" name "${decl}")
+  list(APPEND statuses "${name}")
+endforeach()
+list(LENGTH statuses status_total)
+if(status_total LESS 10)
+  message(FATAL_ERROR "found only ${status_total} statuses in ${HEADER}: the enum pattern is broken")
+endif()
+
 set(missing)
+foreach(name IN LISTS statuses)
+  string(REGEX MATCH "[^A-Z_0-9]${name}[^A-Z_0-9]" found "${source}")
+  if(NOT found)
+    list(APPEND missing "${name}")
+  endif()
+endforeach()
 foreach(name IN LISTS functions)
   string(FIND "${source}" "${name}(" at)
   if(at EQUAL -1)
@@ -35,6 +54,6 @@ endforeach()
 if(missing)
   list(LENGTH missing n)
   string(REPLACE ";" "\n  " missing_lines "${missing}")
-  message(FATAL_ERROR "${n} of ${total} header functions are not exercised by ${TEST_SOURCE}:\n  ${missing_lines}")
+  message(FATAL_ERROR "${n} header functions or statuses are not exercised by ${TEST_SOURCE}:\n  ${missing_lines}")
 endif()
-message(STATUS "all ${total} functions of ${HEADER} are called in ${TEST_SOURCE}")
+message(STATUS "all ${total} functions and ${status_total} statuses of ${HEADER} are used in ${TEST_SOURCE}")
