@@ -29,11 +29,13 @@ point into, so keep it alive for as long as the library may read the table (one 
 import ctypes
 import datetime
 import decimal
+import struct
 
 from . import _ffi
 from ._ffi import swamqp_bytes, swamqp_field_value, swamqp_table, swamqp_table_entry
 
-__all__ = ["CTable", "encode_table", "decode_table", "decode_value", "bytes_struct", "read_bytes"]
+__all__ = ["CTable", "encode_table", "decode_table", "decode_table_at", "decode_value", "bytes_struct",
+           "read_bytes"]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -182,15 +184,68 @@ def _decimal_parts(value):
 # ------------------------------------------------------------------------------------------
 def decode_table(table):
     """A swamqp_table (struct) -> dict, copying everything."""
-    count = table.count
-    if not count or not table.entries:
+    return decode_table_at(table.count, table.entries)
+
+
+def decode_table_at(count, entries_address):
+    """The table of `count` swamqp_table_entry at `entries_address` -> dict, copying everything.
+
+    The entries are copied with one ``string_at`` and unpacked with ``struct`` (much cheaper than
+    a ctypes object per entry and value)."""
+    if not count or not entries_address:
         return {}
-    entries = (swamqp_table_entry * count).from_address(table.entries)
+    raw = _string_at(entries_address, count * _ENTRY_SIZE)
     out = {}
-    for entry in entries:
-        key = read_bytes(entry.key).decode("utf-8", "surrogateescape")
-        out[key] = decode_value(entry.value)
+    for i in range(count):
+        offset = i * _ENTRY_SIZE
+        key_ptr, key_len = _unpack_bytes(raw, offset)
+        key = _string_at(key_ptr, key_len).decode("utf-8", "surrogateescape") if key_len else ""
+        out[key] = _decode_raw(raw, offset + _ENTRY_VALUE)
     return out
+
+
+def _decode_raw(raw, offset):
+    """The swamqp_field_value at `offset` of the bytes `raw`."""
+    kind = raw[offset]
+    reader = _RAW_DECODERS.get(kind)
+    if reader is None:
+        raise ValueError("unknown field value kind %r" % chr(kind))
+    return reader(raw, offset + _VALUE_UNION)
+
+
+def _raw_scalar(code, convert=None):
+    unpack = struct.Struct("=" + code).unpack_from
+    if convert is None:
+        return lambda raw, offset: unpack(raw, offset)[0]
+    return lambda raw, offset: convert(unpack(raw, offset)[0])
+
+
+def _raw_bytes(raw, offset):
+    ptr, length = _unpack_bytes(raw, offset)
+    return _string_at(ptr, length) if length else b""
+
+
+def _raw_array(raw, offset):
+    count, values = _unpack_bytes(raw, offset)  # (count, values): two words, like bytes
+    if not count or not values:
+        return []
+    items = _string_at(values, count * _VALUE_SIZE)
+    return [_decode_raw(items, i * _VALUE_SIZE) for i in range(count)]
+
+
+def _raw_table(raw, offset):
+    count, entries = _unpack_bytes(raw, offset)
+    return decode_table_at(count, entries)
+
+
+def _raw_decimal(raw, offset):
+    scale = raw[offset + _DECIMAL_SCALE]
+    value = _unpack_u32(raw, offset + _DECIMAL_VALUE)[0]
+    return decimal.Decimal(value).scaleb(-scale)
+
+
+def _raw_timestamp(seconds):
+    return _EPOCH + datetime.timedelta(seconds=seconds)
 
 
 def _decode_string(raw):
@@ -226,6 +281,39 @@ def _decode_decimal(v):
 def _decode_timestamp(v):
     return _EPOCH + datetime.timedelta(seconds=v.u64)
 
+
+_string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
+_WORD = "Q" if ctypes.sizeof(ctypes.c_void_p) == 8 else "I"
+_unpack_bytes = struct.Struct("=" + _WORD + _WORD).unpack_from  # (pointer, length) or (count, pointer)
+_unpack_u32 = struct.Struct("=I").unpack_from
+_ENTRY_SIZE = ctypes.sizeof(swamqp_table_entry)
+_ENTRY_VALUE = swamqp_table_entry.value.offset
+_VALUE_SIZE = ctypes.sizeof(swamqp_field_value)
+_VALUE_UNION = swamqp_field_value.value.offset
+_DECIMAL_SCALE = _ffi.swamqp_decimal.scale.offset
+_DECIMAL_VALUE = _ffi.swamqp_decimal.value.offset
+assert _ffi.swamqp_bytes.len.offset == _ffi.swamqp_table.entries.offset == ctypes.sizeof(ctypes.c_void_p)
+
+_RAW_DECODERS = {
+    _ffi.SWAMQP_FIELD_BOOL: lambda raw, offset: raw[offset] != 0,
+    _ffi.SWAMQP_FIELD_I8: _raw_scalar("b"),
+    _ffi.SWAMQP_FIELD_U8: _raw_scalar("B"),
+    _ffi.SWAMQP_FIELD_I16: _raw_scalar("h"),
+    _ffi.SWAMQP_FIELD_U16: _raw_scalar("H"),
+    _ffi.SWAMQP_FIELD_I32: _raw_scalar("i"),
+    _ffi.SWAMQP_FIELD_U32: _raw_scalar("I"),
+    _ffi.SWAMQP_FIELD_I64: _raw_scalar("q"),
+    _ffi.SWAMQP_FIELD_U64: _raw_scalar("Q"),
+    _ffi.SWAMQP_FIELD_F32: _raw_scalar("f"),
+    _ffi.SWAMQP_FIELD_F64: _raw_scalar("d"),
+    _ffi.SWAMQP_FIELD_DECIMAL: _raw_decimal,
+    _ffi.SWAMQP_FIELD_STRING: lambda raw, offset: _decode_string(_raw_bytes(raw, offset)),
+    _ffi.SWAMQP_FIELD_BYTES: _raw_bytes,
+    _ffi.SWAMQP_FIELD_ARRAY: _raw_array,
+    _ffi.SWAMQP_FIELD_TIMESTAMP: _raw_scalar("Q", _raw_timestamp),
+    _ffi.SWAMQP_FIELD_TABLE: _raw_table,
+    _ffi.SWAMQP_FIELD_VOID: lambda raw, offset: None,
+}
 
 _DECODERS = {
     _ffi.SWAMQP_FIELD_BOOL: lambda v: bool(v.boolean),

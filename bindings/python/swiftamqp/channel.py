@@ -10,16 +10,21 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
+from ._reader import M, read, read_message
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import AMQPError, ChannelClosed, PublishNacked, UndeliverableMessage
+from .message import IncomingMessage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
     from .exchange import Exchange
-    from .message import IncomingMessage
     from .queue import Consumer, Queue
 
 __all__ = ["Channel"]
+
+_CONSUMER_TAG, _CONSUMER_TAG_LEN = M["consumer_tag.bytes"], M["consumer_tag.len"]
+_DELIVERY_TAG = M["delivery_tag"]
+_incoming = IncomingMessage._from_fields
 
 log = logging.getLogger("swiftamqp")
 
@@ -414,21 +419,20 @@ class Channel:
             del self._mandatory[key]
 
     def _on_delivery(self, address):
-        msg = _ffi.swamqp_message.from_address(address)
-        raw_tag = read_bytes(msg.consumer_tag)
+        fields = read_message(address)
+        raw_tag = read(fields[_CONSUMER_TAG], fields[_CONSUMER_TAG_LEN])
         consumer = self._consumers.get(raw_tag)
         if consumer is None:
-            self._unexpected_delivery(raw_tag, msg)
+            self._unexpected_delivery(raw_tag, fields[_DELIVERY_TAG])
             return
-        from .message import IncomingMessage
-        consumer._deliver(IncomingMessage._from_c(msg, self, consumer.tag))
+        consumer._deliver(_incoming(fields, self, consumer.tag))
 
-    def _unexpected_delivery(self, raw_tag, msg):
+    def _unexpected_delivery(self, raw_tag, delivery_tag):
         no_ack = self._orphan_tags.get(raw_tag)
         if no_ack is False and self._closed_exc is None and not self._closing:
             # For a consumer whose consume() was cancelled: hand the message back.
             conn = self._connection
-            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, msg.delivery_tag,
+            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, delivery_tag,
                                               _ffi.SWAMQP_REQUEUE, conn._err_ref)
             if rc:
                 log.debug("reject of an orphan delivery failed: %s", conn._error(rc))

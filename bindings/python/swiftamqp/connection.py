@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Tuple, Uni
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
+from ._reader import EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, read_bytes
 from .exceptions import ConnectionClosed, ConnectionLostError
 
@@ -239,6 +240,7 @@ class Connection:
         self.closed.add_done_callback(_consume_exception)
         # Reused per call (the loop is single-threaded and no call awaits between fill and read).
         self._events = (_ffi.swamqp_event * _BATCH)()
+        self._events_view = memoryview(self._events).cast("B")
         self._count = ctypes.c_size_t()
         self._count_ref = ctypes.byref(self._count)
         self._rid = ctypes.c_uint64()
@@ -483,6 +485,8 @@ class Connection:
     def _drain_batches(self):
         next_events = _ffi.lib.swamqp_next_events
         events = self._events
+        view = self._events_view
+        head = EVENT_HEAD.unpack_from
         count = self._count
         native = self._native
         channels = self._channels
@@ -505,19 +509,19 @@ class Connection:
             if n == 0:
                 return
             for i in range(n):
-                ev = events[i]
-                kind = ev.type
+                kind, number, message = head(view, i * EVENT_SIZE)
                 try:
                     if kind == delivery:
-                        channel = channels.get(ev.channel)
+                        # the hot path: no ctypes object for the event
+                        channel = channels.get(number)
                         if channel is not None:
-                            channel._on_delivery(ev.message)
+                            channel._on_delivery(message)
                         else:
-                            log.debug("delivery on unknown channel %d dropped", ev.channel)
+                            log.debug("delivery on unknown channel %d dropped", number)
                     elif kind == completion:
-                        self._on_completion(ev)
+                        self._on_completion(events[i])
                     else:
-                        self._dispatch(ev, kind)
+                        self._dispatch(events[i], kind)
                 except Exception as exc:  # a bug here must not stop the other events
                     self._loop.call_exception_handler({
                         "message": "swiftamqp: error while dispatching event type %d" % kind,
@@ -646,8 +650,7 @@ class Connection:
         if channel is None or not ev.message:
             log.debug("basic.return on unknown channel %d dropped", ev.channel)
             return
-        msg = IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel, None,
-                                      returned=True)
+        msg = IncomingMessage._from_address(ev.message, channel, None, returned=True)
         channel._on_return(msg)
 
     def _on_channel_closed(self, ev):

@@ -15,7 +15,8 @@ import json
 from typing import Any, Dict, Optional, Union
 
 from . import _ffi
-from ._table import bytes_struct, decode_table, encode_table, read_bytes
+from ._reader import M, read, read_message, text
+from ._table import bytes_struct, decode_table_at, encode_table
 
 __all__ = ["Message", "IncomingMessage"]
 
@@ -200,27 +201,43 @@ class Message:
 builtins_type = type  # `type` is a parameter name above
 
 
-# (flag, name, reader) for the properties a received message may carry, in AMQP order.
-def _read_shortstr(p, name):
-    return read_bytes(getattr(p, name)).decode("utf-8", "surrogateescape")
+# How each property of a received message is read from the flattened swamqp_message fields.
+def _property_readers():
+    cached = {"content_type", "content_encoding", "reply_to", "type", "user_id", "app_id"}
+    readers = []
+    for name, (flag, kind) in PROPERTY_TYPES.items():
+        key = "properties." + name
+        if kind == _SHORTSTR:
+            ptr, length = M[key + ".bytes"], M[key + ".len"]
+            if name in cached:
+                def reader(f, ptr=ptr, length=length):
+                    return text(read(f[ptr], f[length]))
+            else:
+                def reader(f, ptr=ptr, length=length):
+                    return read(f[ptr], f[length]).decode("utf-8", "surrogateescape")
+        elif kind == _OCTET:
+            def reader(f, index=M[key]):
+                return f[index]
+        elif kind == "timestamp":
+            def reader(f, index=M[key]):
+                return datetime.datetime.fromtimestamp(f[index])
+        else:
+            def reader(f, count=M[key + ".count"], entries=M[key + ".entries"]):
+                return decode_table_at(f[count], f[entries])
+        readers.append((flag, name, reader))
+    return tuple(readers)
 
 
-def _read_octet(p, name):
-    return getattr(p, name)
-
-
-def _read_timestamp(p, name):
-    return datetime.datetime.fromtimestamp(p.timestamp)
-
-
-def _read_headers(p, name):
-    return decode_table(p.headers)
-
-
-_READERS = {_SHORTSTR: _read_shortstr, _OCTET: _read_octet, "timestamp": _read_timestamp,
-            "table": _read_headers}
-_PROPERTY_READERS = tuple((flag, name, _READERS[kind]) for name, (flag, kind) in PROPERTY_TYPES.items())
+_PROPERTY_READERS = _property_readers()
+_FLAGS = M["properties.flags"]
+_BODY, _BODY_LEN = M["body.bytes"], M["body.len"]
+_EXCHANGE, _EXCHANGE_LEN = M["exchange.bytes"], M["exchange.len"]
+_ROUTING_KEY, _ROUTING_KEY_LEN = M["routing_key.bytes"], M["routing_key.len"]
+_REPLY_TEXT, _REPLY_TEXT_LEN = M["reply_text.bytes"], M["reply_text.len"]
+_DELIVERY_TAG, _REDELIVERED = M["delivery_tag"], M["redelivered"]
+_MESSAGE_COUNT, _REPLY_CODE = M["message_count"], M["reply_code"]
 _NO_PROPERTIES = dict.fromkeys(PROPERTY_TYPES)
+_readers_for = {}  # property flags -> ((name, reader), ...) of the properties present
 
 
 class IncomingMessage(Message):
@@ -246,30 +263,37 @@ class IncomingMessage(Message):
         self.reply_text = None
 
     @classmethod
-    def _from_c(cls, msg, channel, consumer_tag, *, returned=False):
-        """Copies a swamqp_message (struct) into an IncomingMessage bound to `channel`."""
+    def _from_address(cls, address, channel, consumer_tag, *, returned=False):
+        """Copies the swamqp_message at `address` into an IncomingMessage bound to `channel`."""
+        return cls._from_fields(read_message(address), channel, consumer_tag, returned=returned)
+
+    @classmethod
+    def _from_fields(cls, f, channel, consumer_tag, *, returned=False):
+        """An IncomingMessage from the flattened fields of a swamqp_message (see _reader)."""
         self = cls.__new__(cls)
-        p = msg.properties
-        flags = p.flags
+        flags = f[_FLAGS]
         props = _NO_PROPERTIES.copy()
         if flags:
-            for flag, name, reader in _PROPERTY_READERS:
-                if flags & flag:
-                    props[name] = reader(p, name)
+            readers = _readers_for.get(flags)
+            if readers is None:
+                readers = _readers_for[flags] = tuple(
+                    (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
+            for name, reader in readers:
+                props[name] = reader(f)
         d = self.__dict__
         d["_properties"] = props
-        d["body"] = read_bytes(msg.body)
+        d["body"] = read(f[_BODY], f[_BODY_LEN])
         d["_c"] = None
         d["sender"] = channel
-        d["delivery_tag"] = msg.delivery_tag
-        d["exchange_name"] = read_bytes(msg.exchange).decode("utf-8", "surrogateescape")
-        d["routing_key"] = read_bytes(msg.routing_key).decode("utf-8", "surrogateescape")
-        d["redelivered"] = bool(msg.redelivered)
+        d["delivery_tag"] = f[_DELIVERY_TAG]
+        d["exchange_name"] = text(read(f[_EXCHANGE], f[_EXCHANGE_LEN]))
+        d["routing_key"] = text(read(f[_ROUTING_KEY], f[_ROUTING_KEY_LEN]))
+        d["redelivered"] = f[_REDELIVERED]
         d["consumer_tag"] = consumer_tag
-        d["message_count"] = msg.message_count
+        d["message_count"] = f[_MESSAGE_COUNT]
         if returned:
-            d["reply_code"] = msg.reply_code
-            d["reply_text"] = read_bytes(msg.reply_text).decode("utf-8", "replace")
+            d["reply_code"] = f[_REPLY_CODE]
+            d["reply_text"] = read(f[_REPLY_TEXT], f[_REPLY_TEXT_LEN]).decode("utf-8", "replace")
         else:
             d["reply_code"] = d["reply_text"] = None
         return self

@@ -92,7 +92,7 @@ class Queue:
             if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
                 return None
             from .message import IncomingMessage
-            return IncomingMessage._from_c(_ffi.swamqp_message.from_address(ev.message), channel, None)
+            return IncomingMessage._from_address(ev.message, channel, None)
 
         def orphan(ev):
             # The caller gave up (cancelled) but the broker handed over a message: give it back.
