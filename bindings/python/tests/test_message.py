@@ -82,3 +82,42 @@ def test_incoming_message_json_and_ack_target():
     assert msg.json() == {"x": 1}
     assert (msg.delivery_tag, msg.exchange_name, msg.routing_key) == (7, "e", "r")
     assert msg.redelivered is False and msg.consumer_tag is None
+
+
+def test_incoming_message_read_from_a_c_message():
+    """IncomingMessage._from_address (struct-based reads) against a swamqp_message built with ctypes."""
+    import ctypes
+    import decimal
+
+    keep = []
+    sent = Message({"k": "v"}, headers={"i": -7, "l": [1, "x", None], "t": {"n": True},
+                                        "d": decimal.Decimal("1.25")},
+                   content_encoding="utf-8", delivery_mode=2, priority=7, correlation_id="c",
+                   reply_to="r", expiration="100", message_id="m\u00e9", type="t", user_id="u",
+                   app_id="a", timestamp=datetime.datetime(2020, 1, 2, 3, 4, 5))
+    c = sent._c_message()
+    m = _ffi.swamqp_message()
+    m.channel = 3
+    m.redelivered = True
+    m.delivery_tag = 1 << 40
+    m.consumer_tag = _table.bytes_struct(b"ctag", keep)
+    m.exchange = _table.bytes_struct(b"ex.\xc3\xa9", keep)
+    m.routing_key = _table.bytes_struct(b"rk", keep)
+    m.message_count = 9
+    m.reply_code = 312
+    m.reply_text = _table.bytes_struct(b"NO_ROUTE", keep)
+    m.properties = c.properties
+    m.body = c.body
+    got = IncomingMessage._from_address(ctypes.addressof(m), "channel", "ctag", returned=True)
+    assert got.body == sent.body and got.json() == {"k": "v"}
+    for name in Message.property_types:
+        assert getattr(got, name) == getattr(sent, name), name
+    assert (got.delivery_tag, got.redelivered, got.exchange_name, got.routing_key) == (
+        1 << 40, True, "ex.\u00e9", "rk")
+    assert (got.consumer_tag, got.message_count, got.reply_code, got.reply_text) == (
+        "ctag", 9, 312, "NO_ROUTE")
+    assert got.sender == "channel"
+    m.properties.flags = 0
+    bare = IncomingMessage._from_address(ctypes.addressof(m), None, None)
+    assert all(getattr(bare, name) is None for name in Message.property_types)
+    assert bare.reply_code is None
