@@ -873,7 +873,7 @@ def _apply_options(opts, kwargs, keep):
     return name
 
 
-async def _create_and_open(loop, opts, keep, *, host, port, virtual_host, username, connection_name,
+async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_host, username, connection_name,
                            on_connection_close):
     handle = ctypes.c_void_p()
     err = _ffi.swamqp_error()
@@ -883,6 +883,8 @@ async def _create_and_open(loop, opts, keep, *, host, port, virtual_host, userna
     del keep  # the memory the options pointed into: needed until create copied it
     if rc:
         raise make_exception(ErrorInfo.take(err, rc), connection_level=True)
+    if sock is not None:
+        sock.detach()  # the connection owns the descriptor now (on failure it stayed the caller's)
     conn = Connection(loop, handle.value, host=host, port=port, virtual_host=virtual_host,
                       username=username, on_connection_close=on_connection_close,
                       connection_name=connection_name)
@@ -911,9 +913,12 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     if sock is not None:
-        opts.socket_fd = sock.detach()
+        fd = sock.fileno()
+        if fd < 0:
+            raise ValueError("sock is closed")
+        opts.socket_fd = fd
     return await _create_and_open(
-        loop, opts, keep, host=host if sock is None else "<socket>", port=port if sock is None else None,
+        loop, opts, keep, sock=sock, host=host if sock is None else "<socket>", port=port if sock is None else None,
         virtual_host=virtual_host, username=username, connection_name=name,
         on_connection_close=on_connection_close)
 

@@ -471,6 +471,10 @@ def test_connect_with_socket(params):
     async def main():
         sock = socket.create_connection((params["host"], params["port"]))
         p = {k: v for k, v in params.items() if k not in ("host", "port")}
+        # refused options: the socket stays the caller's
+        with pytest.raises(swiftamqp.LibraryError):
+            await swiftamqp.connect(sock=sock, frame_max=100, **p)
+        assert sock.fileno() >= 0
         connection = await swiftamqp.connect(sock=sock, **p)
         assert sock.fileno() == -1  # handed over
         channel = await connection.open_channel()
