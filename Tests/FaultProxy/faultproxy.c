@@ -1,0 +1,654 @@
+/*
+ * faultproxy: see faultproxy.h. One thread per proxy runs a poll loop over the listening socket,
+ * an eventfd that commands use to wake it, and both sockets of every proxied connection. Each
+ * direction of a connection has a buffer: bytes are read from one socket into it and written from
+ * it to the other, which is where stalls, rate limits and cuts apply. The thread holds the mutex
+ * except while it sleeps in poll, so commands see a consistent state; synchronous commands wait on
+ * a condition variable until the thread has carried them out.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "faultproxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FP_MAX_CONNS 128
+#define FP_BUF_SIZE (64 * 1024)
+
+typedef struct fp_pipe {
+    unsigned char buf[FP_BUF_SIZE];
+    size_t off; /* first unsent byte */
+    size_t len; /* unsent bytes */
+    bool eof;   /* the source has closed its side */
+} fp_pipe;
+
+typedef struct fp_conn {
+    bool used;
+    int fd[2];       /* [0] the client's socket, [1] the upstream socket */
+    fp_pipe pipe[2]; /* [0] client -> server (read fd[0], write fd[1]); [1] server -> client */
+} fp_conn;
+
+struct fp_proxy {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool thread_started;
+    int listen_fd; /* -1 while refusing */
+    uint16_t port;
+    int wake_fd;
+    struct sockaddr_storage upstream;
+    socklen_t upstream_len;
+    fp_conn *conns; /* FP_MAX_CONNS */
+
+    bool stop;
+    bool stalled;
+    uint64_t rate;
+    double tokens[2];
+    int64_t tokens_at;
+
+    uint64_t cut_req, cut_done; /* cut_all requests and how many were carried out */
+    bool cut_reset;
+    int cut_result;
+
+    bool cut_armed;
+    int cut_dir_index; /* 0 client -> server, 1 server -> client */
+    uint64_t cut_left;
+    bool cut_fired;
+
+    bool refuse_wanted;
+    uint64_t refuse_req, refuse_done;
+    bool refuse_ok;
+
+    fp_stats stats;
+};
+
+int64_t fp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fp_wake(fp_proxy *p)
+{
+    uint64_t one = 1;
+    ssize_t r = write(p->wake_fd, &one, sizeof one);
+    (void)r;
+}
+
+static bool fp_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
+}
+
+/* Resolves host:port to a loopback address (numeric or "localhost" only; no name service). */
+static bool fp_resolve(const char *host, uint16_t port, struct sockaddr_storage *out, socklen_t *out_len)
+{
+    memset(out, 0, sizeof *out);
+    if (host == NULL || strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    const char *h = host;
+    char buf[64];
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+        memcpy(buf, host + 1, n - 2);
+        buf[n - 2] = '\0';
+        h = buf;
+    }
+    if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        *out_len = sizeof *in;
+    } else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *out_len = sizeof *in6;
+    } else {
+        fprintf(stderr, "faultproxy: upstream host \"%s\" is not a numeric address or localhost\n", host);
+        errno = EINVAL;
+        return false;
+    }
+    if (!fp_is_loopback(out)) {
+        fprintf(stderr, "faultproxy: upstream %s is not a loopback address; refused\n", host);
+        errno = EINVAL;
+        return false;
+    }
+    return true;
+}
+
+static void fp_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static int fp_listen_on(uint16_t port, uint16_t *bound)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    *bound = ntohs(addr.sin_port);
+    return fd;
+}
+
+static void fp_close_conn(fp_proxy *p, fp_conn *c, bool reset)
+{
+    if (!c->used)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (c->fd[i] < 0)
+            continue;
+        if (reset) {
+            struct linger lg = {1, 0};
+            setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        close(c->fd[i]);
+        c->fd[i] = -1;
+    }
+    c->used = false;
+    if (p->stats.active > 0)
+        p->stats.active--;
+}
+
+static void fp_accept_all(fp_proxy *p)
+{
+    for (int guard = 0; guard < FP_MAX_CONNS && p->listen_fd >= 0; guard++) {
+        int cfd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+            return;
+        p->stats.accepted++;
+        fp_conn *slot = NULL;
+        for (int i = 0; i < FP_MAX_CONNS; i++) {
+            if (!p->conns[i].used) {
+                slot = &p->conns[i];
+                break;
+            }
+        }
+        if (slot == NULL) {
+            fprintf(stderr, "faultproxy: more than %d connections; closing the new one\n", FP_MAX_CONNS);
+            close(cfd);
+            continue;
+        }
+        /* Loopback connects finish (or are refused) at once; a blocking connect is fine here. */
+        int sfd = socket(p->upstream.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sfd < 0 || connect(sfd, (struct sockaddr *)&p->upstream, p->upstream_len) != 0) {
+            if (sfd >= 0)
+                close(sfd);
+            close(cfd);
+            p->stats.upstream_failed++;
+            continue;
+        }
+        int fl = fcntl(sfd, F_GETFL);
+        fcntl(sfd, F_SETFL, fl | O_NONBLOCK);
+        fp_nodelay(cfd);
+        fp_nodelay(sfd);
+        memset(slot, 0, sizeof *slot);
+        slot->used = true;
+        slot->fd[0] = cfd;
+        slot->fd[1] = sfd;
+        p->stats.active++;
+    }
+}
+
+static void fp_refill(fp_proxy *p, int64_t now)
+{
+    if (p->rate == 0) {
+        p->tokens_at = now;
+        return;
+    }
+    double cap = (double)p->rate / 10.0;
+    if (cap < 1)
+        cap = 1;
+    double add = (double)p->rate * (double)(now - p->tokens_at) / 1000.0;
+    p->tokens_at = now;
+    for (int d = 0; d < 2; d++) {
+        p->tokens[d] += add;
+        if (p->tokens[d] > cap)
+            p->tokens[d] = cap;
+    }
+}
+
+/* How many bytes direction d may write now (before the cut budget). */
+static size_t fp_allowance(fp_proxy *p, int d, size_t want)
+{
+    if (p->stalled)
+        return 0;
+    if (p->rate != 0) {
+        double t = p->tokens[d];
+        if (t < 1)
+            return 0;
+        if ((double)want > t)
+            want = (size_t)t;
+    }
+    return want;
+}
+
+/* Moves bytes of one direction of `c`; returns false when the connection was closed. */
+static bool fp_pump(fp_proxy *p, fp_conn *c, int d)
+{
+    fp_pipe *pp = &c->pipe[d];
+    int src = c->fd[d], dst = c->fd[1 - d];
+    /* read */
+    if (!p->stalled && !pp->eof && pp->len < FP_BUF_SIZE) {
+        if (pp->off + pp->len == FP_BUF_SIZE || (pp->len == 0 && pp->off != 0)) {
+            memmove(pp->buf, pp->buf + pp->off, pp->len);
+            pp->off = 0;
+        }
+        size_t room = FP_BUF_SIZE - pp->off - pp->len;
+        if (room > 0) {
+            ssize_t r = recv(src, pp->buf + pp->off + pp->len, room, 0);
+            if (r > 0)
+                pp->len += (size_t)r;
+            else if (r == 0)
+                pp->eof = true;
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                fp_close_conn(p, c, false);
+                return false;
+            }
+        }
+    }
+    /* armed cut with nothing left to forward: cut as soon as there is a byte for this direction */
+    if (p->cut_armed && p->cut_dir_index == d && p->cut_left == 0 && pp->len > 0) {
+        p->cut_armed = false;
+        p->cut_fired = true;
+        p->stats.cuts++;
+        fp_close_conn(p, c, false);
+        pthread_cond_broadcast(&p->cv);
+        return false;
+    }
+    /* write */
+    size_t n = fp_allowance(p, d, pp->len);
+    if (p->cut_armed && p->cut_dir_index == d && n > p->cut_left)
+        n = (size_t)p->cut_left;
+    if (n > 0) {
+        ssize_t w = send(dst, pp->buf + pp->off, n, MSG_NOSIGNAL);
+        if (w > 0) {
+            pp->off += (size_t)w;
+            pp->len -= (size_t)w;
+            if (pp->len == 0)
+                pp->off = 0;
+            if (p->rate != 0)
+                p->tokens[d] -= (double)w;
+            int64_t now = fp_now_ms();
+            if (d == 0) {
+                p->stats.bytes_c2s += (uint64_t)w;
+                p->stats.last_c2s_ms = now;
+            } else {
+                p->stats.bytes_s2c += (uint64_t)w;
+                p->stats.last_s2c_ms = now;
+            }
+            if (p->cut_armed && p->cut_dir_index == d) {
+                p->cut_left -= (uint64_t)w;
+                if (p->cut_left == 0) {
+                    p->cut_armed = false;
+                    p->cut_fired = true;
+                    p->stats.cuts++;
+                    fp_close_conn(p, c, false); /* FIN: the forwarded bytes arrive first */
+                    pthread_cond_broadcast(&p->cv);
+                    return false;
+                }
+            }
+        } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            fp_close_conn(p, c, false);
+            return false;
+        }
+    }
+    /* the source closed and everything it sent went out: close both sides */
+    if (pp->eof && pp->len == 0 && !p->stalled) {
+        fp_close_conn(p, c, false);
+        return false;
+    }
+    return true;
+}
+
+static void fp_do_commands(fp_proxy *p)
+{
+    if (p->cut_req != p->cut_done) {
+        int n = 0;
+        for (int i = 0; i < FP_MAX_CONNS; i++) {
+            if (p->conns[i].used) {
+                fp_close_conn(p, &p->conns[i], p->cut_reset);
+                n++;
+            }
+        }
+        p->stats.cuts += (uint64_t)n;
+        p->cut_result = n;
+        p->cut_done = p->cut_req;
+        pthread_cond_broadcast(&p->cv);
+    }
+    if (p->refuse_req != p->refuse_done) {
+        bool ok = true;
+        if (p->refuse_wanted && p->listen_fd >= 0) {
+            close(p->listen_fd);
+            p->listen_fd = -1;
+        } else if (!p->refuse_wanted && p->listen_fd < 0) {
+            uint16_t bound = 0;
+            int fd = fp_listen_on(p->port, &bound);
+            if (fd < 0) {
+                fprintf(stderr, "faultproxy: cannot listen again on port %u: %s\n", p->port, strerror(errno));
+                ok = false;
+            } else {
+                p->listen_fd = fd;
+            }
+        }
+        p->refuse_ok = ok;
+        p->refuse_done = p->refuse_req;
+        pthread_cond_broadcast(&p->cv);
+    }
+}
+
+static void *fp_thread(void *arg)
+{
+    fp_proxy *p = arg;
+    struct pollfd *pfds = calloc(2 + 2 * FP_MAX_CONNS, sizeof *pfds);
+    int *owner = calloc(2 + 2 * FP_MAX_CONNS, sizeof *owner);
+    if (pfds == NULL || owner == NULL) {
+        fprintf(stderr, "faultproxy: out of memory\n");
+        free(pfds);
+        free(owner);
+        return NULL;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->tokens_at = fp_now_ms();
+    while (!p->stop) {
+        fp_do_commands(p);
+        fp_refill(p, fp_now_ms());
+
+        int n = 0;
+        bool waiting_for_tokens = false;
+        pfds[n].fd = p->wake_fd;
+        pfds[n].events = POLLIN;
+        owner[n++] = -1;
+        if (p->listen_fd >= 0) {
+            pfds[n].fd = p->listen_fd;
+            pfds[n].events = POLLIN;
+            owner[n++] = -2;
+        }
+        for (int i = 0; i < FP_MAX_CONNS; i++) {
+            fp_conn *c = &p->conns[i];
+            if (!c->used)
+                continue;
+            for (int side = 0; side < 2; side++) {
+                /* fd[side] is the source of pipe[side] and the destination of pipe[1 - side] */
+                short ev = 0;
+                if (!p->stalled && !c->pipe[side].eof && c->pipe[side].len < FP_BUF_SIZE)
+                    ev |= POLLIN;
+                if (c->pipe[1 - side].len > 0) {
+                    if (fp_allowance(p, 1 - side, c->pipe[1 - side].len) > 0)
+                        ev |= POLLOUT;
+                    else if (!p->stalled)
+                        waiting_for_tokens = true;
+                }
+                pfds[n].fd = c->fd[side];
+                pfds[n].events = ev;
+                owner[n++] = i;
+            }
+        }
+        int timeout = waiting_for_tokens ? 10 : 1000;
+        pthread_mutex_unlock(&p->mu);
+        int r = poll(pfds, (nfds_t)n, timeout);
+        pthread_mutex_lock(&p->mu);
+        if (p->stop)
+            break;
+        if (r < 0 && errno != EINTR) {
+            fprintf(stderr, "faultproxy: poll: %s\n", strerror(errno));
+            break;
+        }
+        uint64_t drained;
+        if (read(p->wake_fd, &drained, sizeof drained) < 0) {
+            /* nothing to drain (EAGAIN) */
+        }
+        fp_do_commands(p);
+        fp_refill(p, fp_now_ms());
+        if (p->listen_fd >= 0)
+            fp_accept_all(p);
+        for (int k = 0; k < n; k++) {
+            int i = owner[k];
+            if (i < 0 || !p->conns[i].used || pfds[k].revents == 0)
+                continue;
+            fp_conn *c = &p->conns[i];
+            /* a socket in error: the peer reset it; close both sides (also while stalled, else
+               poll would report it forever) */
+            if ((pfds[k].revents & (POLLERR | POLLNVAL)) ||
+                ((pfds[k].revents & POLLHUP) && !(pfds[k].revents & POLLIN) && p->stalled)) {
+                fp_close_conn(p, c, false);
+                continue;
+            }
+        }
+        for (int i = 0; i < FP_MAX_CONNS; i++) {
+            fp_conn *c = &p->conns[i];
+            if (!c->used)
+                continue;
+            if (!fp_pump(p, c, 0))
+                continue;
+            fp_pump(p, c, 1);
+        }
+    }
+    for (int i = 0; i < FP_MAX_CONNS; i++)
+        fp_close_conn(p, &p->conns[i], false);
+    pthread_mutex_unlock(&p->mu);
+    free(pfds);
+    free(owner);
+    return NULL;
+}
+
+fp_proxy *fp_start(const char *upstream_host, uint16_t upstream_port)
+{
+    fp_proxy *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->listen_fd = -1;
+    p->wake_fd = -1;
+    if (!fp_resolve(upstream_host, upstream_port, &p->upstream, &p->upstream_len))
+        goto fail;
+    p->conns = calloc(FP_MAX_CONNS, sizeof *p->conns);
+    if (p->conns == NULL)
+        goto fail;
+    for (int i = 0; i < FP_MAX_CONNS; i++)
+        p->conns[i].fd[0] = p->conns[i].fd[1] = -1;
+    p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->wake_fd < 0)
+        goto fail;
+    p->listen_fd = fp_listen_on(0, &p->port);
+    if (p->listen_fd < 0) {
+        fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1: %s\n", strerror(errno));
+        goto fail;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, fp_thread, p) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        goto fail;
+    }
+    p->thread_started = true;
+    return p;
+fail:
+    if (p->listen_fd >= 0)
+        close(p->listen_fd);
+    if (p->wake_fd >= 0)
+        close(p->wake_fd);
+    free(p->conns);
+    free(p);
+    return NULL;
+}
+
+uint16_t fp_port(fp_proxy *p)
+{
+    return p->port;
+}
+
+bool fp_set_upstream(fp_proxy *p, const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!fp_resolve(host, port, &ss, &len))
+        return false;
+    pthread_mutex_lock(&p->mu);
+    p->upstream = ss;
+    p->upstream_len = len;
+    pthread_mutex_unlock(&p->mu);
+    return true;
+}
+
+int fp_cut_all(fp_proxy *p, bool reset)
+{
+    pthread_mutex_lock(&p->mu);
+    uint64_t mine = ++p->cut_req;
+    p->cut_reset = reset;
+    fp_wake(p);
+    while (p->cut_done < mine && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    int n = p->cut_result;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+void fp_cut_after(fp_proxy *p, int direction, uint64_t nbytes)
+{
+    pthread_mutex_lock(&p->mu);
+    p->cut_armed = true;
+    p->cut_fired = false;
+    p->cut_dir_index = direction == FP_SERVER_TO_CLIENT ? 1 : 0;
+    p->cut_left = nbytes;
+    fp_wake(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+bool fp_cut_fired(fp_proxy *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool fired = p->cut_fired;
+    pthread_mutex_unlock(&p->mu);
+    return fired;
+}
+
+void fp_stall(fp_proxy *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stalled = true;
+    fp_wake(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void fp_set_rate(fp_proxy *p, uint64_t bytes_per_second)
+{
+    pthread_mutex_lock(&p->mu);
+    p->rate = bytes_per_second;
+    p->tokens[0] = p->tokens[1] = 0;
+    p->tokens_at = fp_now_ms();
+    fp_wake(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+bool fp_refuse(fp_proxy *p, bool refuse)
+{
+    pthread_mutex_lock(&p->mu);
+    p->refuse_wanted = refuse;
+    uint64_t mine = ++p->refuse_req;
+    fp_wake(p);
+    while (p->refuse_done < mine && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    bool ok = p->refuse_ok;
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+void fp_resume(fp_proxy *p)
+{
+    fp_refuse(p, false);
+    pthread_mutex_lock(&p->mu);
+    p->stalled = false;
+    p->rate = 0;
+    p->cut_armed = false;
+    fp_wake(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void fp_get_stats(fp_proxy *p, fp_stats *stats)
+{
+    pthread_mutex_lock(&p->mu);
+    *stats = p->stats;
+    pthread_mutex_unlock(&p->mu);
+}
+
+bool fp_wait_accepted(fp_proxy *p, uint64_t count, int64_t timeout_ms)
+{
+    int64_t deadline = fp_now_ms() + timeout_ms;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        uint64_t got = p->stats.accepted;
+        pthread_mutex_unlock(&p->mu);
+        if (got >= count)
+            return true;
+        if (fp_now_ms() >= deadline)
+            return false;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void fp_stop(fp_proxy *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    fp_wake(p);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (p->thread_started)
+        pthread_join(p->thread, NULL);
+    if (p->listen_fd >= 0)
+        close(p->listen_fd);
+    close(p->wake_fd);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->conns);
+    free(p);
+}
