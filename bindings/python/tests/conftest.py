@@ -107,6 +107,14 @@ def broker_connection_names():
     return names
 
 
+def close_broker_connection(connection_name, reason="closed by the test"):
+    """rabbitmqctl close_connection for the connection with that connection_name."""
+    out = broker_ctl("list_connections", "pid", "client_properties", "-q", "--no-table-headers")
+    pids = [line.split("\t", 1)[0] for line in out.splitlines() if '"%s"' % connection_name in line]
+    assert len(pids) == 1, out
+    broker_ctl("close_connection", pids[0], reason)
+
+
 def wait_until(predicate, timeout=10.0, interval=0.1):
     """Polls predicate() (synchronously) until it is true; returns its last value."""
     deadline = time.monotonic() + timeout

@@ -5,12 +5,16 @@ import asyncio
 import gc
 import logging
 import os
+import socket
+import threading
 import time
 
 import pytest
 
 import swiftamqp
-from conftest import broker_connection_names, broker_ctl, run, wait_until
+from conftest import (
+    broker_connection_names, broker_ctl, close_broker_connection, run, wait_until,
+)
 
 
 def thread_count():
@@ -308,3 +312,111 @@ def test_on_connection_close_callback(params):
             await swiftamqp.connect(**params, on_connection_close="nope")
 
     run(main())
+
+
+def test_broker_closes_the_connection(params, broker):
+    name = "pytest forced %d" % os.getpid()
+    closed_with, errors = [], []
+
+    class Callback:
+        def __call__(self, message):
+            pass
+
+        def on_error(self, exc):
+            errors.append(exc)
+
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(
+            **params, connection_name=name, on_connection_close=closed_with.append)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        await queue.consume(Callback())
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, close_broker_connection, name, "pytest says goodbye")
+        await asyncio.wait({connection.closed}, timeout=10)
+        exc = connection.closed.exception()
+        assert isinstance(exc, swiftamqp.ConnectionClosed), repr(exc)
+        assert exc.reply_code == 320 and "pytest says goodbye" in exc.reply_text
+        await asyncio.sleep(0.05)
+        assert closed_with == [exc] and errors == [exc]
+        assert channel.is_closed()
+        with pytest.raises(swiftamqp.ConnectionClosed):
+            await queue.get()
+        await connection.close()
+
+    run(main())
+
+
+class _FreezingForwarder:
+    """Forwards one connection to the broker; freeze() stops passing bytes (no FIN, no RST), as a
+    dead peer or a cut cable would."""
+
+    def __init__(self, upstream):
+        self.upstream = upstream
+        self.frozen = False
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(1)
+        self.port = self.server.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            client, _ = self.server.accept()
+        except OSError:
+            return
+        upstream = socket.create_connection(self.upstream)
+        self.sockets += [client, upstream]
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    return
+                while self.frozen:
+                    time.sleep(0.05)
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.frozen = False
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.server.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+def test_silent_broker_is_detected_by_heartbeats(params):
+    forwarder = _FreezingForwarder((params["host"], params["port"]))
+
+    async def main():
+        connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=forwarder.port),
+                                             heartbeat=1)
+        channel = await connection.open_channel()
+        start = time.monotonic()
+        forwarder.frozen = True
+        await asyncio.wait({connection.closed}, timeout=10)
+        elapsed = time.monotonic() - start
+        assert connection.closed.done(), "a silent peer was not detected in 10 s"
+        exc = connection.closed.exception()
+        assert isinstance(exc, swiftamqp.ConnectionLostError), repr(exc)
+        assert exc.status_name == "SWAMQP_ERR_HEARTBEAT_TIMEOUT"
+        assert 1.5 <= elapsed <= 4.0, elapsed  # two heartbeat intervals
+        assert channel.is_closed()
+        await connection.close()
+
+    try:
+        run(main())
+    finally:
+        forwarder.close()
