@@ -443,7 +443,7 @@ class Channel:
         consumer = self._consumers.pop(raw_tag, None)
         if consumer is None:
             return
-        log.info("the broker cancelled consumer %r on channel %d", consumer.tag, self.id)
+        log.debug("CONSUMER_CANCELLED event: %r on channel %d", consumer.tag, self.id)
         consumer._cancelled_by(server=True)
         if self._cancel_handler is not None:
             self._connection._call_handler(self._cancel_handler, consumer)

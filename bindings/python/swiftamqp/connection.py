@@ -554,12 +554,12 @@ class Connection:
         elif kind == _ffi.SWAMQP_EVENT_BLOCKED:
             self._blocked = True
             reason = _text(ev.name)
-            log.warning("connection blocked by the broker: %s", reason)
+            log.debug("BLOCKED event: %s", reason)  # the library logs it too
             if self._on_blocked is not None:
                 self._call_handler(self._on_blocked, reason)
         elif kind == _ffi.SWAMQP_EVENT_UNBLOCKED:
             self._blocked = False
-            log.info("connection unblocked by the broker")
+            log.debug("UNBLOCKED event")
             self._wake_publishers()
             if self._on_unblocked is not None:
                 self._call_handler(self._on_unblocked)
@@ -575,22 +575,22 @@ class Connection:
             self._recovering = True
             exc = make_exception(ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CONNECTION_LOST),
                                  connection_level=True)
-            log.warning("connection lost (%s): recovering", exc)
+            log.debug("RECOVERY_STARTED event: %s", exc)  # the library logs it too
             if self._on_recovery_started is not None:
                 self._call_handler(self._on_recovery_started, exc)
         elif kind == _ffi.SWAMQP_EVENT_RECOVERY_ENTITY_FAILED:
             info = ErrorInfo.from_pointer(ev.error, 0)
-            log.warning("recovery could not restore %s: %s", _text(ev.name),
-                        info.message or _ffi.status_name(info.status))
+            log.debug("RECOVERY_ENTITY_FAILED event: %s: %s", _text(ev.name),
+                      info.message or _ffi.status_name(info.status))
         elif kind == _ffi.SWAMQP_EVENT_RECOVERED:
             self._recovering = False
-            log.info("connection recovered (%d entities not restored)", ev.message_count)
+            log.debug("RECOVERED event (%d entities not restored)", ev.message_count)
             self._wake_publishers()
             if self._on_recovered is not None:
                 self._call_handler(self._on_recovered, ev.message_count)
         elif kind == _ffi.SWAMQP_EVENT_RECOVERY_FAILED:
             info = ErrorInfo.from_pointer(ev.error, 0)
-            log.error("recovery gave up: %s", info.message or _ffi.status_name(info.status))
+            log.debug("RECOVERY_FAILED event: %s", info.message or _ffi.status_name(info.status))
         else:
             # RAW_FRAME (raw channels are not offered by this binding) and future event types.
             log.debug("unhandled event type %d on channel %d", kind, ev.channel)
