@@ -1,5 +1,10 @@
 """swiftamqp: asyncio AMQP 0-9-1 client on libswiftamqp, with asynqp 0.6's API.
 
+asynqp programs run with ``import swiftamqp as asynqp`` once ``yield from`` became ``await``.
+Beyond asynqp: publisher confirms (``Exchange.publish_confirmed``), nack, transactions,
+exchange-to-exchange bindings, recover, ``async with`` and ``async for``, ``connect_url``,
+blocked/cancel/recovery handlers and automatic recovery (see the package README).
+
 Linux only. Importing the package loads libswiftamqp (see ``swiftamqp._ffi`` for where it is
 looked for; ``SWIFTAMQP_LIBRARY`` overrides); :class:`LibraryNotFoundError` (an ImportError)
 lists every path tried when none works.
