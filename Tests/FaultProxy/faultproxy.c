@@ -273,6 +273,12 @@ static bool fp_pump(fp_proxy *p, fp_conn *c, int d)
 {
     fp_pipe *pp = &c->pipe[d];
     int src = c->fd[d], dst = c->fd[1 - d];
+    if (src < 0 || dst < 0) {
+        /* a side closed while stalled: once forwarding resumes, the other side learns of it */
+        if (!p->stalled)
+            fp_close_conn(p, c, false);
+        return p->stalled;
+    }
     /* read */
     if (!p->stalled && !pp->eof && pp->len < FP_BUF_SIZE) {
         if (pp->off + pp->len == FP_BUF_SIZE || (pp->len == 0 && pp->off != 0)) {
@@ -424,9 +430,11 @@ static void *fp_thread(void *arg)
                     else if (!p->stalled)
                         waiting_for_tokens = true;
                 }
+                if (c->fd[side] < 0)
+                    continue;
                 pfds[n].fd = c->fd[side];
                 pfds[n].events = ev;
-                owner[n++] = i;
+                owner[n++] = i * 2 + side;
             }
         }
         int timeout = waiting_for_tokens ? 10 : 1000;
@@ -448,16 +456,23 @@ static void *fp_thread(void *arg)
         if (p->listen_fd >= 0)
             fp_accept_all(p);
         for (int k = 0; k < n; k++) {
-            int i = owner[k];
-            if (i < 0 || !p->conns[i].used || pfds[k].revents == 0)
+            if (owner[k] < 0 || pfds[k].revents == 0)
                 continue;
-            fp_conn *c = &p->conns[i];
-            /* a socket in error: the peer reset it; close both sides (also while stalled, else
-               poll would report it forever) */
+            fp_conn *c = &p->conns[owner[k] / 2];
+            int side = owner[k] % 2;
+            if (!c->used || c->fd[side] != pfds[k].fd)
+                continue;
+            /* A socket in error (the peer reset it), or hung up while we do not read it. Stalled,
+               only that side is closed: the other peer must not learn of it (a silent network).
+               Otherwise both sides are closed. */
             if ((pfds[k].revents & (POLLERR | POLLNVAL)) ||
                 ((pfds[k].revents & POLLHUP) && !(pfds[k].revents & POLLIN) && p->stalled)) {
-                fp_close_conn(p, c, false);
-                continue;
+                if (p->stalled) {
+                    close(c->fd[side]);
+                    c->fd[side] = -1;
+                } else {
+                    fp_close_conn(p, c, false);
+                }
             }
         }
         for (int i = 0; i < FP_MAX_CONNS; i++) {
