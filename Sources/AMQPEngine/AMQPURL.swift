@@ -16,8 +16,8 @@ public struct AMQPURL: Equatable, Sendable {
     public var caFile: String?
     public var certificateFile: String?
     public var keyFile: String?
-    /// verify=verify_none
-    public var skipVerify = false
+    /// verify=verify_none (true) or verify=verify_peer (false); nil when not given.
+    public var skipVerify: Bool?
     /// server_name_indication: a name, or "" for "disable".
     public var serverName: String?
 
@@ -28,14 +28,17 @@ public struct AMQPURL: Equatable, Sendable {
         func bad(_ why: String) -> Result<AMQPURL, AMQPError> { .failure(AMQPError(.invalidArgument, "invalid AMQP URL: \(why)")) }
         var url = AMQPURL()
         var rest: Substring
-        if text.hasPrefix("amqp://") {
+        // Schemes are case-insensitive (RFC 3986).
+        let lowered = text.prefix(8).lowercased()
+        if lowered.hasPrefix("amqp://") {
             rest = Substring(text.dropFirst("amqp://".count))
-        } else if text.hasPrefix("amqps://") {
+        } else if lowered.hasPrefix("amqps://") {
             rest = Substring(text.dropFirst("amqps://".count))
             url.tls = true
         } else {
             return bad("the scheme must be amqp:// or amqps://")
         }
+        if rest.contains("#") { return bad("a fragment ('#...') has no meaning in an AMQP URL") }
         var query: Substring?
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
@@ -50,17 +53,22 @@ public struct AMQPURL: Equatable, Sendable {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
             let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let user = percentDecode(parts[0]) else { return bad("the user has a malformed percent escape") }
-            url.user = user
+            switch percentDecode(parts[0], "the user") {
+            case .failure(let why): return bad(why.text)
+            case .success(let user): url.user = user
+            }
             if parts.count == 2 {
-                guard let password = percentDecode(parts[1]) else { return bad("the password has a malformed percent escape") }
-                url.password = password
+                switch percentDecode(parts[1], "the password") {
+                case .failure(let why): return bad(why.text)
+                case .success(let password): url.password = password
+                }
             }
         }
         var hostPart = rest
         if hostPart.hasPrefix("[") {
             guard let close = hostPart.firstIndex(of: "]") else { return bad("the IPv6 address lacks its closing ']'") }
             url.host = String(hostPart[hostPart.index(after: hostPart.startIndex)..<close])
+            if url.host?.isEmpty ?? true { return bad("the IPv6 address between '[' and ']' is empty") }
             hostPart = hostPart[hostPart.index(after: close)...]
             if !hostPart.isEmpty && !hostPart.hasPrefix(":") { return bad("unexpected text after the IPv6 address") }
         } else if let colon = hostPart.firstIndex(of: ":") {
@@ -78,19 +86,29 @@ public struct AMQPURL: Equatable, Sendable {
             url.port = port
         }
         if let host = url.host {
-            guard let decoded = percentDecode(Substring(host)) else { return bad("the host has a malformed percent escape") }
-            url.host = decoded.isEmpty ? nil : decoded
+            switch percentDecode(Substring(host), "the host") {
+            case .failure(let why): return bad(why.text)
+            case .success(let decoded): url.host = decoded.isEmpty ? nil : decoded
+            }
         }
         if let path {
             guard !path.contains("/") else { return bad("the vhost '\(path)' contains '/' unescaped (write %2f)") }
-            guard let vhost = percentDecode(path) else { return bad("the vhost has a malformed percent escape") }
-            url.virtualHost = vhost
+            switch percentDecode(path, "the vhost") {
+            case .failure(let why): return bad(why.text)
+            case .success(let vhost): url.virtualHost = vhost
+            }
         }
         if let query, !query.isEmpty {
             for pair in query.split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard kv.count == 2 else { return bad("query parameter '\(pair)' has no value") }
-                let key = kv[0], value = kv[1]
+                let key: String, value: String
+                switch (percentDecode(kv[0], "a query parameter name"), percentDecode(kv[1], "the value of '\(kv[0])'")) {
+                case (.failure(let why), _), (_, .failure(let why)): return bad(why.text)
+                case (.success(let k), .success(let v)):
+                    key = k
+                    value = v
+                }
                 switch key {
                 case "heartbeat":
                     guard let v = UInt16(value) else { return bad("heartbeat '\(value)' is not a number from 0 to 65535") }
@@ -112,12 +130,12 @@ public struct AMQPURL: Equatable, Sendable {
                     default: return bad("auth_mechanism '\(value)' is not plain, amqplain or external")
                     }
                 case "cacertfile", "certfile", "keyfile", "server_name_indication":
-                    guard let decoded = percentDecode(value), !decoded.isEmpty else { return bad("\(key) has an empty or malformed value") }
+                    guard !value.isEmpty else { return bad("\(key) has an empty value") }
                     switch key {
-                    case "cacertfile": url.caFile = decoded
-                    case "certfile": url.certificateFile = decoded
-                    case "keyfile": url.keyFile = decoded
-                    default: url.serverName = decoded == "disable" ? "" : decoded
+                    case "cacertfile": url.caFile = value
+                    case "certfile": url.certificateFile = value
+                    case "keyfile": url.keyFile = value
+                    default: url.serverName = value == "disable" ? "" : value
                     }
                 case "verify":
                     switch value {
@@ -133,18 +151,24 @@ public struct AMQPURL: Equatable, Sendable {
         return .success(url)
     }
 
-    private static func percentDecode(_ text: Substring) -> String? {
+    /// Percent-decodes `text`, refusing malformed escapes, NUL bytes (C strings would end there)
+    /// and invalid UTF-8; the error names `what`.
+    private static func percentDecode(_ text: Substring, _ what: String) -> Result<String, URLProblem> {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    return .failure(URLProblem("\(what) has a malformed percent escape"))
+                }
                 bytes.append(high << 4 | low)
             } else {
                 bytes.append(byte)
             }
         }
-        return String(validating: bytes, as: UTF8.self)
+        if bytes.contains(0) { return .failure(URLProblem("\(what) contains a NUL byte (%00)")) }
+        guard let decoded = String(validating: bytes, as: UTF8.self) else { return .failure(URLProblem("\(what) is not valid UTF-8 once decoded")) }
+        return .success(decoded)
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
@@ -155,4 +179,10 @@ public struct AMQPURL: Equatable, Sendable {
         default: return nil
         }
     }
+}
+
+/// What is wrong with part of a URL, for the error message.
+public struct URLProblem: Error, Sendable {
+    public let text: String
+    init(_ text: String) { self.text = text }
 }

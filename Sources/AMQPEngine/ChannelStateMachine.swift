@@ -68,7 +68,7 @@ struct ChannelStateMachine {
             if let last = confirms.highestUnconfirmed {
                 out.events.append(.confirmsFailed(channel: number, upTo: last, error))
             }
-            for id in confirms.waiters { out.events.append(.completion(id, channel: number, .failure(error))) }
+            for waiter in confirms.waiters { out.events.append(.completion(waiter.id, channel: number, .failure(error))) }
             confirms.waiters.removeAll()
             self.confirms = confirms
         }
@@ -94,9 +94,17 @@ struct ConfirmTracker {
     private var pending: [UInt64] = []
     private var head = 0
     var nackedSinceWait = false
-    var waiters: [RequestID] = []
+    /// Waits for confirms of every sequence up to `upTo` (the publishes made before the wait).
+    var waiters: [(id: RequestID, upTo: UInt64)] = []
 
     var unconfirmedCount: Int { pending.count - head }
+    var lowestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending[head] : nil }
+
+    /// True when every sequence up to `upTo` is confirmed.
+    func settled(upTo: UInt64) -> Bool {
+        guard let lowest = lowestUnconfirmed else { return true }
+        return lowest > upTo
+    }
     var highestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending.last : nil }
 
     /// After a connection loss (the unconfirmed were failed): the next broker sequence 1 is ours `nextSequence`.

@@ -512,11 +512,13 @@ public struct ConnectionStateMachine {
         let covered = UInt64(confirms.confirm(tag, multiple: multiple))
         if ack { counters.confirmsAcked += covered } else { counters.confirmsNacked += covered }
         if !ack { confirms.nackedSinceWait = true }
-        if confirms.unconfirmedCount == 0 && !confirms.waiters.isEmpty {
+        let done = confirms.waiters.filter { confirms.settled(upTo: $0.upTo) }
+        if !done.isEmpty {
             let result: Result<Reply, AMQPError> = confirms.nackedSinceWait
                 ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)
-            for id in confirms.waiters { out.events.append(.completion(id, channel: number, result)) }
-            confirms.waiters.removeAll()
+            for waiter in done { out.events.append(.completion(waiter.id, channel: number, result)) }
+            let tracker = confirms
+            confirms.waiters.removeAll { tracker.settled(upTo: $0.upTo) }
             confirms.nackedSinceWait = false
         }
         channel.confirms = confirms
@@ -811,16 +813,24 @@ public struct ConnectionStateMachine {
                                           .failure(AMQPError(.notConfirmMode, "channel \(number) is not in confirm mode (confirm.select)", channel: number))))
             return
         }
-        if confirms.unconfirmedCount == 0 {
+        let upTo = confirms.nextSequence - 1
+        if confirms.settled(upTo: upTo) {
             let nacked = confirms.nackedSinceWait
             confirms.nackedSinceWait = false
             out.events.append(.completion(request, channel: number, nacked
                 ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)))
         } else {
-            confirms.waiters.append(request)
+            confirms.waiters.append((request, upTo))
         }
         channel.confirms = confirms
         channels[number] = channel
+    }
+
+    /// A blocking wait-for-confirms gave up: its waiter must not take the next wait's news.
+    public mutating func forgetConfirmWaiter(_ request: RequestID) {
+        for number in channels.keys where channels[number]?.confirms?.waiters.contains(where: { $0.id == request }) == true {
+            channels[number]?.confirms?.waiters.removeAll { $0.id == request }
+        }
     }
 
     /// connection.update-secret.

@@ -31,6 +31,14 @@ public final class Connection: @unchecked Sendable {
     private var ioPendingBytes = 0
     private var publishWaiters = 0
     private var adoptedSocketUsed = false
+    /// The plain socket while connected, for callers writing through; -1 with TLS (an SSL object
+    /// takes one writer at a time, the I/O thread) or while not connected.
+    private var directFD: Int32 = -1
+    /// A caller is writing to `directFD` right now: nobody else writes, and the I/O thread leaves
+    /// `output.outbound` alone so nothing overtakes the caller's bytes.
+    private var callerWriting = false
+    /// An emptied buffer kept for the next write-through, so it costs no allocation.
+    private var spareBuffer: [UInt8] = []
     private var bytesIn: UInt64 = 0
     private var bytesOut: UInt64 = 0
 
@@ -71,9 +79,7 @@ public final class Connection: @unchecked Sendable {
         if blocking { waiters[id] = .some(nil) }
         let hadOutbound = output.outbound.count > 0
         body(id, &engine, &output)
-        let wake = route() || (!hadOutbound && output.outbound.count > 0)
-        lock.unlock()
-        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
+        finishCommand(hadOutbound: hadOutbound)
         return id
     }
 
@@ -82,9 +88,7 @@ public final class Connection: @unchecked Sendable {
         lock.lock()
         let hadOutbound = output.outbound.count > 0
         let result = body(&engine, &output)
-        let wake = route() || (!hadOutbound && output.outbound.count > 0)
-        lock.unlock()
-        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
+        finishCommand(hadOutbound: hadOutbound)
         return result
     }
 
@@ -110,19 +114,82 @@ public final class Connection: @unchecked Sendable {
         }
         let hadOutbound = output.outbound.count > 0
         let result = body(&engine, &output)
-        let wake = route() || (!hadOutbound && output.outbound.count > 0)
+        finishCommand(hadOutbound: hadOutbound)
+        return result
+    }
+
+    /// Ends a command: routes its events, then writes its frames from this thread when nobody else
+    /// is writing (no wake-up, no thread hop), else leaves them to the I/O thread. Called with the
+    /// lock held; returns with it released.
+    private func finishCommand(hadOutbound: Bool) {
+        var wake = route()
+        var direct: [UInt8]?
+        let fd = directFD
+        if output.outbound.count > 0 {
+            if fd >= 0 && !callerWriting && ioPendingBytes == 0 && !output.closeSocket {
+                callerWriting = true
+                var bytes = spareBuffer
+                spareBuffer = []
+                swap(&bytes, &output.outbound.buffer)
+                direct = bytes
+            } else if !hadOutbound {
+                wake = true
+            }
+        }
+        lock.unlock()
+        if let direct { writeThrough(direct, fd: fd) }
+        if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
+    }
+
+    /// Sends `bytes` on the caller's thread without blocking; what the socket does not take goes
+    /// back to the front of the outbound buffer for the I/O thread.
+    private func writeThrough(_ bytes: [UInt8], fd: Int32) {
+        var sent = 0
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while sent < raw.count {
+                let n = send(fd, base + sent, raw.count - sent, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                if n > 0 { sent += n } else if n < 0 && errno == EINTR { continue } else { break }
+            }
+        }
+        var wake = false
+        lock.lock()
+        callerWriting = false
+        if sent > 0 {
+            engine.noteOutbound(now: monotonicNow())
+            bytesOut &+= UInt64(sent)
+        }
+        if sent < bytes.count {
+            // A full socket or an error: the I/O thread waits for POLLOUT or reports the error.
+            output.outbound.buffer.insert(contentsOf: bytes[sent...], at: 0)
+            wake = true
+        } else if output.outbound.count > 0 {
+            wake = true
+        }
+        var spare = bytes
+        spare.removeAll(keepingCapacity: true)
+        spareBuffer = spare
+        lock.broadcast() // publish waiters, and run() waiting to close the socket
         lock.unlock()
         if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
-        return result
     }
 
     /// Called with the lock held.
     private func publishPause(_ channel: UInt16) -> String? {
-        if let reason = engine.publishPause(channel) { return reason }
+        // A closed connection fails the publish at once instead of waiting for its timeout.
+        if engine.state == .closed { return nil }
+        if let reason = Self.borrow(&engine, { $0.publishPause(channel) }) { return reason }
         if output.outbound.count + ioPendingBytes >= Int(clamping: configuration.outboundLimit) {
             return "\(output.outbound.count + ioPendingBytes) bytes await sending (outbound_limit \(configuration.outboundLimit))"
         }
         return nil
+    }
+
+    /// Reads from the engine in place. A non-mutating call on the stored property itself copies the
+    /// whole engine (measured: a retain of every field per publish); through inout it does not.
+    @inline(__always)
+    private static func borrow<T>(_ engine: inout ConnectionStateMachine, _ body: (inout ConnectionStateMachine) -> T) -> T {
+        body(&engine)
     }
 
     /// Counters of the engine and the socket, and the event queue's current size.
@@ -147,6 +214,7 @@ public final class Connection: @unchecked Sendable {
                     }
                     waiters[id] = nil
                     abandoned.insert(id)
+                    engine.forgetConfirmWaiter(id)
                     return .failure(AMQPError(.timeout, "no reply within \(timeoutMs) ms"))
                 }
             }
@@ -311,7 +379,13 @@ public final class Connection: @unchecked Sendable {
                         engine.resume(now: monotonicNow(), into: &output)
                     }
                 }
+                lock.withLock { directFD = stream.isTLS ? -1 : stream.fd }
                 loop(stream)
+                lock.withLock {
+                    // No caller may still be writing to a descriptor about to be closed and reused.
+                    directFD = -1
+                    while callerWriting { _ = lock.wait(until: monotonicNow() &+ 1_000_000_000) }
+                }
                 stream.shutdown()
                 close(stream.fd)
             } else if first {
@@ -409,9 +483,10 @@ public final class Connection: @unchecked Sendable {
             // Take what commands and the engine want written, and the next timer.
             var deadline: UInt64?
             var readPaused = false
+            var readBudget = 0
             var stop = false
             lock.withLock {
-                if output.outbound.count > 0 {
+                if output.outbound.count > 0 && !callerWriting {
                     if pendingOffset == pending.count {
                         pending.removeAll(keepingCapacity: true)
                         pendingOffset = 0
@@ -427,8 +502,9 @@ public final class Connection: @unchecked Sendable {
                     parser.frameMax = frameMax
                     output.newFrameMax = nil
                 }
-                deadline = engine.nextDeadline
+                deadline = Self.borrow(&engine) { $0.nextDeadline }
                 readPaused = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+                readBudget = Int(clamping: configuration.eventQueueLimit) - queuedBytes
                 stop = stopRequested
             }
             if stop {
@@ -499,7 +575,7 @@ public final class Connection: @unchecked Sendable {
             let readable = fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
                 || (readWaitsForWrite && fds[0].revents & Int16(POLLOUT) != 0)
             if (readable || buffered) && !closing && !readPaused {
-                switch readStream(stream, &parser, &frames) {
+                switch readStream(stream, &parser, &frames, budget: readBudget) {
                 case .ended: return
                 case .waitsForWrite: readWaitsForWrite = true
                 case .drained: readWaitsForWrite = false
@@ -519,12 +595,14 @@ public final class Connection: @unchecked Sendable {
     private enum ReadOutcome { case drained, waitsForWrite, ended }
 
     /// Reads what is available and feeds whole frames to the engine.
-    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame]) -> ReadOutcome {
+    /// Stops once about `budget` bytes were read, so the event queue overshoots its limit by one
+    /// read at most.
+    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame], budget: Int) -> ReadOutcome {
         var endError: AMQPError?
         var parseError: WireError?
         var received = 0
         var outcome = ReadOutcome.drained
-        reading: for _ in 0..<64 {
+        reading: for _ in 0..<64 where received < budget {
             var result = StreamResult.wantRead
             do {
                 _ = try parser.withWritableSpace(minimum: 16 * 1024) { space in

@@ -11,20 +11,27 @@ public struct ContentHeader: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        classID = try reader.readUInt16("content header class")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let classID = try reader.readUInt16("content header class")
         guard classID == BasicPublish.classID else {
             throw WireError.invalidContentHeader("class \(classID) carries no content")
         }
         _ = try reader.readUInt16("content header weight") // always 0, meaning nothing
-        bodySize = try reader.readUInt64("content header body size")
-        properties = try BasicProperties(from: &reader)
+        let bodySize = try reader.readUInt64("content header body size")
+        let properties = try BasicProperties.decoded(from: &reader)
         try reader.expectEnd("content header")
+        return Self(classID: classID, bodySize: bodySize, properties: properties)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(classID)
-        writer.writeUInt16(0)
-        writer.writeUInt64(bodySize)
+        writer.append(exactly: 12) { c in
+            c.uint16(classID)
+            c.uint16(0)
+            c.uint64(bodySize)
+        }
         try properties.encode(into: &writer)
     }
 }
@@ -52,7 +59,7 @@ public enum Frame: Equatable, Sendable {
             let methodID = try reader.readUInt16("method id")
             return .method(channel: channel, try Method.decode(classID: classID, methodID: methodID, from: &reader))
         case AMQPConstants.frameHeader:
-            return .header(channel: channel, try ContentHeader(from: &reader))
+            return .header(channel: channel, try ContentHeader.decoded(from: &reader))
         case AMQPConstants.frameBody:
             return .body(channel: channel, payload)
         case AMQPConstants.frameHeartbeat:
@@ -73,10 +80,12 @@ public let frameOverhead = 8
 extension ByteWriter {
     /// Writes a whole frame whose payload `body` writes; the size is patched in afterwards.
     public mutating func writeFrame(type: UInt8, channel: UInt16, _ body: (inout ByteWriter) throws -> Void) throws {
-        writeUInt8(type)
-        writeUInt16(channel)
-        let sizeOffset = count
-        writeUInt32(0)
+        let sizeOffset = count + 3
+        append(exactly: 7) { c in
+            c.uint8(type)
+            c.uint16(channel)
+            c.uint32(0)
+        }
         try body(&self)
         let size = count - sizeOffset - 4
         guard size <= Int(UInt32.max) else { throw WireError.valueTooLarge(context: "frame payload") }
@@ -85,13 +94,68 @@ extension ByteWriter {
     }
 
     public mutating func writeMethodFrame(channel: UInt16, _ method: Method) throws {
+        if let size = method.fastArgumentsSize {
+            // Header, ids, arguments and end octet in one growth of the buffer.
+            append(exactly: 7 + 4 + size + 1) { c in
+                c.uint8(AMQPConstants.frameMethod)
+                c.uint16(channel)
+                c.uint32(UInt32(4 + size))
+                c.uint16(method.classID)
+                c.uint16(method.methodID)
+                method.writeFastArguments(to: &c)
+                c.uint8(AMQPConstants.frameEnd)
+            }
+            return
+        }
         try writeFrame(type: AMQPConstants.frameMethod, channel: channel) { try method.encode(into: &$0) }
     }
 
     public mutating func writeHeartbeatFrame() {
-        writeUInt8(AMQPConstants.frameHeartbeat)
-        writeUInt16(0)
-        writeUInt32(0)
+        append(exactly: 8) { c in
+            c.uint8(AMQPConstants.frameHeartbeat)
+            c.uint16(0)
+            c.uint32(0)
+            c.uint8(AMQPConstants.frameEnd)
+        }
+    }
+
+    /// A content header frame.
+    public mutating func writeHeaderFrame(channel: UInt16, _ header: ContentHeader) throws {
+        if let size = header.properties.fastSize {
+            append(exactly: 7 + 12 + size + 1) { c in
+                c.uint8(AMQPConstants.frameHeader)
+                c.uint16(channel)
+                c.uint32(UInt32(12 + size))
+                c.uint16(header.classID)
+                c.uint16(0)
+                c.uint64(header.bodySize)
+                header.properties.writeFast(to: &c)
+                c.uint8(AMQPConstants.frameEnd)
+            }
+            return
+        }
+        try writeFrame(type: AMQPConstants.frameHeader, channel: channel) { try header.encode(into: &$0) }
+    }
+
+    /// A body frame carrying `body` (at most frame_max - 8 bytes: the caller splits).
+    public mutating func writeBodyFrame(channel: UInt16, _ body: UnsafeRawBufferPointer) {
+        // Small bodies go out with their frame header in one growth; large ones are copied once.
+        if body.count <= 4096 {
+            append(exactly: 8 + body.count) { c in
+                c.uint8(AMQPConstants.frameBody)
+                c.uint16(channel)
+                c.uint32(UInt32(body.count))
+                c.bytes(body)
+                c.uint8(AMQPConstants.frameEnd)
+            }
+            return
+        }
+        append(exactly: 7) { c in
+            c.uint8(AMQPConstants.frameBody)
+            c.uint16(channel)
+            c.uint32(UInt32(truncatingIfNeeded: body.count))
+        }
+        writeBytes(body)
         writeUInt8(AMQPConstants.frameEnd)
     }
 
@@ -99,19 +163,14 @@ extension ByteWriter {
     /// split into frames of at most `frameMax - 8` bytes.
     public mutating func writeContent(channel: UInt16, method: Method, properties: BasicProperties,
                                       body: UnsafeRawBufferPointer, frameMax: UInt32) throws {
-        try writeMethodFrame(channel: channel, method)
-        let header = ContentHeader(classID: method.classID, bodySize: UInt64(body.count), properties: properties)
-        try writeFrame(type: AMQPConstants.frameHeader, channel: channel) { try header.encode(into: &$0) }
         let chunk = Int(frameMax) - frameOverhead
         guard chunk > 0 else { throw WireError.valueTooLarge(context: "frame_max") }
+        try writeMethodFrame(channel: channel, method)
+        try writeHeaderFrame(channel: channel, ContentHeader(classID: method.classID, bodySize: UInt64(body.count), properties: properties))
         var start = 0
         while start < body.count {
             let end = min(start + chunk, body.count)
-            writeUInt8(AMQPConstants.frameBody)
-            writeUInt16(channel)
-            writeUInt32(UInt32(end - start))
-            writeBytes(UnsafeRawBufferPointer(rebasing: body[start..<end]))
-            writeUInt8(AMQPConstants.frameEnd)
+            writeBodyFrame(channel: channel, UnsafeRawBufferPointer(rebasing: body[start..<end]))
             start = end
         }
     }

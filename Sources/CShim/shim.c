@@ -59,56 +59,104 @@ void swiftamqp_shim_set_thread_slot(void *pointer) { thread_slot = pointer; }
 #include <stdlib.h>
 #include <string.h>
 
-/* The request must outlive a timed-out lookup (the resolver thread still writes to it), so it is
- * heap-allocated and leaked on the rare timeout where cancelling fails. */
-struct resolve_request {
-    struct gaicb cb;
-    struct addrinfo hints;
+/* A lookup runs on a thread of its own so the caller can stop waiting at its deadline; whichever of
+ * the two finishes last frees the job (and a result nobody took). Plain getaddrinfo on our own
+ * thread, rather than getaddrinfo_a, whose internal threads ThreadSanitizer cannot follow. */
+struct resolve_job {
+    pthread_mutex_t mutex;
+    pthread_cond_t done_cond;
+    int done;
+    int refs;
+    int rc;
     char *host;
     char *service;
+    struct addrinfo *result;
 };
+
+static void resolve_job_release(struct resolve_job *job) {
+    /* called with the mutex held; unlocks */
+    int last = --job->refs == 0;
+    pthread_mutex_unlock(&job->mutex);
+    if (!last) return;
+    if (job->result) freeaddrinfo(job->result);
+    pthread_mutex_destroy(&job->mutex);
+    pthread_cond_destroy(&job->done_cond);
+    free(job->host);
+    free(job->service);
+    free(job);
+}
+
+static void *resolve_thread(void *arg) {
+    struct resolve_job *job = arg;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    struct addrinfo *result = NULL;
+    int rc = getaddrinfo(job->host, job->service, &hints, &result);
+    pthread_mutex_lock(&job->mutex);
+    job->rc = rc;
+    job->result = rc == 0 ? result : NULL;
+    job->done = 1;
+    pthread_cond_signal(&job->done_cond);
+    resolve_job_release(job);
+    return NULL;
+}
 
 int swiftamqp_shim_resolve(const char *host, const char *service, int timeout_ms, struct addrinfo **result) {
     *result = NULL;
-    struct resolve_request *req = calloc(1, sizeof *req);
-    if (!req) return EAI_MEMORY;
-    req->host = strdup(host);
-    req->service = strdup(service);
-    if (!req->host || !req->service) {
-        free(req->host); free(req->service); free(req);
+    /* Numeric addresses resolve at once, without a thread. */
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(host, service, &hints, result) == 0) return 0;
+    *result = NULL;
+
+    struct resolve_job *job = calloc(1, sizeof *job);
+    if (!job) return EAI_MEMORY;
+    job->host = strdup(host);
+    job->service = strdup(service);
+    if (!job->host || !job->service) {
+        free(job->host); free(job->service); free(job);
         return EAI_MEMORY;
     }
-    req->hints.ai_family = AF_UNSPEC;
-    req->hints.ai_socktype = SOCK_STREAM;
-    req->hints.ai_flags = AI_ADDRCONFIG;
-    req->cb.ar_name = req->host;
-    req->cb.ar_service = req->service;
-    req->cb.ar_request = &req->hints;
-    struct gaicb *list[1] = { &req->cb };
-    int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-    if (rc != 0) {
-        free(req->host); free(req->service); free(req);
-        return rc;
+    pthread_mutex_init(&job->mutex, NULL);
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->done_cond, &attributes);
+    pthread_condattr_destroy(&attributes);
+    job->refs = 2;
+    pthread_t thread;
+    pthread_attr_t thread_attributes;
+    pthread_attr_init(&thread_attributes);
+    pthread_attr_setdetachstate(&thread_attributes, PTHREAD_CREATE_DETACHED);
+    int created = pthread_create(&thread, &thread_attributes, resolve_thread, job);
+    pthread_attr_destroy(&thread_attributes);
+    if (created != 0) {
+        pthread_mutex_lock(&job->mutex);
+        job->refs = 1;
+        resolve_job_release(job);
+        return EAI_SYSTEM;
     }
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    uint64_t end_ns = (uint64_t)deadline.tv_sec * 1000000000ull + (uint64_t)deadline.tv_nsec + (uint64_t)timeout_ms * 1000000ull;
-    for (;;) {
-        rc = gai_error(&req->cb);
-        if (rc != EAI_INPROGRESS) break;
-        uint64_t now = swiftamqp_shim_now_ns();
-        if (now >= end_ns) {
-            if (gai_cancel(&req->cb) == EAI_CANCELED) {
-                free(req->host); free(req->service); free(req);
-            }
-            return EAI_AGAIN;
-        }
-        uint64_t left = end_ns - now;
-        struct timespec wait = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
-        const struct gaicb *waiting[1] = { &req->cb };
-        gai_suspend(waiting, 1, &wait);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec += 1; deadline.tv_nsec -= 1000000000L; }
+    pthread_mutex_lock(&job->mutex);
+    while (!job->done) {
+        if (pthread_cond_timedwait(&job->done_cond, &job->mutex, &deadline) == ETIMEDOUT) break;
     }
-    if (rc == 0) *result = req->cb.ar_result;
-    free(req->host); free(req->service); free(req);
+    int rc = EAI_AGAIN;
+    if (job->done) {
+        rc = job->rc;
+        *result = job->result;
+        job->result = NULL;
+    }
+    resolve_job_release(job);
     return rc;
 }

@@ -69,10 +69,10 @@ swiftamqp_tls_context *swiftamqp_tls_context_new(const swiftamqp_tls_settings *s
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }
-    if (s->key_password) {
-        SSL_CTX_set_default_passwd_cb(ctx, password_callback);
-        SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)s->key_password);
-    }
+    /* Always our callback: without it OpenSSL would prompt on the terminal for an encrypted key's
+       password and block the connect; with no password given it answers "none". */
+    SSL_CTX_set_default_passwd_cb(ctx, password_callback);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, (void *)s->key_password);
     if (s->cert_file && *s->cert_file) {
         if (SSL_CTX_use_certificate_chain_file(ctx, s->cert_file) != 1) {
             describe("cannot load the client certificate", error, error_size);
@@ -183,7 +183,16 @@ ssize_t swiftamqp_tls_write(swiftamqp_tls *tls, const void *buffer, size_t lengt
     int ret = SSL_write(tls->ssl, buffer, want);
     if (ret > 0) return ret;
     int code = classify(tls, ret, "TLS write failed", error, error_size);
-    return code == SWIFTAMQP_TLS_CLOSED ? SWIFTAMQP_TLS_ERROR : code;
+    if (code == SWIFTAMQP_TLS_ERROR || code == SWIFTAMQP_TLS_CLOSED) {
+        /* With TLS 1.3 a server refuses a client certificate after the handshake: its alert waits
+           to be read, and says why far better than the failed write. */
+        char byte;
+        ERR_clear_error();
+        int read = SSL_read(tls->ssl, &byte, 1);
+        if (read <= 0 && SSL_get_error(tls->ssl, read) == SSL_ERROR_SSL) describe("TLS connection refused by the peer", error, error_size);
+        return SWIFTAMQP_TLS_ERROR;
+    }
+    return code;
 }
 
 int swiftamqp_tls_pending(swiftamqp_tls *tls) { return SSL_pending(tls->ssl); }

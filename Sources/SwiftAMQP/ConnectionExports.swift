@@ -97,7 +97,7 @@ private func apply(_ parsed: AMQPURL, extra: [AMQPURL], to options: UnsafeMutabl
         options.pointee.tls = true
         if parsed.port == nil { options.pointee.port = 5671 }
     }
-    if parsed.skipVerify { options.pointee.tls_insecure_skip_verify = true }
+    if let skip = parsed.skipVerify { options.pointee.tls_insecure_skip_verify = skip }
     switch parsed.authMechanism {
     case .plain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_PLAIN.rawValue)
     case .amqplain?: options.pointee.auth_mechanism = Int32(SWAMQP_AUTH_AMQPLAIN.rawValue)
@@ -322,11 +322,11 @@ public func swamqp_connection_close_async(_ pointer: OpaquePointer?, _ requestID
 public func swamqp_connection_free(_ pointer: OpaquePointer?) -> Int32 {
     guard let pointer else { return SWAMQP_OK.rawValue }
     guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+    // The parent owns the thread and socket of a handle made before fork(): the child leaves them,
+    // and the handle, alone.
+    if case .failed(let status) = resolve(pointer) { return status }
     let tokenValue = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
     guard let handle = handles.withLock({ $0.remove(tokenValue) }) else { return SWAMQP_ERR_INVALID_HANDLE.rawValue }
-    if handle.forkGeneration != swiftamqp_shim_fork_generation() {
-        return SWAMQP_ERR_FORKED.rawValue // the parent owns the thread and socket; leave them alone
-    }
     let connection = handle.connection
     if connection.isOpen {
         let id = connection.perform(blocking: true, closeCommand(timeoutMs: 2000))

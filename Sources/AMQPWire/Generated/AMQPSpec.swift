@@ -90,11 +90,16 @@ public struct ConnectionStart: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.versionMajor = try reader.readUInt8("connection.start version-major")
-        self.versionMinor = try reader.readUInt8("connection.start version-minor")
-        self.serverProperties = try reader.readTable()
-        self.mechanisms = try reader.readLongString("connection.start mechanisms")
-        self.locales = try reader.readLongString("connection.start locales")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let versionMajor = try reader.readUInt8("connection.start version-major")
+        let versionMinor = try reader.readUInt8("connection.start version-minor")
+        let serverProperties = try reader.readTable()
+        let mechanisms = try reader.readLongString("connection.start mechanisms")
+        let locales = try reader.readLongString("connection.start locales")
+        return Self(versionMajor: versionMajor, versionMinor: versionMinor, serverProperties: serverProperties, mechanisms: mechanisms, locales: locales)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -126,10 +131,15 @@ public struct ConnectionStartOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.clientProperties = try reader.readTable()
-        self.mechanism = try reader.readShortString("connection.start-ok mechanism")
-        self.response = try reader.readLongString("connection.start-ok response")
-        self.locale = try reader.readShortString("connection.start-ok locale")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let clientProperties = try reader.readTable()
+        let mechanism = try reader.readShortString("connection.start-ok mechanism")
+        let response = try reader.readLongString("connection.start-ok response")
+        let locale = try reader.readShortString("connection.start-ok locale")
+        return Self(clientProperties: clientProperties, mechanism: mechanism, response: response, locale: locale)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -154,7 +164,12 @@ public struct ConnectionSecure: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.challenge = try reader.readLongString("connection.secure challenge")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let challenge = try reader.readLongString("connection.secure challenge")
+        return Self(challenge: challenge)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -176,7 +191,12 @@ public struct ConnectionSecureOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.response = try reader.readLongString("connection.secure-ok response")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let response = try reader.readLongString("connection.secure-ok response")
+        return Self(response: response)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -202,15 +222,33 @@ public struct ConnectionTune: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.channelMax = try reader.readUInt16("connection.tune channel-max")
-        self.frameMax = try reader.readUInt32("connection.tune frame-max")
-        self.heartbeat = try reader.readUInt16("connection.tune heartbeat")
+        self = try Self.decoded(from: &reader)
     }
 
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let channelMax = try reader.readUInt16("connection.tune channel-max")
+        let frameMax = try reader.readUInt32("connection.tune frame-max")
+        let heartbeat = try reader.readUInt16("connection.tune heartbeat")
+        return Self(channelMax: channelMax, frameMax: frameMax, heartbeat: heartbeat)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        8
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(channelMax)
+        c.uint32(frameMax)
+        c.uint16(heartbeat)
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "connection.tune") }
+
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(channelMax)
-        writer.writeUInt32(frameMax)
-        writer.writeUInt16(heartbeat)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -232,15 +270,33 @@ public struct ConnectionTuneOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.channelMax = try reader.readUInt16("connection.tune-ok channel-max")
-        self.frameMax = try reader.readUInt32("connection.tune-ok frame-max")
-        self.heartbeat = try reader.readUInt16("connection.tune-ok heartbeat")
+        self = try Self.decoded(from: &reader)
     }
 
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let channelMax = try reader.readUInt16("connection.tune-ok channel-max")
+        let frameMax = try reader.readUInt32("connection.tune-ok frame-max")
+        let heartbeat = try reader.readUInt16("connection.tune-ok heartbeat")
+        return Self(channelMax: channelMax, frameMax: frameMax, heartbeat: heartbeat)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        8
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(channelMax)
+        c.uint32(frameMax)
+        c.uint16(heartbeat)
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "connection.tune-ok") }
+
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(channelMax)
-        writer.writeUInt32(frameMax)
-        writer.writeUInt16(heartbeat)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -262,20 +318,44 @@ public struct ConnectionOpen: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.virtualHost = try reader.readShortString("connection.open virtual-host")
-        self.capabilities = try reader.readShortString("connection.open capabilities")
-        let bits0 = try reader.readUInt8("connection.open insist")
-        self.insist = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(virtualHost, "connection.open virtual-host")
-        try writer.writeShortString(capabilities, "connection.open capabilities")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let virtualHost = try reader.readShortString("connection.open virtual-host")
+        let capabilities = try reader.readShortString("connection.open capabilities")
+        let bits0 = try reader.readUInt8("connection.open insist")
+        let insist = bits0 & 1 != 0
+        return Self(virtualHost: virtualHost, capabilities: capabilities, insist: insist)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard virtualHost.count <= 255, capabilities.count <= 255 else { return nil }
+        return 3 + virtualHost.count + capabilities.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(virtualHost)
+        c.shortString(capabilities)
         do {
             var bits: UInt8 = 0
             if insist { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if virtualHost.count > 255 { return WireError.valueTooLarge(context: "connection.open virtual-host") }
+        if capabilities.count > 255 { return WireError.valueTooLarge(context: "connection.open capabilities") }
+        return WireError.valueTooLarge(context: "connection.open")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -293,11 +373,34 @@ public struct ConnectionOpenOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.knownHosts = try reader.readShortString("connection.open-ok known-hosts")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let knownHosts = try reader.readShortString("connection.open-ok known-hosts")
+        return Self(knownHosts: knownHosts)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard knownHosts.count <= 255 else { return nil }
+        return 1 + knownHosts.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(knownHosts)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if knownHosts.count > 255 { return WireError.valueTooLarge(context: "connection.open-ok known-hosts") }
+        return WireError.valueTooLarge(context: "connection.open-ok")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(knownHosts, "connection.open-ok known-hosts")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -321,17 +424,40 @@ public struct ConnectionClose: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.replyCode = try reader.readUInt16("connection.close reply-code")
-        self.replyText = try reader.readShortString("connection.close reply-text")
-        self.classId = try reader.readUInt16("connection.close class-id")
-        self.methodId = try reader.readUInt16("connection.close method-id")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let replyCode = try reader.readUInt16("connection.close reply-code")
+        let replyText = try reader.readShortString("connection.close reply-text")
+        let classId = try reader.readUInt16("connection.close class-id")
+        let methodId = try reader.readUInt16("connection.close method-id")
+        return Self(replyCode: replyCode, replyText: replyText, classId: classId, methodId: methodId)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard replyText.count <= 255 else { return nil }
+        return 7 + replyText.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(replyCode)
+        c.shortString(replyText)
+        c.uint16(classId)
+        c.uint16(methodId)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if replyText.count > 255 { return WireError.valueTooLarge(context: "connection.close reply-text") }
+        return WireError.valueTooLarge(context: "connection.close")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(replyCode)
-        try writer.writeShortString(replyText, "connection.close reply-text")
-        writer.writeUInt16(classId)
-        writer.writeUInt16(methodId)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -347,6 +473,22 @@ public struct ConnectionCloseOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -368,11 +510,34 @@ public struct ConnectionBlocked: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.reason = try reader.readShortString("connection.blocked reason")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let reason = try reader.readShortString("connection.blocked reason")
+        return Self(reason: reason)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard reason.count <= 255 else { return nil }
+        return 1 + reason.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(reason)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if reason.count > 255 { return WireError.valueTooLarge(context: "connection.blocked reason") }
+        return WireError.valueTooLarge(context: "connection.blocked")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(reason, "connection.blocked reason")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -388,6 +553,22 @@ public struct ConnectionUnblocked: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -411,8 +592,13 @@ public struct ConnectionUpdateSecret: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.newSecret = try reader.readLongString("connection.update-secret new-secret")
-        self.reason = try reader.readShortString("connection.update-secret reason")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let newSecret = try reader.readLongString("connection.update-secret new-secret")
+        let reason = try reader.readShortString("connection.update-secret reason")
+        return Self(newSecret: newSecret, reason: reason)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -433,6 +619,22 @@ public struct ConnectionUpdateSecretOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -454,11 +656,34 @@ public struct ChannelOpen: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.outOfBand = try reader.readShortString("channel.open out-of-band")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let outOfBand = try reader.readShortString("channel.open out-of-band")
+        return Self(outOfBand: outOfBand)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard outOfBand.count <= 255 else { return nil }
+        return 1 + outOfBand.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(outOfBand)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if outOfBand.count > 255 { return WireError.valueTooLarge(context: "channel.open out-of-band") }
+        return WireError.valueTooLarge(context: "channel.open")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(outOfBand, "channel.open out-of-band")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -476,7 +701,12 @@ public struct ChannelOpenOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.channelId = try reader.readLongString("channel.open-ok channel-id")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let channelId = try reader.readLongString("channel.open-ok channel-id")
+        return Self(channelId: channelId)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -498,16 +728,34 @@ public struct ChannelFlow: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        let bits0 = try reader.readUInt8("channel.flow active")
-        self.active = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let bits0 = try reader.readUInt8("channel.flow active")
+        let active = bits0 & 1 != 0
+        return Self(active: active)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        1
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
         do {
             var bits: UInt8 = 0
             if active { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "channel.flow") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -525,16 +773,34 @@ public struct ChannelFlowOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        let bits0 = try reader.readUInt8("channel.flow-ok active")
-        self.active = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let bits0 = try reader.readUInt8("channel.flow-ok active")
+        let active = bits0 & 1 != 0
+        return Self(active: active)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        1
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
         do {
             var bits: UInt8 = 0
             if active { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "channel.flow-ok") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -558,17 +824,40 @@ public struct ChannelClose: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.replyCode = try reader.readUInt16("channel.close reply-code")
-        self.replyText = try reader.readShortString("channel.close reply-text")
-        self.classId = try reader.readUInt16("channel.close class-id")
-        self.methodId = try reader.readUInt16("channel.close method-id")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let replyCode = try reader.readUInt16("channel.close reply-code")
+        let replyText = try reader.readShortString("channel.close reply-text")
+        let classId = try reader.readUInt16("channel.close class-id")
+        let methodId = try reader.readUInt16("channel.close method-id")
+        return Self(replyCode: replyCode, replyText: replyText, classId: classId, methodId: methodId)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard replyText.count <= 255 else { return nil }
+        return 7 + replyText.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(replyCode)
+        c.shortString(replyText)
+        c.uint16(classId)
+        c.uint16(methodId)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if replyText.count > 255 { return WireError.valueTooLarge(context: "channel.close reply-text") }
+        return WireError.valueTooLarge(context: "channel.close")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(replyCode)
-        try writer.writeShortString(replyText, "channel.close reply-text")
-        writer.writeUInt16(classId)
-        writer.writeUInt16(methodId)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -584,6 +873,22 @@ public struct ChannelCloseOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -615,17 +920,29 @@ public struct AccessRequest: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.realm = try reader.readShortString("access.request realm")
-        let bits0 = try reader.readUInt8("access.request exclusive")
-        self.exclusive = bits0 & 1 != 0
-        self.passive = bits0 & 2 != 0
-        self.active = bits0 & 4 != 0
-        self.write = bits0 & 8 != 0
-        self.read = bits0 & 16 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(realm, "access.request realm")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let realm = try reader.readShortString("access.request realm")
+        let bits0 = try reader.readUInt8("access.request exclusive")
+        let exclusive = bits0 & 1 != 0
+        let passive = bits0 & 2 != 0
+        let active = bits0 & 4 != 0
+        let write = bits0 & 8 != 0
+        let read = bits0 & 16 != 0
+        return Self(realm: realm, exclusive: exclusive, passive: passive, active: active, write: write, read: read)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard realm.count <= 255 else { return nil }
+        return 2 + realm.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(realm)
         do {
             var bits: UInt8 = 0
             if exclusive { bits |= 1 }
@@ -633,8 +950,19 @@ public struct AccessRequest: Equatable, Sendable {
             if active { bits |= 4 }
             if write { bits |= 8 }
             if read { bits |= 16 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if realm.count > 255 { return WireError.valueTooLarge(context: "access.request realm") }
+        return WireError.valueTooLarge(context: "access.request")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -652,11 +980,29 @@ public struct AccessRequestOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("access.request-ok ticket")
+        self = try Self.decoded(from: &reader)
     }
 
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("access.request-ok ticket")
+        return Self(ticket: ticket)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        2
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "access.request-ok") }
+
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -690,16 +1036,21 @@ public struct ExchangeDeclare: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("exchange.declare ticket")
-        self.exchange = try reader.readShortString("exchange.declare exchange")
-        self.type = try reader.readShortString("exchange.declare type")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("exchange.declare ticket")
+        let exchange = try reader.readShortString("exchange.declare exchange")
+        let type = try reader.readShortString("exchange.declare type")
         let bits0 = try reader.readUInt8("exchange.declare passive")
-        self.passive = bits0 & 1 != 0
-        self.durable = bits0 & 2 != 0
-        self.autoDelete = bits0 & 4 != 0
-        self.`internal` = bits0 & 8 != 0
-        self.nowait = bits0 & 16 != 0
-        self.arguments = try reader.readTable()
+        let passive = bits0 & 1 != 0
+        let durable = bits0 & 2 != 0
+        let autoDelete = bits0 & 4 != 0
+        let `internal` = bits0 & 8 != 0
+        let nowait = bits0 & 16 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, exchange: exchange, type: type, passive: passive, durable: durable, autoDelete: autoDelete, internal: `internal`, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -731,6 +1082,22 @@ public struct ExchangeDeclareOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -758,22 +1125,45 @@ public struct ExchangeDelete: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("exchange.delete ticket")
-        self.exchange = try reader.readShortString("exchange.delete exchange")
-        let bits0 = try reader.readUInt8("exchange.delete if-unused")
-        self.ifUnused = bits0 & 1 != 0
-        self.nowait = bits0 & 2 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
-        try writer.writeShortString(exchange, "exchange.delete exchange")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("exchange.delete ticket")
+        let exchange = try reader.readShortString("exchange.delete exchange")
+        let bits0 = try reader.readUInt8("exchange.delete if-unused")
+        let ifUnused = bits0 & 1 != 0
+        let nowait = bits0 & 2 != 0
+        return Self(ticket: ticket, exchange: exchange, ifUnused: ifUnused, nowait: nowait)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard exchange.count <= 255 else { return nil }
+        return 4 + exchange.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+        c.shortString(exchange)
         do {
             var bits: UInt8 = 0
             if ifUnused { bits |= 1 }
             if nowait { bits |= 2 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if exchange.count > 255 { return WireError.valueTooLarge(context: "exchange.delete exchange") }
+        return WireError.valueTooLarge(context: "exchange.delete")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -789,6 +1179,22 @@ public struct ExchangeDeleteOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -820,13 +1226,18 @@ public struct ExchangeBind: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("exchange.bind ticket")
-        self.destination = try reader.readShortString("exchange.bind destination")
-        self.source = try reader.readShortString("exchange.bind source")
-        self.routingKey = try reader.readShortString("exchange.bind routing-key")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("exchange.bind ticket")
+        let destination = try reader.readShortString("exchange.bind destination")
+        let source = try reader.readShortString("exchange.bind source")
+        let routingKey = try reader.readShortString("exchange.bind routing-key")
         let bits0 = try reader.readUInt8("exchange.bind nowait")
-        self.nowait = bits0 & 1 != 0
-        self.arguments = try reader.readTable()
+        let nowait = bits0 & 1 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, destination: destination, source: source, routingKey: routingKey, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -855,6 +1266,22 @@ public struct ExchangeBindOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -886,13 +1313,18 @@ public struct ExchangeUnbind: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("exchange.unbind ticket")
-        self.destination = try reader.readShortString("exchange.unbind destination")
-        self.source = try reader.readShortString("exchange.unbind source")
-        self.routingKey = try reader.readShortString("exchange.unbind routing-key")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("exchange.unbind ticket")
+        let destination = try reader.readShortString("exchange.unbind destination")
+        let source = try reader.readShortString("exchange.unbind source")
+        let routingKey = try reader.readShortString("exchange.unbind routing-key")
         let bits0 = try reader.readUInt8("exchange.unbind nowait")
-        self.nowait = bits0 & 1 != 0
-        self.arguments = try reader.readTable()
+        let nowait = bits0 & 1 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, destination: destination, source: source, routingKey: routingKey, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -921,6 +1353,22 @@ public struct ExchangeUnbindOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -956,15 +1404,20 @@ public struct QueueDeclare: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("queue.declare ticket")
-        self.queue = try reader.readShortString("queue.declare queue")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("queue.declare ticket")
+        let queue = try reader.readShortString("queue.declare queue")
         let bits0 = try reader.readUInt8("queue.declare passive")
-        self.passive = bits0 & 1 != 0
-        self.durable = bits0 & 2 != 0
-        self.exclusive = bits0 & 4 != 0
-        self.autoDelete = bits0 & 8 != 0
-        self.nowait = bits0 & 16 != 0
-        self.arguments = try reader.readTable()
+        let passive = bits0 & 1 != 0
+        let durable = bits0 & 2 != 0
+        let exclusive = bits0 & 4 != 0
+        let autoDelete = bits0 & 8 != 0
+        let nowait = bits0 & 16 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, queue: queue, passive: passive, durable: durable, exclusive: exclusive, autoDelete: autoDelete, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1001,15 +1454,38 @@ public struct QueueDeclareOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.queue = try reader.readShortString("queue.declare-ok queue")
-        self.messageCount = try reader.readUInt32("queue.declare-ok message-count")
-        self.consumerCount = try reader.readUInt32("queue.declare-ok consumer-count")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let queue = try reader.readShortString("queue.declare-ok queue")
+        let messageCount = try reader.readUInt32("queue.declare-ok message-count")
+        let consumerCount = try reader.readUInt32("queue.declare-ok consumer-count")
+        return Self(queue: queue, messageCount: messageCount, consumerCount: consumerCount)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard queue.count <= 255 else { return nil }
+        return 9 + queue.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(queue)
+        c.uint32(messageCount)
+        c.uint32(consumerCount)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if queue.count > 255 { return WireError.valueTooLarge(context: "queue.declare-ok queue") }
+        return WireError.valueTooLarge(context: "queue.declare-ok")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(queue, "queue.declare-ok queue")
-        writer.writeUInt32(messageCount)
-        writer.writeUInt32(consumerCount)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1037,13 +1513,18 @@ public struct QueueBind: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("queue.bind ticket")
-        self.queue = try reader.readShortString("queue.bind queue")
-        self.exchange = try reader.readShortString("queue.bind exchange")
-        self.routingKey = try reader.readShortString("queue.bind routing-key")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("queue.bind ticket")
+        let queue = try reader.readShortString("queue.bind queue")
+        let exchange = try reader.readShortString("queue.bind exchange")
+        let routingKey = try reader.readShortString("queue.bind routing-key")
         let bits0 = try reader.readUInt8("queue.bind nowait")
-        self.nowait = bits0 & 1 != 0
-        self.arguments = try reader.readTable()
+        let nowait = bits0 & 1 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, queue: queue, exchange: exchange, routingKey: routingKey, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1072,6 +1553,22 @@ public struct QueueBindOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1097,20 +1594,43 @@ public struct QueuePurge: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("queue.purge ticket")
-        self.queue = try reader.readShortString("queue.purge queue")
-        let bits0 = try reader.readUInt8("queue.purge nowait")
-        self.nowait = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
-        try writer.writeShortString(queue, "queue.purge queue")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("queue.purge ticket")
+        let queue = try reader.readShortString("queue.purge queue")
+        let bits0 = try reader.readUInt8("queue.purge nowait")
+        let nowait = bits0 & 1 != 0
+        return Self(ticket: ticket, queue: queue, nowait: nowait)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard queue.count <= 255 else { return nil }
+        return 4 + queue.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+        c.shortString(queue)
         do {
             var bits: UInt8 = 0
             if nowait { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if queue.count > 255 { return WireError.valueTooLarge(context: "queue.purge queue") }
+        return WireError.valueTooLarge(context: "queue.purge")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1128,11 +1648,29 @@ public struct QueuePurgeOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.messageCount = try reader.readUInt32("queue.purge-ok message-count")
+        self = try Self.decoded(from: &reader)
     }
 
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let messageCount = try reader.readUInt32("queue.purge-ok message-count")
+        return Self(messageCount: messageCount)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        4
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint32(messageCount)
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "queue.purge-ok") }
+
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt32(messageCount)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1158,24 +1696,47 @@ public struct QueueDelete: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("queue.delete ticket")
-        self.queue = try reader.readShortString("queue.delete queue")
-        let bits0 = try reader.readUInt8("queue.delete if-unused")
-        self.ifUnused = bits0 & 1 != 0
-        self.ifEmpty = bits0 & 2 != 0
-        self.nowait = bits0 & 4 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
-        try writer.writeShortString(queue, "queue.delete queue")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("queue.delete ticket")
+        let queue = try reader.readShortString("queue.delete queue")
+        let bits0 = try reader.readUInt8("queue.delete if-unused")
+        let ifUnused = bits0 & 1 != 0
+        let ifEmpty = bits0 & 2 != 0
+        let nowait = bits0 & 4 != 0
+        return Self(ticket: ticket, queue: queue, ifUnused: ifUnused, ifEmpty: ifEmpty, nowait: nowait)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard queue.count <= 255 else { return nil }
+        return 4 + queue.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+        c.shortString(queue)
         do {
             var bits: UInt8 = 0
             if ifUnused { bits |= 1 }
             if ifEmpty { bits |= 2 }
             if nowait { bits |= 4 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if queue.count > 255 { return WireError.valueTooLarge(context: "queue.delete queue") }
+        return WireError.valueTooLarge(context: "queue.delete")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1193,11 +1754,29 @@ public struct QueueDeleteOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.messageCount = try reader.readUInt32("queue.delete-ok message-count")
+        self = try Self.decoded(from: &reader)
     }
 
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let messageCount = try reader.readUInt32("queue.delete-ok message-count")
+        return Self(messageCount: messageCount)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        4
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint32(messageCount)
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "queue.delete-ok") }
+
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt32(messageCount)
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1223,11 +1802,16 @@ public struct QueueUnbind: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("queue.unbind ticket")
-        self.queue = try reader.readShortString("queue.unbind queue")
-        self.exchange = try reader.readShortString("queue.unbind exchange")
-        self.routingKey = try reader.readShortString("queue.unbind routing-key")
-        self.arguments = try reader.readTable()
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("queue.unbind ticket")
+        let queue = try reader.readShortString("queue.unbind queue")
+        let exchange = try reader.readShortString("queue.unbind exchange")
+        let routingKey = try reader.readShortString("queue.unbind routing-key")
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, queue: queue, exchange: exchange, routingKey: routingKey, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1251,6 +1835,22 @@ public struct QueueUnbindOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1276,20 +1876,38 @@ public struct BasicQos: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.prefetchSize = try reader.readUInt32("basic.qos prefetch-size")
-        self.prefetchCount = try reader.readUInt16("basic.qos prefetch-count")
-        let bits0 = try reader.readUInt8("basic.qos global")
-        self.global = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt32(prefetchSize)
-        writer.writeUInt16(prefetchCount)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let prefetchSize = try reader.readUInt32("basic.qos prefetch-size")
+        let prefetchCount = try reader.readUInt16("basic.qos prefetch-count")
+        let bits0 = try reader.readUInt8("basic.qos global")
+        let global = bits0 & 1 != 0
+        return Self(prefetchSize: prefetchSize, prefetchCount: prefetchCount, global: global)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        7
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint32(prefetchSize)
+        c.uint16(prefetchCount)
         do {
             var bits: UInt8 = 0
             if global { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.qos") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1305,6 +1923,22 @@ public struct BasicQosOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1340,15 +1974,20 @@ public struct BasicConsume: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("basic.consume ticket")
-        self.queue = try reader.readShortString("basic.consume queue")
-        self.consumerTag = try reader.readShortString("basic.consume consumer-tag")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("basic.consume ticket")
+        let queue = try reader.readShortString("basic.consume queue")
+        let consumerTag = try reader.readShortString("basic.consume consumer-tag")
         let bits0 = try reader.readUInt8("basic.consume no-local")
-        self.noLocal = bits0 & 1 != 0
-        self.noAck = bits0 & 2 != 0
-        self.exclusive = bits0 & 4 != 0
-        self.nowait = bits0 & 8 != 0
-        self.arguments = try reader.readTable()
+        let noLocal = bits0 & 1 != 0
+        let noAck = bits0 & 2 != 0
+        let exclusive = bits0 & 4 != 0
+        let nowait = bits0 & 8 != 0
+        let arguments = try reader.readTable()
+        return Self(ticket: ticket, queue: queue, consumerTag: consumerTag, noLocal: noLocal, noAck: noAck, exclusive: exclusive, nowait: nowait, arguments: arguments)
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1381,11 +2020,34 @@ public struct BasicConsumeOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.consumerTag = try reader.readShortString("basic.consume-ok consumer-tag")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let consumerTag = try reader.readShortString("basic.consume-ok consumer-tag")
+        return Self(consumerTag: consumerTag)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard consumerTag.count <= 255 else { return nil }
+        return 1 + consumerTag.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(consumerTag)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if consumerTag.count > 255 { return WireError.valueTooLarge(context: "basic.consume-ok consumer-tag") }
+        return WireError.valueTooLarge(context: "basic.consume-ok")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(consumerTag, "basic.consume-ok consumer-tag")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1405,18 +2067,41 @@ public struct BasicCancel: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.consumerTag = try reader.readShortString("basic.cancel consumer-tag")
-        let bits0 = try reader.readUInt8("basic.cancel nowait")
-        self.nowait = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(consumerTag, "basic.cancel consumer-tag")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let consumerTag = try reader.readShortString("basic.cancel consumer-tag")
+        let bits0 = try reader.readUInt8("basic.cancel nowait")
+        let nowait = bits0 & 1 != 0
+        return Self(consumerTag: consumerTag, nowait: nowait)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard consumerTag.count <= 255 else { return nil }
+        return 2 + consumerTag.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(consumerTag)
         do {
             var bits: UInt8 = 0
             if nowait { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if consumerTag.count > 255 { return WireError.valueTooLarge(context: "basic.cancel consumer-tag") }
+        return WireError.valueTooLarge(context: "basic.cancel")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1434,11 +2119,34 @@ public struct BasicCancelOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.consumerTag = try reader.readShortString("basic.cancel-ok consumer-tag")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let consumerTag = try reader.readShortString("basic.cancel-ok consumer-tag")
+        return Self(consumerTag: consumerTag)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard consumerTag.count <= 255 else { return nil }
+        return 1 + consumerTag.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(consumerTag)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if consumerTag.count > 255 { return WireError.valueTooLarge(context: "basic.cancel-ok consumer-tag") }
+        return WireError.valueTooLarge(context: "basic.cancel-ok")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(consumerTag, "basic.cancel-ok consumer-tag")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1464,24 +2172,48 @@ public struct BasicPublish: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("basic.publish ticket")
-        self.exchange = try reader.readShortString("basic.publish exchange")
-        self.routingKey = try reader.readShortString("basic.publish routing-key")
-        let bits0 = try reader.readUInt8("basic.publish mandatory")
-        self.mandatory = bits0 & 1 != 0
-        self.immediate = bits0 & 2 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
-        try writer.writeShortString(exchange, "basic.publish exchange")
-        try writer.writeShortString(routingKey, "basic.publish routing-key")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("basic.publish ticket")
+        let exchange = try reader.readShortString("basic.publish exchange")
+        let routingKey = try reader.readShortString("basic.publish routing-key")
+        let bits0 = try reader.readUInt8("basic.publish mandatory")
+        let mandatory = bits0 & 1 != 0
+        let immediate = bits0 & 2 != 0
+        return Self(ticket: ticket, exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard exchange.count <= 255, routingKey.count <= 255 else { return nil }
+        return 5 + exchange.count + routingKey.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+        c.shortString(exchange)
+        c.shortString(routingKey)
         do {
             var bits: UInt8 = 0
             if mandatory { bits |= 1 }
             if immediate { bits |= 2 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if exchange.count > 255 { return WireError.valueTooLarge(context: "basic.publish exchange") }
+        if routingKey.count > 255 { return WireError.valueTooLarge(context: "basic.publish routing-key") }
+        return WireError.valueTooLarge(context: "basic.publish")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1505,17 +2237,42 @@ public struct BasicReturn: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.replyCode = try reader.readUInt16("basic.return reply-code")
-        self.replyText = try reader.readShortString("basic.return reply-text")
-        self.exchange = try reader.readShortString("basic.return exchange")
-        self.routingKey = try reader.readShortString("basic.return routing-key")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let replyCode = try reader.readUInt16("basic.return reply-code")
+        let replyText = try reader.readShortString("basic.return reply-text")
+        let exchange = try reader.readShortString("basic.return exchange")
+        let routingKey = try reader.readShortString("basic.return routing-key")
+        return Self(replyCode: replyCode, replyText: replyText, exchange: exchange, routingKey: routingKey)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard replyText.count <= 255, exchange.count <= 255, routingKey.count <= 255 else { return nil }
+        return 5 + replyText.count + exchange.count + routingKey.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(replyCode)
+        c.shortString(replyText)
+        c.shortString(exchange)
+        c.shortString(routingKey)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if replyText.count > 255 { return WireError.valueTooLarge(context: "basic.return reply-text") }
+        if exchange.count > 255 { return WireError.valueTooLarge(context: "basic.return exchange") }
+        if routingKey.count > 255 { return WireError.valueTooLarge(context: "basic.return routing-key") }
+        return WireError.valueTooLarge(context: "basic.return")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(replyCode)
-        try writer.writeShortString(replyText, "basic.return reply-text")
-        try writer.writeShortString(exchange, "basic.return exchange")
-        try writer.writeShortString(routingKey, "basic.return routing-key")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1541,24 +2298,49 @@ public struct BasicDeliver: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.consumerTag = try reader.readShortString("basic.deliver consumer-tag")
-        self.deliveryTag = try reader.readUInt64("basic.deliver delivery-tag")
-        let bits0 = try reader.readUInt8("basic.deliver redelivered")
-        self.redelivered = bits0 & 1 != 0
-        self.exchange = try reader.readShortString("basic.deliver exchange")
-        self.routingKey = try reader.readShortString("basic.deliver routing-key")
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(consumerTag, "basic.deliver consumer-tag")
-        writer.writeUInt64(deliveryTag)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let consumerTag = try reader.readShortString("basic.deliver consumer-tag")
+        let deliveryTag = try reader.readUInt64("basic.deliver delivery-tag")
+        let bits0 = try reader.readUInt8("basic.deliver redelivered")
+        let redelivered = bits0 & 1 != 0
+        let exchange = try reader.readShortString("basic.deliver exchange")
+        let routingKey = try reader.readShortString("basic.deliver routing-key")
+        return Self(consumerTag: consumerTag, deliveryTag: deliveryTag, redelivered: redelivered, exchange: exchange, routingKey: routingKey)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard consumerTag.count <= 255, exchange.count <= 255, routingKey.count <= 255 else { return nil }
+        return 12 + consumerTag.count + exchange.count + routingKey.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(consumerTag)
+        c.uint64(deliveryTag)
         do {
             var bits: UInt8 = 0
             if redelivered { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
-        try writer.writeShortString(exchange, "basic.deliver exchange")
-        try writer.writeShortString(routingKey, "basic.deliver routing-key")
+        c.shortString(exchange)
+        c.shortString(routingKey)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if consumerTag.count > 255 { return WireError.valueTooLarge(context: "basic.deliver consumer-tag") }
+        if exchange.count > 255 { return WireError.valueTooLarge(context: "basic.deliver exchange") }
+        if routingKey.count > 255 { return WireError.valueTooLarge(context: "basic.deliver routing-key") }
+        return WireError.valueTooLarge(context: "basic.deliver")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1580,20 +2362,43 @@ public struct BasicGet: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.ticket = try reader.readUInt16("basic.get ticket")
-        self.queue = try reader.readShortString("basic.get queue")
-        let bits0 = try reader.readUInt8("basic.get no-ack")
-        self.noAck = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt16(ticket)
-        try writer.writeShortString(queue, "basic.get queue")
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let ticket = try reader.readUInt16("basic.get ticket")
+        let queue = try reader.readShortString("basic.get queue")
+        let bits0 = try reader.readUInt8("basic.get no-ack")
+        let noAck = bits0 & 1 != 0
+        return Self(ticket: ticket, queue: queue, noAck: noAck)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard queue.count <= 255 else { return nil }
+        return 4 + queue.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint16(ticket)
+        c.shortString(queue)
         do {
             var bits: UInt8 = 0
             if noAck { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if queue.count > 255 { return WireError.valueTooLarge(context: "basic.get queue") }
+        return WireError.valueTooLarge(context: "basic.get")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1619,24 +2424,48 @@ public struct BasicGetOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.deliveryTag = try reader.readUInt64("basic.get-ok delivery-tag")
-        let bits0 = try reader.readUInt8("basic.get-ok redelivered")
-        self.redelivered = bits0 & 1 != 0
-        self.exchange = try reader.readShortString("basic.get-ok exchange")
-        self.routingKey = try reader.readShortString("basic.get-ok routing-key")
-        self.messageCount = try reader.readUInt32("basic.get-ok message-count")
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt64(deliveryTag)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let deliveryTag = try reader.readUInt64("basic.get-ok delivery-tag")
+        let bits0 = try reader.readUInt8("basic.get-ok redelivered")
+        let redelivered = bits0 & 1 != 0
+        let exchange = try reader.readShortString("basic.get-ok exchange")
+        let routingKey = try reader.readShortString("basic.get-ok routing-key")
+        let messageCount = try reader.readUInt32("basic.get-ok message-count")
+        return Self(deliveryTag: deliveryTag, redelivered: redelivered, exchange: exchange, routingKey: routingKey, messageCount: messageCount)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard exchange.count <= 255, routingKey.count <= 255 else { return nil }
+        return 15 + exchange.count + routingKey.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint64(deliveryTag)
         do {
             var bits: UInt8 = 0
             if redelivered { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
-        try writer.writeShortString(exchange, "basic.get-ok exchange")
-        try writer.writeShortString(routingKey, "basic.get-ok routing-key")
-        writer.writeUInt32(messageCount)
+        c.shortString(exchange)
+        c.shortString(routingKey)
+        c.uint32(messageCount)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if exchange.count > 255 { return WireError.valueTooLarge(context: "basic.get-ok exchange") }
+        if routingKey.count > 255 { return WireError.valueTooLarge(context: "basic.get-ok routing-key") }
+        return WireError.valueTooLarge(context: "basic.get-ok")
+    }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1654,11 +2483,34 @@ public struct BasicGetEmpty: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.clusterId = try reader.readShortString("basic.get-empty cluster-id")
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let clusterId = try reader.readShortString("basic.get-empty cluster-id")
+        return Self(clusterId: clusterId)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        guard clusterId.count <= 255 else { return nil }
+        return 1 + clusterId.count
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.shortString(clusterId)
+    }
+
+    /// The error for the first short string over 255 bytes.
+    func oversizeError() -> WireError {
+        if clusterId.count > 255 { return WireError.valueTooLarge(context: "basic.get-empty cluster-id") }
+        return WireError.valueTooLarge(context: "basic.get-empty")
     }
 
     public func encode(into writer: inout ByteWriter) throws {
-        try writer.writeShortString(clusterId, "basic.get-empty cluster-id")
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1678,18 +2530,36 @@ public struct BasicAck: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.deliveryTag = try reader.readUInt64("basic.ack delivery-tag")
-        let bits0 = try reader.readUInt8("basic.ack multiple")
-        self.multiple = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt64(deliveryTag)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let deliveryTag = try reader.readUInt64("basic.ack delivery-tag")
+        let bits0 = try reader.readUInt8("basic.ack multiple")
+        let multiple = bits0 & 1 != 0
+        return Self(deliveryTag: deliveryTag, multiple: multiple)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        9
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint64(deliveryTag)
         do {
             var bits: UInt8 = 0
             if multiple { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.ack") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1709,18 +2579,36 @@ public struct BasicReject: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.deliveryTag = try reader.readUInt64("basic.reject delivery-tag")
-        let bits0 = try reader.readUInt8("basic.reject requeue")
-        self.requeue = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt64(deliveryTag)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let deliveryTag = try reader.readUInt64("basic.reject delivery-tag")
+        let bits0 = try reader.readUInt8("basic.reject requeue")
+        let requeue = bits0 & 1 != 0
+        return Self(deliveryTag: deliveryTag, requeue: requeue)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        9
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint64(deliveryTag)
         do {
             var bits: UInt8 = 0
             if requeue { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.reject") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1738,16 +2626,34 @@ public struct BasicRecoverAsync: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        let bits0 = try reader.readUInt8("basic.recover-async requeue")
-        self.requeue = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let bits0 = try reader.readUInt8("basic.recover-async requeue")
+        let requeue = bits0 & 1 != 0
+        return Self(requeue: requeue)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        1
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
         do {
             var bits: UInt8 = 0
             if requeue { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.recover-async") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1765,16 +2671,34 @@ public struct BasicRecover: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        let bits0 = try reader.readUInt8("basic.recover requeue")
-        self.requeue = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let bits0 = try reader.readUInt8("basic.recover requeue")
+        let requeue = bits0 & 1 != 0
+        return Self(requeue: requeue)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        1
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
         do {
             var bits: UInt8 = 0
             if requeue { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.recover") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1790,6 +2714,22 @@ public struct BasicRecoverOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1815,20 +2755,38 @@ public struct BasicNack: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        self.deliveryTag = try reader.readUInt64("basic.nack delivery-tag")
-        let bits0 = try reader.readUInt8("basic.nack multiple")
-        self.multiple = bits0 & 1 != 0
-        self.requeue = bits0 & 2 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
-        writer.writeUInt64(deliveryTag)
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let deliveryTag = try reader.readUInt64("basic.nack delivery-tag")
+        let bits0 = try reader.readUInt8("basic.nack multiple")
+        let multiple = bits0 & 1 != 0
+        let requeue = bits0 & 2 != 0
+        return Self(deliveryTag: deliveryTag, multiple: multiple, requeue: requeue)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        9
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        c.uint64(deliveryTag)
         do {
             var bits: UInt8 = 0
             if multiple { bits |= 1 }
             if requeue { bits |= 2 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "basic.nack") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1844,6 +2802,22 @@ public struct TxSelect: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1863,6 +2837,22 @@ public struct TxSelectOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1882,6 +2872,22 @@ public struct TxCommit: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1901,6 +2907,22 @@ public struct TxCommitOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1920,6 +2942,22 @@ public struct TxRollback: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1939,6 +2977,22 @@ public struct TxRollbackOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -1960,16 +3014,34 @@ public struct ConfirmSelect: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
-        let bits0 = try reader.readUInt8("confirm.select nowait")
-        self.nowait = bits0 & 1 != 0
+        self = try Self.decoded(from: &reader)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        let bits0 = try reader.readUInt8("confirm.select nowait")
+        let nowait = bits0 & 1 != 0
+        return Self(nowait: nowait)
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        1
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
         do {
             var bits: UInt8 = 0
             if nowait { bits |= 1 }
-            writer.writeUInt8(bits)
+            c.uint8(bits)
         }
+    }
+
+    func oversizeError() -> WireError { WireError.valueTooLarge(context: "confirm.select") }
+
+    public func encode(into writer: inout ByteWriter) throws {
+        guard let size = argumentsSize else { throw oversizeError() }
+        writer.append(exactly: size) { writeArguments(to: &$0) }
     }
 }
 
@@ -1985,6 +3057,22 @@ public struct ConfirmSelectOk: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
+        _ = reader
+        return Self()
+    }
+
+    /// The arguments' encoded size; nil when a short string is over 255 bytes.
+    @inline(__always) var argumentsSize: Int? {
+        0
+    }
+
+    /// Writes the arguments; `argumentsSize` bytes must be set aside.
+    @inline(__always) func writeArguments(to c: inout ByteCursor) {
+        _ = c
     }
 
     public func encode(into writer: inout ByteWriter) throws {
@@ -2418,82 +3506,406 @@ public enum Method: Equatable, Sendable {
 
     /// Decodes the arguments of method `classID`.`methodID`; the reader must hold exactly them.
     public static func decode(classID: UInt16, methodID: UInt16, from reader: inout ByteReader) throws -> Method {
-        let method: Method
         switch (classID, methodID) {
-        case (10, 10): method = .connectionStart(try ConnectionStart(from: &reader))
-        case (10, 11): method = .connectionStartOk(try ConnectionStartOk(from: &reader))
-        case (10, 20): method = .connectionSecure(try ConnectionSecure(from: &reader))
-        case (10, 21): method = .connectionSecureOk(try ConnectionSecureOk(from: &reader))
-        case (10, 30): method = .connectionTune(try ConnectionTune(from: &reader))
-        case (10, 31): method = .connectionTuneOk(try ConnectionTuneOk(from: &reader))
-        case (10, 40): method = .connectionOpen(try ConnectionOpen(from: &reader))
-        case (10, 41): method = .connectionOpenOk(try ConnectionOpenOk(from: &reader))
-        case (10, 50): method = .connectionClose(try ConnectionClose(from: &reader))
-        case (10, 51): method = .connectionCloseOk(try ConnectionCloseOk(from: &reader))
-        case (10, 60): method = .connectionBlocked(try ConnectionBlocked(from: &reader))
-        case (10, 61): method = .connectionUnblocked(try ConnectionUnblocked(from: &reader))
-        case (10, 70): method = .connectionUpdateSecret(try ConnectionUpdateSecret(from: &reader))
-        case (10, 71): method = .connectionUpdateSecretOk(try ConnectionUpdateSecretOk(from: &reader))
-        case (20, 10): method = .channelOpen(try ChannelOpen(from: &reader))
-        case (20, 11): method = .channelOpenOk(try ChannelOpenOk(from: &reader))
-        case (20, 20): method = .channelFlow(try ChannelFlow(from: &reader))
-        case (20, 21): method = .channelFlowOk(try ChannelFlowOk(from: &reader))
-        case (20, 40): method = .channelClose(try ChannelClose(from: &reader))
-        case (20, 41): method = .channelCloseOk(try ChannelCloseOk(from: &reader))
-        case (30, 10): method = .accessRequest(try AccessRequest(from: &reader))
-        case (30, 11): method = .accessRequestOk(try AccessRequestOk(from: &reader))
-        case (40, 10): method = .exchangeDeclare(try ExchangeDeclare(from: &reader))
-        case (40, 11): method = .exchangeDeclareOk(try ExchangeDeclareOk(from: &reader))
-        case (40, 20): method = .exchangeDelete(try ExchangeDelete(from: &reader))
-        case (40, 21): method = .exchangeDeleteOk(try ExchangeDeleteOk(from: &reader))
-        case (40, 30): method = .exchangeBind(try ExchangeBind(from: &reader))
-        case (40, 31): method = .exchangeBindOk(try ExchangeBindOk(from: &reader))
-        case (40, 40): method = .exchangeUnbind(try ExchangeUnbind(from: &reader))
-        case (40, 51): method = .exchangeUnbindOk(try ExchangeUnbindOk(from: &reader))
-        case (50, 10): method = .queueDeclare(try QueueDeclare(from: &reader))
-        case (50, 11): method = .queueDeclareOk(try QueueDeclareOk(from: &reader))
-        case (50, 20): method = .queueBind(try QueueBind(from: &reader))
-        case (50, 21): method = .queueBindOk(try QueueBindOk(from: &reader))
-        case (50, 30): method = .queuePurge(try QueuePurge(from: &reader))
-        case (50, 31): method = .queuePurgeOk(try QueuePurgeOk(from: &reader))
-        case (50, 40): method = .queueDelete(try QueueDelete(from: &reader))
-        case (50, 41): method = .queueDeleteOk(try QueueDeleteOk(from: &reader))
-        case (50, 50): method = .queueUnbind(try QueueUnbind(from: &reader))
-        case (50, 51): method = .queueUnbindOk(try QueueUnbindOk(from: &reader))
-        case (60, 10): method = .basicQos(try BasicQos(from: &reader))
-        case (60, 11): method = .basicQosOk(try BasicQosOk(from: &reader))
-        case (60, 20): method = .basicConsume(try BasicConsume(from: &reader))
-        case (60, 21): method = .basicConsumeOk(try BasicConsumeOk(from: &reader))
-        case (60, 30): method = .basicCancel(try BasicCancel(from: &reader))
-        case (60, 31): method = .basicCancelOk(try BasicCancelOk(from: &reader))
-        case (60, 40): method = .basicPublish(try BasicPublish(from: &reader))
-        case (60, 50): method = .basicReturn(try BasicReturn(from: &reader))
-        case (60, 60): method = .basicDeliver(try BasicDeliver(from: &reader))
-        case (60, 70): method = .basicGet(try BasicGet(from: &reader))
-        case (60, 71): method = .basicGetOk(try BasicGetOk(from: &reader))
-        case (60, 72): method = .basicGetEmpty(try BasicGetEmpty(from: &reader))
-        case (60, 80): method = .basicAck(try BasicAck(from: &reader))
-        case (60, 90): method = .basicReject(try BasicReject(from: &reader))
-        case (60, 100): method = .basicRecoverAsync(try BasicRecoverAsync(from: &reader))
-        case (60, 110): method = .basicRecover(try BasicRecover(from: &reader))
-        case (60, 111): method = .basicRecoverOk(try BasicRecoverOk(from: &reader))
-        case (60, 120): method = .basicNack(try BasicNack(from: &reader))
-        case (90, 10): method = .txSelect(try TxSelect(from: &reader))
-        case (90, 11): method = .txSelectOk(try TxSelectOk(from: &reader))
-        case (90, 20): method = .txCommit(try TxCommit(from: &reader))
-        case (90, 21): method = .txCommitOk(try TxCommitOk(from: &reader))
-        case (90, 30): method = .txRollback(try TxRollback(from: &reader))
-        case (90, 31): method = .txRollbackOk(try TxRollbackOk(from: &reader))
-        case (85, 10): method = .confirmSelect(try ConfirmSelect(from: &reader))
-        case (85, 11): method = .confirmSelectOk(try ConfirmSelectOk(from: &reader))
+        case (10, 10):
+            let m = try ConnectionStart.decoded(from: &reader)
+            try reader.expectEnd("connection.start")
+            return .connectionStart(m)
+        case (10, 11):
+            let m = try ConnectionStartOk.decoded(from: &reader)
+            try reader.expectEnd("connection.start-ok")
+            return .connectionStartOk(m)
+        case (10, 20):
+            let m = try ConnectionSecure.decoded(from: &reader)
+            try reader.expectEnd("connection.secure")
+            return .connectionSecure(m)
+        case (10, 21):
+            let m = try ConnectionSecureOk.decoded(from: &reader)
+            try reader.expectEnd("connection.secure-ok")
+            return .connectionSecureOk(m)
+        case (10, 30):
+            let m = try ConnectionTune.decoded(from: &reader)
+            try reader.expectEnd("connection.tune")
+            return .connectionTune(m)
+        case (10, 31):
+            let m = try ConnectionTuneOk.decoded(from: &reader)
+            try reader.expectEnd("connection.tune-ok")
+            return .connectionTuneOk(m)
+        case (10, 40):
+            let m = try ConnectionOpen.decoded(from: &reader)
+            try reader.expectEnd("connection.open")
+            return .connectionOpen(m)
+        case (10, 41):
+            let m = try ConnectionOpenOk.decoded(from: &reader)
+            try reader.expectEnd("connection.open-ok")
+            return .connectionOpenOk(m)
+        case (10, 50):
+            let m = try ConnectionClose.decoded(from: &reader)
+            try reader.expectEnd("connection.close")
+            return .connectionClose(m)
+        case (10, 51):
+            let m = try ConnectionCloseOk.decoded(from: &reader)
+            try reader.expectEnd("connection.close-ok")
+            return .connectionCloseOk(m)
+        case (10, 60):
+            let m = try ConnectionBlocked.decoded(from: &reader)
+            try reader.expectEnd("connection.blocked")
+            return .connectionBlocked(m)
+        case (10, 61):
+            let m = try ConnectionUnblocked.decoded(from: &reader)
+            try reader.expectEnd("connection.unblocked")
+            return .connectionUnblocked(m)
+        case (10, 70):
+            let m = try ConnectionUpdateSecret.decoded(from: &reader)
+            try reader.expectEnd("connection.update-secret")
+            return .connectionUpdateSecret(m)
+        case (10, 71):
+            let m = try ConnectionUpdateSecretOk.decoded(from: &reader)
+            try reader.expectEnd("connection.update-secret-ok")
+            return .connectionUpdateSecretOk(m)
+        case (20, 10):
+            let m = try ChannelOpen.decoded(from: &reader)
+            try reader.expectEnd("channel.open")
+            return .channelOpen(m)
+        case (20, 11):
+            let m = try ChannelOpenOk.decoded(from: &reader)
+            try reader.expectEnd("channel.open-ok")
+            return .channelOpenOk(m)
+        case (20, 20):
+            let m = try ChannelFlow.decoded(from: &reader)
+            try reader.expectEnd("channel.flow")
+            return .channelFlow(m)
+        case (20, 21):
+            let m = try ChannelFlowOk.decoded(from: &reader)
+            try reader.expectEnd("channel.flow-ok")
+            return .channelFlowOk(m)
+        case (20, 40):
+            let m = try ChannelClose.decoded(from: &reader)
+            try reader.expectEnd("channel.close")
+            return .channelClose(m)
+        case (20, 41):
+            let m = try ChannelCloseOk.decoded(from: &reader)
+            try reader.expectEnd("channel.close-ok")
+            return .channelCloseOk(m)
+        case (30, 10):
+            let m = try AccessRequest.decoded(from: &reader)
+            try reader.expectEnd("access.request")
+            return .accessRequest(m)
+        case (30, 11):
+            let m = try AccessRequestOk.decoded(from: &reader)
+            try reader.expectEnd("access.request-ok")
+            return .accessRequestOk(m)
+        case (40, 10):
+            let m = try ExchangeDeclare.decoded(from: &reader)
+            try reader.expectEnd("exchange.declare")
+            return .exchangeDeclare(m)
+        case (40, 11):
+            let m = try ExchangeDeclareOk.decoded(from: &reader)
+            try reader.expectEnd("exchange.declare-ok")
+            return .exchangeDeclareOk(m)
+        case (40, 20):
+            let m = try ExchangeDelete.decoded(from: &reader)
+            try reader.expectEnd("exchange.delete")
+            return .exchangeDelete(m)
+        case (40, 21):
+            let m = try ExchangeDeleteOk.decoded(from: &reader)
+            try reader.expectEnd("exchange.delete-ok")
+            return .exchangeDeleteOk(m)
+        case (40, 30):
+            let m = try ExchangeBind.decoded(from: &reader)
+            try reader.expectEnd("exchange.bind")
+            return .exchangeBind(m)
+        case (40, 31):
+            let m = try ExchangeBindOk.decoded(from: &reader)
+            try reader.expectEnd("exchange.bind-ok")
+            return .exchangeBindOk(m)
+        case (40, 40):
+            let m = try ExchangeUnbind.decoded(from: &reader)
+            try reader.expectEnd("exchange.unbind")
+            return .exchangeUnbind(m)
+        case (40, 51):
+            let m = try ExchangeUnbindOk.decoded(from: &reader)
+            try reader.expectEnd("exchange.unbind-ok")
+            return .exchangeUnbindOk(m)
+        case (50, 10):
+            let m = try QueueDeclare.decoded(from: &reader)
+            try reader.expectEnd("queue.declare")
+            return .queueDeclare(m)
+        case (50, 11):
+            let m = try QueueDeclareOk.decoded(from: &reader)
+            try reader.expectEnd("queue.declare-ok")
+            return .queueDeclareOk(m)
+        case (50, 20):
+            let m = try QueueBind.decoded(from: &reader)
+            try reader.expectEnd("queue.bind")
+            return .queueBind(m)
+        case (50, 21):
+            let m = try QueueBindOk.decoded(from: &reader)
+            try reader.expectEnd("queue.bind-ok")
+            return .queueBindOk(m)
+        case (50, 30):
+            let m = try QueuePurge.decoded(from: &reader)
+            try reader.expectEnd("queue.purge")
+            return .queuePurge(m)
+        case (50, 31):
+            let m = try QueuePurgeOk.decoded(from: &reader)
+            try reader.expectEnd("queue.purge-ok")
+            return .queuePurgeOk(m)
+        case (50, 40):
+            let m = try QueueDelete.decoded(from: &reader)
+            try reader.expectEnd("queue.delete")
+            return .queueDelete(m)
+        case (50, 41):
+            let m = try QueueDeleteOk.decoded(from: &reader)
+            try reader.expectEnd("queue.delete-ok")
+            return .queueDeleteOk(m)
+        case (50, 50):
+            let m = try QueueUnbind.decoded(from: &reader)
+            try reader.expectEnd("queue.unbind")
+            return .queueUnbind(m)
+        case (50, 51):
+            let m = try QueueUnbindOk.decoded(from: &reader)
+            try reader.expectEnd("queue.unbind-ok")
+            return .queueUnbindOk(m)
+        case (60, 10):
+            let m = try BasicQos.decoded(from: &reader)
+            try reader.expectEnd("basic.qos")
+            return .basicQos(m)
+        case (60, 11):
+            let m = try BasicQosOk.decoded(from: &reader)
+            try reader.expectEnd("basic.qos-ok")
+            return .basicQosOk(m)
+        case (60, 20):
+            let m = try BasicConsume.decoded(from: &reader)
+            try reader.expectEnd("basic.consume")
+            return .basicConsume(m)
+        case (60, 21):
+            let m = try BasicConsumeOk.decoded(from: &reader)
+            try reader.expectEnd("basic.consume-ok")
+            return .basicConsumeOk(m)
+        case (60, 30):
+            let m = try BasicCancel.decoded(from: &reader)
+            try reader.expectEnd("basic.cancel")
+            return .basicCancel(m)
+        case (60, 31):
+            let m = try BasicCancelOk.decoded(from: &reader)
+            try reader.expectEnd("basic.cancel-ok")
+            return .basicCancelOk(m)
+        case (60, 40):
+            let m = try BasicPublish.decoded(from: &reader)
+            try reader.expectEnd("basic.publish")
+            return .basicPublish(m)
+        case (60, 50):
+            let m = try BasicReturn.decoded(from: &reader)
+            try reader.expectEnd("basic.return")
+            return .basicReturn(m)
+        case (60, 60):
+            let m = try BasicDeliver.decoded(from: &reader)
+            try reader.expectEnd("basic.deliver")
+            return .basicDeliver(m)
+        case (60, 70):
+            let m = try BasicGet.decoded(from: &reader)
+            try reader.expectEnd("basic.get")
+            return .basicGet(m)
+        case (60, 71):
+            let m = try BasicGetOk.decoded(from: &reader)
+            try reader.expectEnd("basic.get-ok")
+            return .basicGetOk(m)
+        case (60, 72):
+            let m = try BasicGetEmpty.decoded(from: &reader)
+            try reader.expectEnd("basic.get-empty")
+            return .basicGetEmpty(m)
+        case (60, 80):
+            let m = try BasicAck.decoded(from: &reader)
+            try reader.expectEnd("basic.ack")
+            return .basicAck(m)
+        case (60, 90):
+            let m = try BasicReject.decoded(from: &reader)
+            try reader.expectEnd("basic.reject")
+            return .basicReject(m)
+        case (60, 100):
+            let m = try BasicRecoverAsync.decoded(from: &reader)
+            try reader.expectEnd("basic.recover-async")
+            return .basicRecoverAsync(m)
+        case (60, 110):
+            let m = try BasicRecover.decoded(from: &reader)
+            try reader.expectEnd("basic.recover")
+            return .basicRecover(m)
+        case (60, 111):
+            let m = try BasicRecoverOk.decoded(from: &reader)
+            try reader.expectEnd("basic.recover-ok")
+            return .basicRecoverOk(m)
+        case (60, 120):
+            let m = try BasicNack.decoded(from: &reader)
+            try reader.expectEnd("basic.nack")
+            return .basicNack(m)
+        case (90, 10):
+            let m = try TxSelect.decoded(from: &reader)
+            try reader.expectEnd("tx.select")
+            return .txSelect(m)
+        case (90, 11):
+            let m = try TxSelectOk.decoded(from: &reader)
+            try reader.expectEnd("tx.select-ok")
+            return .txSelectOk(m)
+        case (90, 20):
+            let m = try TxCommit.decoded(from: &reader)
+            try reader.expectEnd("tx.commit")
+            return .txCommit(m)
+        case (90, 21):
+            let m = try TxCommitOk.decoded(from: &reader)
+            try reader.expectEnd("tx.commit-ok")
+            return .txCommitOk(m)
+        case (90, 30):
+            let m = try TxRollback.decoded(from: &reader)
+            try reader.expectEnd("tx.rollback")
+            return .txRollback(m)
+        case (90, 31):
+            let m = try TxRollbackOk.decoded(from: &reader)
+            try reader.expectEnd("tx.rollback-ok")
+            return .txRollbackOk(m)
+        case (85, 10):
+            let m = try ConfirmSelect.decoded(from: &reader)
+            try reader.expectEnd("confirm.select")
+            return .confirmSelect(m)
+        case (85, 11):
+            let m = try ConfirmSelectOk.decoded(from: &reader)
+            try reader.expectEnd("confirm.select-ok")
+            return .confirmSelectOk(m)
         default: throw WireError.unknownMethod(classID: classID, methodID: methodID)
         }
-        try reader.expectEnd(method.name)
-        return method
+    }
+
+    /// The size of the arguments when every field has a bounded size (no table, no long
+    /// string) and every short string fits; then `writeFastArguments` writes them.
+    public var fastArgumentsSize: Int? {
+        switch self {
+        case .connectionTune(let m): return m.argumentsSize
+        case .connectionTuneOk(let m): return m.argumentsSize
+        case .connectionOpen(let m): return m.argumentsSize
+        case .connectionOpenOk(let m): return m.argumentsSize
+        case .connectionClose(let m): return m.argumentsSize
+        case .connectionCloseOk(let m): return m.argumentsSize
+        case .connectionBlocked(let m): return m.argumentsSize
+        case .connectionUnblocked(let m): return m.argumentsSize
+        case .connectionUpdateSecretOk(let m): return m.argumentsSize
+        case .channelOpen(let m): return m.argumentsSize
+        case .channelFlow(let m): return m.argumentsSize
+        case .channelFlowOk(let m): return m.argumentsSize
+        case .channelClose(let m): return m.argumentsSize
+        case .channelCloseOk(let m): return m.argumentsSize
+        case .accessRequest(let m): return m.argumentsSize
+        case .accessRequestOk(let m): return m.argumentsSize
+        case .exchangeDeclareOk(let m): return m.argumentsSize
+        case .exchangeDelete(let m): return m.argumentsSize
+        case .exchangeDeleteOk(let m): return m.argumentsSize
+        case .exchangeBindOk(let m): return m.argumentsSize
+        case .exchangeUnbindOk(let m): return m.argumentsSize
+        case .queueDeclareOk(let m): return m.argumentsSize
+        case .queueBindOk(let m): return m.argumentsSize
+        case .queuePurge(let m): return m.argumentsSize
+        case .queuePurgeOk(let m): return m.argumentsSize
+        case .queueDelete(let m): return m.argumentsSize
+        case .queueDeleteOk(let m): return m.argumentsSize
+        case .queueUnbindOk(let m): return m.argumentsSize
+        case .basicQos(let m): return m.argumentsSize
+        case .basicQosOk(let m): return m.argumentsSize
+        case .basicConsumeOk(let m): return m.argumentsSize
+        case .basicCancel(let m): return m.argumentsSize
+        case .basicCancelOk(let m): return m.argumentsSize
+        case .basicPublish(let m): return m.argumentsSize
+        case .basicReturn(let m): return m.argumentsSize
+        case .basicDeliver(let m): return m.argumentsSize
+        case .basicGet(let m): return m.argumentsSize
+        case .basicGetOk(let m): return m.argumentsSize
+        case .basicGetEmpty(let m): return m.argumentsSize
+        case .basicAck(let m): return m.argumentsSize
+        case .basicReject(let m): return m.argumentsSize
+        case .basicRecoverAsync(let m): return m.argumentsSize
+        case .basicRecover(let m): return m.argumentsSize
+        case .basicRecoverOk(let m): return m.argumentsSize
+        case .basicNack(let m): return m.argumentsSize
+        case .txSelect(let m): return m.argumentsSize
+        case .txSelectOk(let m): return m.argumentsSize
+        case .txCommit(let m): return m.argumentsSize
+        case .txCommitOk(let m): return m.argumentsSize
+        case .txRollback(let m): return m.argumentsSize
+        case .txRollbackOk(let m): return m.argumentsSize
+        case .confirmSelect(let m): return m.argumentsSize
+        case .confirmSelectOk(let m): return m.argumentsSize
+        default: return nil
+        }
+    }
+
+    /// Writes the arguments of a method whose `fastArgumentsSize` is not nil.
+    public func writeFastArguments(to c: inout ByteCursor) {
+        switch self {
+        case .connectionTune(let m): m.writeArguments(to: &c)
+        case .connectionTuneOk(let m): m.writeArguments(to: &c)
+        case .connectionOpen(let m): m.writeArguments(to: &c)
+        case .connectionOpenOk(let m): m.writeArguments(to: &c)
+        case .connectionClose(let m): m.writeArguments(to: &c)
+        case .connectionCloseOk(let m): m.writeArguments(to: &c)
+        case .connectionBlocked(let m): m.writeArguments(to: &c)
+        case .connectionUnblocked(let m): m.writeArguments(to: &c)
+        case .connectionUpdateSecretOk(let m): m.writeArguments(to: &c)
+        case .channelOpen(let m): m.writeArguments(to: &c)
+        case .channelFlow(let m): m.writeArguments(to: &c)
+        case .channelFlowOk(let m): m.writeArguments(to: &c)
+        case .channelClose(let m): m.writeArguments(to: &c)
+        case .channelCloseOk(let m): m.writeArguments(to: &c)
+        case .accessRequest(let m): m.writeArguments(to: &c)
+        case .accessRequestOk(let m): m.writeArguments(to: &c)
+        case .exchangeDeclareOk(let m): m.writeArguments(to: &c)
+        case .exchangeDelete(let m): m.writeArguments(to: &c)
+        case .exchangeDeleteOk(let m): m.writeArguments(to: &c)
+        case .exchangeBindOk(let m): m.writeArguments(to: &c)
+        case .exchangeUnbindOk(let m): m.writeArguments(to: &c)
+        case .queueDeclareOk(let m): m.writeArguments(to: &c)
+        case .queueBindOk(let m): m.writeArguments(to: &c)
+        case .queuePurge(let m): m.writeArguments(to: &c)
+        case .queuePurgeOk(let m): m.writeArguments(to: &c)
+        case .queueDelete(let m): m.writeArguments(to: &c)
+        case .queueDeleteOk(let m): m.writeArguments(to: &c)
+        case .queueUnbindOk(let m): m.writeArguments(to: &c)
+        case .basicQos(let m): m.writeArguments(to: &c)
+        case .basicQosOk(let m): m.writeArguments(to: &c)
+        case .basicConsumeOk(let m): m.writeArguments(to: &c)
+        case .basicCancel(let m): m.writeArguments(to: &c)
+        case .basicCancelOk(let m): m.writeArguments(to: &c)
+        case .basicPublish(let m): m.writeArguments(to: &c)
+        case .basicReturn(let m): m.writeArguments(to: &c)
+        case .basicDeliver(let m): m.writeArguments(to: &c)
+        case .basicGet(let m): m.writeArguments(to: &c)
+        case .basicGetOk(let m): m.writeArguments(to: &c)
+        case .basicGetEmpty(let m): m.writeArguments(to: &c)
+        case .basicAck(let m): m.writeArguments(to: &c)
+        case .basicReject(let m): m.writeArguments(to: &c)
+        case .basicRecoverAsync(let m): m.writeArguments(to: &c)
+        case .basicRecover(let m): m.writeArguments(to: &c)
+        case .basicRecoverOk(let m): m.writeArguments(to: &c)
+        case .basicNack(let m): m.writeArguments(to: &c)
+        case .txSelect(let m): m.writeArguments(to: &c)
+        case .txSelectOk(let m): m.writeArguments(to: &c)
+        case .txCommit(let m): m.writeArguments(to: &c)
+        case .txCommitOk(let m): m.writeArguments(to: &c)
+        case .txRollback(let m): m.writeArguments(to: &c)
+        case .txRollbackOk(let m): m.writeArguments(to: &c)
+        case .confirmSelect(let m): m.writeArguments(to: &c)
+        case .confirmSelectOk(let m): m.writeArguments(to: &c)
+        default: return
+        }
     }
 
     /// Writes class id, method id and arguments.
     public func encode(into writer: inout ByteWriter) throws {
+        if let size = fastArgumentsSize {
+            writer.append(exactly: 4 + size) { c in
+                c.uint16(classID)
+                c.uint16(methodID)
+                writeFastArguments(to: &c)
+            }
+            return
+        }
         writer.writeUInt16(classID)
         writer.writeUInt16(methodID)
         switch self {
@@ -2622,28 +4034,75 @@ public struct BasicProperties: Equatable, Sendable {
     }
 
     public init(from reader: inout ByteReader) throws {
+        self = try Self.decoded(from: &reader)
+    }
+
+    @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
         let flags = try reader.readUInt16("property flags")
         guard flags & ~65532 == 0 else {
             throw WireError.invalidContentHeader("unknown property flags \(flags)")
         }
-        self.init()
-        if flags & 32768 != 0 { contentType = try reader.readShortString("property content-type") }
-        if flags & 16384 != 0 { contentEncoding = try reader.readShortString("property content-encoding") }
-        if flags & 8192 != 0 { headers = try reader.readTable() }
-        if flags & 4096 != 0 { deliveryMode = try reader.readUInt8("property delivery-mode") }
-        if flags & 2048 != 0 { priority = try reader.readUInt8("property priority") }
-        if flags & 1024 != 0 { correlationId = try reader.readShortString("property correlation-id") }
-        if flags & 512 != 0 { replyTo = try reader.readShortString("property reply-to") }
-        if flags & 256 != 0 { expiration = try reader.readShortString("property expiration") }
-        if flags & 128 != 0 { messageId = try reader.readShortString("property message-id") }
-        if flags & 64 != 0 { timestamp = try reader.readUInt64("property timestamp") }
-        if flags & 32 != 0 { type = try reader.readShortString("property type") }
-        if flags & 16 != 0 { userId = try reader.readShortString("property user-id") }
-        if flags & 8 != 0 { appId = try reader.readShortString("property app-id") }
-        if flags & 4 != 0 { clusterId = try reader.readShortString("property cluster-id") }
+        let contentType = try flags & 32768 == 0 ? nil : reader.readShortString("property content-type")
+        let contentEncoding = try flags & 16384 == 0 ? nil : reader.readShortString("property content-encoding")
+        let headers = try flags & 8192 == 0 ? nil : reader.readTable()
+        let deliveryMode = try flags & 4096 == 0 ? nil : reader.readUInt8("property delivery-mode")
+        let priority = try flags & 2048 == 0 ? nil : reader.readUInt8("property priority")
+        let correlationId = try flags & 1024 == 0 ? nil : reader.readShortString("property correlation-id")
+        let replyTo = try flags & 512 == 0 ? nil : reader.readShortString("property reply-to")
+        let expiration = try flags & 256 == 0 ? nil : reader.readShortString("property expiration")
+        let messageId = try flags & 128 == 0 ? nil : reader.readShortString("property message-id")
+        let timestamp = try flags & 64 == 0 ? nil : reader.readUInt64("property timestamp")
+        let type = try flags & 32 == 0 ? nil : reader.readShortString("property type")
+        let userId = try flags & 16 == 0 ? nil : reader.readShortString("property user-id")
+        let appId = try flags & 8 == 0 ? nil : reader.readShortString("property app-id")
+        let clusterId = try flags & 4 == 0 ? nil : reader.readShortString("property cluster-id")
+        return Self(contentType: contentType, contentEncoding: contentEncoding, headers: headers, deliveryMode: deliveryMode, priority: priority, correlationId: correlationId, replyTo: replyTo, expiration: expiration, messageId: messageId, timestamp: timestamp, type: type, userId: userId, appId: appId, clusterId: clusterId)
+    }
+
+    /// The encoded size (flag word included) when no headers table is present and every short
+    /// string fits; then `writeFast` writes the properties in one go.
+    public var fastSize: Int? {
+        guard headers == nil else { return nil }
+        var size = 2
+        if let contentType { guard contentType.count <= 255 else { return nil }; size += 1 + contentType.count }
+        if let contentEncoding { guard contentEncoding.count <= 255 else { return nil }; size += 1 + contentEncoding.count }
+        if deliveryMode != nil { size += 1 }
+        if priority != nil { size += 1 }
+        if let correlationId { guard correlationId.count <= 255 else { return nil }; size += 1 + correlationId.count }
+        if let replyTo { guard replyTo.count <= 255 else { return nil }; size += 1 + replyTo.count }
+        if let expiration { guard expiration.count <= 255 else { return nil }; size += 1 + expiration.count }
+        if let messageId { guard messageId.count <= 255 else { return nil }; size += 1 + messageId.count }
+        if timestamp != nil { size += 8 }
+        if let type { guard type.count <= 255 else { return nil }; size += 1 + type.count }
+        if let userId { guard userId.count <= 255 else { return nil }; size += 1 + userId.count }
+        if let appId { guard appId.count <= 255 else { return nil }; size += 1 + appId.count }
+        if let clusterId { guard clusterId.count <= 255 else { return nil }; size += 1 + clusterId.count }
+        return size
+    }
+
+    /// Writes the flag word and the properties; `fastSize` bytes must be set aside.
+    public func writeFast(to c: inout ByteCursor) {
+        c.uint16(flags)
+        if let contentType { c.shortString(contentType) }
+        if let contentEncoding { c.shortString(contentEncoding) }
+        if let deliveryMode { c.uint8(deliveryMode) }
+        if let priority { c.uint8(priority) }
+        if let correlationId { c.shortString(correlationId) }
+        if let replyTo { c.shortString(replyTo) }
+        if let expiration { c.shortString(expiration) }
+        if let messageId { c.shortString(messageId) }
+        if let timestamp { c.uint64(timestamp) }
+        if let type { c.shortString(type) }
+        if let userId { c.shortString(userId) }
+        if let appId { c.shortString(appId) }
+        if let clusterId { c.shortString(clusterId) }
     }
 
     public func encode(into writer: inout ByteWriter) throws {
+        if let size = fastSize {
+            writer.append(exactly: size) { writeFast(to: &$0) }
+            return
+        }
         writer.writeUInt16(flags)
         if let contentType { try writer.writeShortString(contentType, "property content-type") }
         if let contentEncoding { try writer.writeShortString(contentEncoding, "property content-encoding") }

@@ -28,7 +28,7 @@ void *swiftamqp_shim_thread_slot(void);
 void swiftamqp_shim_set_thread_slot(void *pointer);
 
 struct addrinfo;
-/* getaddrinfo bounded by `timeout_ms` (glibc's getaddrinfo_a): 0 and *result on success, an EAI_*
- * code on failure, EAI_AGAIN on timeout (the lookup is then cancelled or left to finish and freed
- * by the resolver thread). Free *result with freeaddrinfo. */
+/* getaddrinfo bounded by `timeout_ms`: numeric hosts at once, names on a helper thread the caller
+ * stops waiting for at the deadline. 0 and *result on success, an EAI_* code on failure, EAI_AGAIN
+ * on timeout. Free *result with freeaddrinfo. */
 int swiftamqp_shim_resolve(const char *host, const char *service, int timeout_ms, struct addrinfo **result);
