@@ -30,7 +30,8 @@
  *   SWAMQP_OK and its completion carries that status. Argument errors (too-long strings, bad
  *   tables) are always reported at call time with SWAMQP_ERR_INVALID_ARGUMENT, nothing sent.
  *   A request on a connection that is not open yet gives SWAMQP_ERR_BAD_STATE; on a closed one,
- *   SWAMQP_ERR_CONNECTION_CLOSED.
+ *   SWAMQP_ERR_CONNECTION_CLOSED. An `_async` call returns SWAMQP_OK for every error found after
+ *   its arguments were checked, and its completion event carries the status.
  * - Errors. Functions return a swamqp_status. Those that can fail for a reason worth reading take a
  *   `swamqp_error *` (may be NULL) that is filled on failure: it tells a library error from a broker
  *   error and carries the broker's reply code, reply text, class id and method id.
@@ -44,7 +45,8 @@
  *   application drains; past the outbound limit publishing waits up to its timeout, then fails.
  * - Secrets. Passwords never appear in log records, error texts or descriptions.
  * - fork(). A connection created before fork() cannot be used in the child: every call on it
- *   returns SWAMQP_ERR_FORKED there.
+ *   returns SWAMQP_ERR_FORKED there (swamqp_connection_is_open is false, swamqp_connection_event_fd
+ *   -1, and swamqp_connection_free leaves the parent's connection alone).
  *
  * ## ABI versioning
  * The shared object is libswiftamqp.so.MAJOR (SONAME libswiftamqp.so.0). Within one MAJOR,
@@ -82,7 +84,8 @@ typedef enum swamqp_status {
     SWAMQP_ERR_NO_MEMORY = -102,
     SWAMQP_ERR_IN_CALLBACK = -103,      /**< a blocking call made from inside an event callback. */
     SWAMQP_ERR_FORKED = -104,           /**< the handle belongs to the parent of a fork(). */
-    SWAMQP_ERR_BAD_STATE = -105,        /**< e.g. open on an open connection, a channel not open. */
+    SWAMQP_ERR_BAD_STATE = -105,        /**< e.g. open on an open connection, a request before the
+                                             connection is open, a request on a raw channel. */
     SWAMQP_ERR_CHANNEL_LIMIT = -106,    /**< no free channel number within channel_max. */
     SWAMQP_ERR_NOT_CONFIRM_MODE = -107, /**< swamqp_wait_for_confirms on a channel without confirm.select. */
     SWAMQP_ERR_STALE_DELIVERY_TAG = -108, /**< ack/nack/reject of a delivery received before an automatic
@@ -486,7 +489,8 @@ typedef struct swamqp_event {
     uint32_t message_count;         /**< queue.declare-ok, queue.purge-ok, queue.delete-ok. */
     uint32_t consumer_count;        /**< queue.declare-ok. */
     int32_t log_level;              /**< SWAMQP_EVENT_LOG: swamqp_log_level. */
-    swamqp_bytes name;              /**< queue name (declare-ok), consumer tag, blocked reason, log text. */
+    swamqp_bytes name;              /**< queue name (declare-ok), consumer tag (consume-ok, delivery,
+                                         cancelled), blocked reason, log text, recovery entity. */
     const swamqp_message *message;  /**< delivery, return, basic.get result; else NULL. */
     const swamqp_error *error;      /**< failed completion, channel or connection closed; else NULL. */
     uint8_t frame_type;             /**< SWAMQP_EVENT_RAW_FRAME: 1 method, 2 content header, 3 body. */
@@ -611,7 +615,8 @@ int swamqp_queue_bind_async(swamqp_connection *connection, uint16_t channel, swa
  * (connection.blocked), stopped the channel (channel.flow), or `max_unconfirmed` publishes await
  * confirms — and then fails with SWAMQP_ERR_TIMEOUT (SWAMQP_ERR_WOULD_BLOCK when `timeout_ms` is 0).
  * On a channel in confirm mode `*sequence` (may be NULL) receives the publish's sequence number
- * (1, 2, ...), which confirm events name in `delivery_tag`; otherwise 0.
+ * (1, 2, ...), which confirm events name in `delivery_tag`; otherwise 0. A publish that fails uses
+ * no sequence number. Publishing is allowed on a raw channel.
  */
 int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp_bytes exchange,
                          swamqp_bytes routing_key, uint32_t flags, const swamqp_properties *properties,
@@ -752,8 +757,9 @@ int swamqp_confirm_select_async(swamqp_connection *connection, uint16_t channel,
                                 swamqp_error *error);
 
 /**
- * Waits until every publish made on the channel so far is confirmed. SWAMQP_OK when all were
- * acked; SWAMQP_ERR_NACKED when any was nacked since the previous wait; SWAMQP_ERR_TIMEOUT;
+ * Waits until every publish made on the channel before the call is confirmed (later publishes do
+ * not hold it up). SWAMQP_OK when all were acked; SWAMQP_ERR_NACKED when any was nacked since the
+ * previous wait that returned (a wait that timed out is forgotten, so the next one reports it); SWAMQP_ERR_TIMEOUT;
  * SWAMQP_ERR_NOT_CONFIRM_MODE without confirm.select; the channel's or connection's error when it
  * ended first. Confirm events are queued as well, whichever way the application listens.
  */
