@@ -14,8 +14,11 @@ import asyncio
 import faulthandler
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -135,3 +138,77 @@ def broker(amqp_url):
                     "`scripts/broker start NAME`): %s" % (broker_name(), proc.stderr.strip()[-500:]),
                     pytrace=False)
     return broker_name()
+
+
+class Forwarder:
+    """A TCP forwarder to the broker on 127.0.0.1 (a free port, or `port`), for every connection
+    made to it. ``hold_inbound`` / ``hold_outbound`` stop passing bytes from the broker / to the
+    broker (no FIN, no RST: a silent peer) until set False again; ``cut()`` resets the current
+    connections (RST), as a failed network would; ``close()`` also stops listening."""
+
+    def __init__(self, upstream, port=0):
+        self.upstream = upstream
+        self.hold_inbound = False
+        self.hold_outbound = False
+        self.accepted = 0
+        self._lock = threading.Lock()
+        self._sockets = []
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(8)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+                self.accepted += 1
+            threading.Thread(target=self._pump, args=(client, upstream, "hold_outbound"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, "hold_inbound"), daemon=True).start()
+
+    def _pump(self, source, sink, hold):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                while getattr(self, hold):
+                    time.sleep(0.01)
+                sink.sendall(data)
+        except OSError:
+            pass
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def cut(self):
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.shutdown(socket.SHUT_RDWR)  # wakes the pump threads blocked in recv
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.hold_inbound = self.hold_outbound = False
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
+        except OSError:
+            pass
+        self.server.close()
+        self.cut()

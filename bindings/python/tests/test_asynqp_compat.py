@@ -3,15 +3,13 @@ asynqp's names, and its behaviours (returns without a handler, exceptions by rep
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 
 import swiftamqp
-from conftest import BINDING_DIR, run
+from conftest import BINDING_DIR, Forwarder, run
 
 # asynqp's README example, with `@asyncio.coroutine def` / `yield from` made `async def` / `await`.
 README_EXAMPLE = '''\
@@ -68,57 +66,6 @@ ASYNQP_NAMES = [
 ]
 
 
-class Forwarder:
-    """Listens on 127.0.0.1:`port` and forwards every connection to the broker."""
-
-    def __init__(self, port, upstream):
-        self.upstream = upstream
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", port))
-        self.server.listen(8)
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.upstream)
-            except OSError:
-                client.close()
-                continue
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        try:
-            self.server.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
-        except OSError:
-            pass
-        self.server.close()
-
-
 @pytest.fixture
 def broker_on_5672(params):
     """The example connects to localhost:5672: forward that port to the test broker (when
@@ -128,7 +75,7 @@ def broker_on_5672(params):
         yield
         return
     try:
-        forwarder = Forwarder(5672, (params["host"], params["port"]))
+        forwarder = Forwarder((params["host"], params["port"]), port=5672)
     except OSError:
         yield
         return

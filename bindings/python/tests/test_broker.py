@@ -13,7 +13,7 @@ import time
 import pytest
 
 import swiftamqp
-from conftest import BINDING_DIR, run
+from conftest import BINDING_DIR, Forwarder, run
 
 UTC = datetime.timezone.utc
 
@@ -391,56 +391,8 @@ def test_connection_error_from_broker(params, unique):
     run(main())
 
 
-class _Proxy:
-    """A TCP proxy to the broker that can cut the connection (RST) on demand."""
-
-    def __init__(self, host, port):
-        import threading
-        self.upstream = (host, port)
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(1)
-        self.port = self.server.getsockname()[1]
-        self.sockets = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        import threading
-        try:
-            client, _ = self.server.accept()
-        except OSError:
-            return
-        upstream = socket.create_connection(self.upstream)
-        self.sockets += [client, upstream]
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-
-    def cut(self):
-        import struct
-        for s in self.sockets:
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                s.shutdown(socket.SHUT_RDWR)  # wakes the pump threads blocked in recv
-            except OSError:
-                pass
-            s.close()
-        self.server.close()
-
-
 def test_connection_lost(params):
-    proxy = _Proxy(params["host"], params["port"])
+    proxy = Forwarder((params["host"], params["port"]))
     called = []
 
     async def on_close(exc):
@@ -464,7 +416,7 @@ def test_connection_lost(params):
     try:
         run(main())
     finally:
-        proxy.cut()
+        proxy.close()
 
 
 def test_connect_with_socket(params):

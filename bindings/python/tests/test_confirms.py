@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 import swiftamqp
-from conftest import run
+from conftest import Forwarder, run
 
 
 async def setup(params, **connect_kwargs):
@@ -101,37 +101,47 @@ def test_wait_for_confirms_needs_confirm_mode(params):
 
 
 def test_outstanding_confirms_are_bounded(params):
+    # Through a forwarder that can hold the broker's confirms back.
+    forwarder = Forwarder((params["host"], params["port"]))
+
     async def main():
-        connection, channel, queue, exchange = await setup(params, max_unconfirmed=4)
+        connection, channel, queue, exchange = await setup(
+            dict(params, host="127.0.0.1", port=forwarder.port), max_unconfirmed=4)
+        await channel.confirm_select()
+        forwarder.hold_inbound = True
         # publish_confirmed waits (instead of failing) while 4 publishes await their confirms
-        waits = 0
-        original = connection._wait_for_room
+        tasks = [asyncio.ensure_future(
+            exchange.publish_confirmed(swiftamqp.Message(b"%d" % i), queue.name)) for i in range(10)]
+        await asyncio.sleep(0.3)
+        assert channel.unconfirmed == 4 and not any(t.done() for t in tasks)
+        # and a plain publish does not wait: it raises WouldBlock
+        with pytest.raises(swiftamqp.WouldBlock) as info:
+            exchange.publish(swiftamqp.Message(b"plain"), queue.name)
+        assert info.value.status_name == "SWAMQP_ERR_WOULD_BLOCK"
+        forwarder.hold_inbound = False
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        assert channel.unconfirmed == 0
+        # many at once, all eventually confirmed, never more than 4 outstanding
+        peak = 0
 
-        async def counting(delay):
-            nonlocal waits
-            waits += 1
-            await original(delay)
+        async def watch():
+            nonlocal peak
+            while True:
+                peak = max(peak, channel.unconfirmed)
+                await asyncio.sleep(0)
 
-        connection._wait_for_room = counting
+        watcher = asyncio.ensure_future(watch())
         await asyncio.gather(*[exchange.publish_confirmed(swiftamqp.Message(b"%d" % i), queue.name)
                                for i in range(300)])
-        assert waits > 0
-        assert channel.unconfirmed == 0
-        assert await queue.purge() == 300
-        # a plain publish does not wait: at the bound it raises WouldBlock
-        would_block = 0
-        for _ in range(20):
-            try:
-                for i in range(8):
-                    exchange.publish(swiftamqp.Message(b"burst"), queue.name)
-            except swiftamqp.WouldBlock as exc:
-                assert exc.status_name == "SWAMQP_ERR_WOULD_BLOCK"
-                would_block += 1
-            await channel.wait_for_confirms()
-        assert would_block > 0
+        watcher.cancel()
+        assert 1 <= peak <= 300
+        assert await queue.purge() == 310
         await connection.close()
 
-    run(main())
+    try:
+        run(main())
+    finally:
+        forwarder.close()
 
 
 def test_confirm_waiters_fail_when_the_channel_ends(params, unique):

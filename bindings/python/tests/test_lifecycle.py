@@ -5,15 +5,13 @@ import asyncio
 import gc
 import logging
 import os
-import socket
-import threading
 import time
 
 import pytest
 
 import swiftamqp
 from conftest import (
-    broker_connection_names, broker_ctl, close_broker_connection, run, wait_until,
+    Forwarder, broker_connection_names, broker_ctl, close_broker_connection, run, wait_until,
 )
 
 
@@ -346,66 +344,15 @@ def test_broker_closes_the_connection(params, broker):
     run(main())
 
 
-class _FreezingForwarder:
-    """Forwards one connection to the broker; freeze() stops passing bytes (no FIN, no RST), as a
-    dead peer or a cut cable would."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.frozen = False
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(1)
-        self.port = self.server.getsockname()[1]
-        self.sockets = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        try:
-            client, _ = self.server.accept()
-        except OSError:
-            return
-        upstream = socket.create_connection(self.upstream)
-        self.sockets += [client, upstream]
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    return
-                while self.frozen:
-                    time.sleep(0.05)
-                b.sendall(data)
-        except OSError:
-            pass
-
-    def close(self):
-        self.frozen = False
-        try:
-            self.server.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.server.close()
-        for s in self.sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-
 def test_silent_broker_is_detected_by_heartbeats(params):
-    forwarder = _FreezingForwarder((params["host"], params["port"]))
+    forwarder = Forwarder((params["host"], params["port"]))
 
     async def main():
         connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=forwarder.port),
                                              heartbeat=1)
         channel = await connection.open_channel()
         start = time.monotonic()
-        forwarder.frozen = True
+        forwarder.hold_inbound = forwarder.hold_outbound = True  # a silent peer
         await asyncio.wait({connection.closed}, timeout=10)
         elapsed = time.monotonic() - start
         assert connection.closed.done(), "a silent peer was not detected in 10 s"

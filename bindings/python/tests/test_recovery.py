@@ -2,73 +2,12 @@
 
 import asyncio
 import socket
-import struct
-import threading
 import time
 
 import pytest
 
 import swiftamqp
-from conftest import run
-
-
-class CuttingForwarder:
-    """Forwards every connection on a free local port to the broker; cut() resets the current
-    ones (RST), as a failed network would."""
-
-    def __init__(self, upstream):
-        self.upstream = upstream
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(8)
-        self.port = self.server.getsockname()[1]
-        self.sockets = []
-        self.accepted = 0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            with self.lock:
-                self.sockets += [client, upstream]
-                self.accepted += 1
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-
-    def cut(self):
-        with self.lock:
-            sockets, self.sockets = self.sockets, []
-        for s in sockets:
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def close(self):
-        try:
-            self.server.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
-        except OSError:
-            pass
-        self.server.close()
-        self.cut()
+from conftest import Forwarder, run
 
 
 async def until(predicate, timeout=20.0):
@@ -80,7 +19,7 @@ async def until(predicate, timeout=20.0):
 
 
 def test_automatic_recovery_restores_consumers(params, unique):
-    forwarder = CuttingForwarder((params["host"], params["port"]))
+    forwarder = Forwarder((params["host"], params["port"]))
     started, recovered = [], []
 
     async def main():
@@ -128,7 +67,7 @@ def test_automatic_recovery_restores_consumers(params, unique):
 
 
 def test_recovery_gives_up_after_max_attempts(params):
-    forwarder = CuttingForwarder((params["host"], params["port"]))
+    forwarder = Forwarder((params["host"], params["port"]))
 
     async def main():
         connection = await swiftamqp.connect(
