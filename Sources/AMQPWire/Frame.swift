@@ -51,19 +51,21 @@ public enum Frame: Equatable, Sendable {
     }
 
     /// Decodes a frame's payload; `type` and `channel` come from the 7-byte frame header.
+    @inline(__always)
     public static func decode(type: UInt8, channel: UInt16, payload: Bytes) throws -> Frame {
-        var reader = ByteReader(payload)
         switch type {
         case AMQPConstants.frameMethod:
+            var reader = ByteReader(payload)
             let classID = try reader.readUInt16("method class id")
             let methodID = try reader.readUInt16("method id")
             return .method(channel: channel, try Method.decode(classID: classID, methodID: methodID, from: &reader))
         case AMQPConstants.frameHeader:
+            var reader = ByteReader(payload)
             return .header(channel: channel, try ContentHeader.decoded(from: &reader))
         case AMQPConstants.frameBody:
             return .body(channel: channel, payload)
         case AMQPConstants.frameHeartbeat:
-            try reader.expectEnd("heartbeat frame")
+            guard payload.isEmpty else { throw WireError.trailingBytes(context: "heartbeat frame", count: payload.count) }
             return .heartbeat
         default:
             throw WireError.unknownFrameType(type)
