@@ -1,7 +1,10 @@
 /*
  * c_fault_give_up: recovery_max_attempts = 2 against a dead port.
  *
- * The connection goes through the fault proxy; the proxy stops listening (its port is dead:
+ * The connection goes through the fault proxy. First the proxy cuts it three times in a row while
+ * listening: each recovery succeeds at its first attempt (the attempt count and the backoff delay
+ * start again for every recovery: "reconnected ... (attempt 1)" in the log, and each recovery
+ * takes less than the 2nd attempt's delay would). Then the proxy stops listening (its port is dead:
  * connections are refused) and cuts the connection. With 2 attempts allowed:
  * - RECOVERY_STARTED, then RECOVERY_FAILED with an error, then CONNECTION_CLOSED as the very last
  *   event, within a few seconds; the proxy saw no new connection;
@@ -52,10 +55,24 @@ int main(void)
     fu_init(&log, conn, "conn");
     uint16_t ch = tu_channel(conn);
 
+    /* three recoveries in a row, each with a fresh attempt count */
+    for (int round = 1; round <= 3; round++) {
+        size_t mark = log.n;
+        CHECK(fp_cut_all(proxy, false) == 1, "cut %d", round);
+        size_t s = fu_wait(&log, SWAMQP_EVENT_RECOVERY_STARTED, 0, mark, 10000);
+        size_t d = fu_wait(&log, SWAMQP_EVENT_RECOVERED, 0, s, 10000);
+        int64_t took = log.ev[d].at_ms - log.ev[s].at_ms;
+        fprintf(stderr, "recovery %d took %lld ms\n", round, (long long)took);
+        /* attempt 1 waits at most the initial delay (300 ms); a 2nd attempt would wait up to 600 ms more */
+        FU_CHECK(&log, took < 600, "recovery %d took %lld ms: the backoff did not start again from the initial delay "
+                 "(the attempt count carried over from the earlier recovery?)", round, (long long)took);
+    }
+    size_t i_first = log.n;
+
     CHECK(fp_refuse(proxy, true), "fp_refuse");
     int64_t cut_at = tu_now_ms();
     CHECK(fp_cut_all(proxy, false) == 1, "cut");
-    size_t i_start = fu_wait(&log, SWAMQP_EVENT_RECOVERY_STARTED, 0, 0, 10000);
+    size_t i_start = fu_wait(&log, SWAMQP_EVENT_RECOVERY_STARTED, 0, i_first, 10000);
     call pub;
     memset(&pub, 0, sizeof pub);
     pub.conn = conn;
@@ -72,7 +89,7 @@ int main(void)
     FU_CHECK(&log, log.ev[i_failed].status != SWAMQP_OK && log.ev[i_failed].error[0], "RECOVERY_FAILED without an error");
     FU_CHECK(&log, log.ev[i_closed].status != SWAMQP_OK, "CONNECTION_CLOSED after giving up has status OK");
     FU_CHECK(&log, gave_up < 8000, "2 attempts took %lld ms", (long long)gave_up);
-    FU_CHECK(&log, fu_count(&log, SWAMQP_EVENT_RECOVERED, 0) == 0, "RECOVERED");
+    FU_CHECK(&log, fu_count(&log, SWAMQP_EVENT_RECOVERED, i_first) == 0, "RECOVERED");
     /* CONNECTION_CLOSED is the last event */
     fu_settle(&log, 300);
     FU_CHECK(&log, i_closed == log.n - 1, "events after CONNECTION_CLOSED");
@@ -93,7 +110,8 @@ int main(void)
     CHECK_STATUS(swamqp_channel_open(conn, &other, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
     fp_stats st;
     fp_get_stats(proxy, &st);
-    CHECK(st.accepted == 1, "the dead port accepted %" PRIu64 " connections", st.accepted);
+    CHECK(st.accepted == 4, "the proxy accepted %" PRIu64 " connections, expected 4 (none on the dead port)",
+          st.accepted);
     CHECK_OK(swamqp_connection_close(conn, T_MS, &err), &err);
     swamqp_connection_free(conn);
     fp_stop(proxy);
