@@ -188,8 +188,12 @@ class Channel:
         declared_name, _messages, _consumers = await fut
         if nowait or not declared_name:
             declared_name = name
-        return Queue(self, declared_name, durable, exclusive, auto_delete,
-                     arguments if arguments is not None else {})
+        queue = Queue(self, declared_name, durable, exclusive, auto_delete,
+                      arguments if arguments is not None else {})
+        if not name:
+            # server-named: automatic recovery may give it a new name (SWAMQP_EVENT_QUEUE_RENAMED)
+            self._connection._track_server_named(queue)
+        return queue
 
     async def set_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
                       apply_globally: bool = False) -> None:

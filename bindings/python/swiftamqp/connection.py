@@ -228,6 +228,7 @@ class Connection:
         self._on_recovery_started = None
         self._on_recovered = None
         self._recovering = False
+        self._server_named = {}  # name of a server-named queue -> WeakSet of its Queue objects
         self._blocked = False
         self._room_waiters = []
         self._draining = False
@@ -588,12 +589,27 @@ class Connection:
             self._wake_publishers()
             if self._on_recovered is not None:
                 self._call_handler(self._on_recovered, ev.message_count)
+        elif kind == _ffi.SWAMQP_EVENT_QUEUE_RENAMED:
+            self._on_queue_renamed(read_bytes(ev.payload).decode("utf-8", "surrogateescape"),
+                                   read_bytes(ev.name).decode("utf-8", "surrogateescape"))
         elif kind == _ffi.SWAMQP_EVENT_RECOVERY_FAILED:
             info = ErrorInfo.from_pointer(ev.error, 0)
             log.debug("RECOVERY_FAILED event: %s", info.message or _ffi.status_name(info.status))
         else:
             # RAW_FRAME (raw channels are not offered by this binding) and future event types.
             log.debug("unhandled event type %d on channel %d", kind, ev.channel)
+
+    def _track_server_named(self, queue):
+        self._server_named.setdefault(queue.name, weakref.WeakSet()).add(queue)
+
+    def _on_queue_renamed(self, old, new):
+        """Recovery re-declared the server-named queue `old` as `new`: its Queue objects follow."""
+        queues = self._server_named.pop(old, None)
+        if not queues:
+            return
+        for queue in list(queues):
+            queue._renamed(new)
+        self._server_named.setdefault(new, weakref.WeakSet()).update(queues)
 
     def _call_handler(self, fn, *args):
         """Runs an application callback now; its exception goes to the loop's exception handler

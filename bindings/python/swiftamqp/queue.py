@@ -34,7 +34,8 @@ def _name_of(exchange, what="exchange"):
 class Queue:
     """A queue; made by :meth:`Channel.declare_queue`.
 
-    Attributes: ``name``, ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
+    Attributes: ``name`` (a server-named queue gets a new name when automatic recovery declares
+    it again; ``name`` follows), ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
     ``deleted``. ``async for message in queue:`` consumes it (see :meth:`iterate`).
     """
 
@@ -51,6 +52,13 @@ class Queue:
 
     def __repr__(self):
         return "<swiftamqp.Queue %r>" % (self.name,)
+
+    def _renamed(self, name):
+        """Automatic recovery re-declared this server-named queue under a new name."""
+        self.name = name
+        keep = []
+        self._c_name = bytes_struct(name.encode("utf-8"), keep)
+        self._keep = keep
 
     @property
     def channel(self) -> "Channel":

@@ -66,6 +66,35 @@ def test_automatic_recovery_restores_consumers(params, unique):
         forwarder.close()
 
 
+def test_server_named_queue_follows_its_new_name(params):
+    forwarder = Forwarder((params["host"], params["port"]))
+    recovered = []
+
+    async def main():
+        connection = await swiftamqp.connect(
+            **dict(params, host="127.0.0.1", port=forwarder.port), automatic_recovery=True,
+            recovery_initial_delay=0.05)
+        connection.set_recovery_handler(None, recovered.append)
+        channel = await connection.open_channel()
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        old_name = queue.name
+        exchange = await channel.declare_exchange("", "direct")
+        got = []
+        await queue.consume(got.append, no_ack=True)
+        forwarder.cut()
+        await until(lambda: recovered)
+        assert queue.name != old_name and queue.name.startswith("amq.gen-")
+        exchange.publish(swiftamqp.Message(b"to the new name"), queue.name)
+        await until(lambda: got)
+        assert got[0].body == b"to the new name" and got[0].routing_key == queue.name
+        await connection.close()
+
+    try:
+        run(main(), timeout=60)
+    finally:
+        forwarder.close()
+
+
 def test_recovery_gives_up_after_max_attempts(params):
     forwarder = Forwarder((params["host"], params["port"]))
 
