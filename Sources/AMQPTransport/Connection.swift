@@ -483,7 +483,6 @@ public final class Connection: @unchecked Sendable {
             // Take what commands and the engine want written, and the next timer.
             var deadline: UInt64?
             var readPaused = false
-            var readBudget = 0
             var stop = false
             lock.withLock {
                 if output.outbound.count > 0 && !callerWriting {
@@ -504,7 +503,6 @@ public final class Connection: @unchecked Sendable {
                 }
                 deadline = Self.borrow(&engine) { $0.nextDeadline }
                 readPaused = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
-                readBudget = Int(clamping: configuration.eventQueueLimit) - queuedBytes
                 stop = stopRequested
             }
             if stop {
@@ -575,7 +573,7 @@ public final class Connection: @unchecked Sendable {
             let readable = fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
                 || (readWaitsForWrite && fds[0].revents & Int16(POLLOUT) != 0)
             if (readable || buffered) && !closing && !readPaused {
-                switch readStream(stream, &parser, &frames, budget: readBudget) {
+                switch readStream(stream, &parser, &frames) {
                 case .ended: return
                 case .waitsForWrite: readWaitsForWrite = true
                 case .drained: readWaitsForWrite = false
@@ -595,14 +593,14 @@ public final class Connection: @unchecked Sendable {
     private enum ReadOutcome { case drained, waitsForWrite, ended }
 
     /// Reads what is available and feeds whole frames to the engine.
-    /// Stops once about `budget` bytes were read, so the event queue overshoots its limit by one
-    /// read at most.
-    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame], budget: Int) -> ReadOutcome {
-        var endError: AMQPError?
-        var parseError: WireError?
-        var received = 0
-        var outcome = ReadOutcome.drained
-        reading: for _ in 0..<64 where received < budget {
+    /// Reads what is available and feeds whole frames to the engine after each read, stopping once
+    /// the event queue reaches its limit, so it overshoots by one read's messages at most.
+    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame]) -> ReadOutcome {
+        for _ in 0..<64 {
+            var endError: AMQPError?
+            var parseError: WireError?
+            var outcome = ReadOutcome.drained
+            var received = 0
             var result = StreamResult.wantRead
             do {
                 _ = try parser.withWritableSpace(minimum: 16 * 1024) { space in
@@ -612,46 +610,41 @@ public final class Connection: @unchecked Sendable {
                 }
             } catch {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)
-                break
             }
             switch result {
             case .transferred(let n):
-                received += n
+                received = n
                 do {
                     while let frame = try parser.next() { frames.append(frame) }
                 } catch {
                     parseError = error as? WireError ?? .allocationFailed(size: 0)
-                    break reading
                 }
-            case .wantRead: break reading
-            case .wantWrite:
-                outcome = .waitsForWrite
-                break reading
-            case .closed:
-                endError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
-                break reading
-            case .failed(let error):
-                endError = error
-                break reading
+            case .wantRead: break
+            case .wantWrite: outcome = .waitsForWrite
+            case .closed: endError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
+            case .failed(let error): endError = error
             }
+            let now = monotonicNow()
+            let full: Bool = lock.withLock {
+                bytesIn &+= UInt64(received)
+                if received > 0 { engine.noteInbound(now: now) }
+                for frame in frames {
+                    engine.receive(frame, now: now, into: &output)
+                }
+                frames.removeAll(keepingCapacity: true)
+                if let parseError { engine.protocolError(parseError, into: &output) }
+                if let endError { engine.connectionLost(endError, into: &output) }
+                _ = route()
+                if let frameMax = output.newFrameMax {
+                    parser.frameMax = frameMax
+                    output.newFrameMax = nil
+                }
+                return queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+            }
+            if endError != nil { return .ended }
+            if parseError != nil || received == 0 || full { return outcome }
         }
-        let now = monotonicNow()
-        return lock.withLock {
-            bytesIn &+= UInt64(received)
-            if received > 0 { engine.noteInbound(now: now) }
-            for frame in frames {
-                engine.receive(frame, now: now, into: &output)
-            }
-            frames.removeAll(keepingCapacity: true)
-            if let parseError { engine.protocolError(parseError, into: &output) }
-            if let endError { engine.connectionLost(endError, into: &output) }
-            _ = route()
-            if let frameMax = output.newFrameMax {
-                parser.frameMax = frameMax
-                output.newFrameMax = nil
-            }
-            return endError == nil ? outcome : .ended
-        }
+        return .drained
     }
 
     private func fail(_ error: AMQPError) {

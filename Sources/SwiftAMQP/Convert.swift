@@ -10,12 +10,35 @@ import CSwiftAMQPAPI
 final class Arena: @unchecked Sendable {
     private var allocations: [UnsafeMutableRawPointer] = []
     private var kept: [Bytes] = []
+    /// The block small allocations are cut from, so a batch of events costs a few mallocs, not
+    /// one per struct.
+    private var block: UnsafeMutableRawPointer?
+    private var blockUsed = 0
+    private static let blockSize = 16 * 1024
 
     deinit { for pointer in allocations { free(pointer) } }
 
     /// Zeroed memory for `count` values; nil when memory is exhausted.
     func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T>? {
-        guard count > 0, let raw = calloc(count, MemoryLayout<T>.stride) else { return nil }
+        guard count > 0 else { return nil }
+        let (size, overflow) = MemoryLayout<T>.stride.multipliedReportingOverflow(by: count)
+        guard !overflow else { return nil }
+        let alignment = max(MemoryLayout<T>.alignment, 16)
+        if size <= Self.blockSize / 4 {
+            var offset = (blockUsed + alignment - 1) / alignment * alignment
+            if block == nil || offset + size > Self.blockSize {
+                guard let fresh = malloc(Self.blockSize) else { return nil }
+                allocations.append(fresh)
+                block = fresh
+                offset = 0
+            }
+            guard let base = block else { return nil }
+            let pointer = base + offset
+            blockUsed = offset + size
+            memset(pointer, 0, size)
+            return pointer.bindMemory(to: T.self, capacity: count)
+        }
+        guard let raw = calloc(count, MemoryLayout<T>.stride) else { return nil }
         allocations.append(raw)
         return raw.bindMemory(to: T.self, capacity: count)
     }
