@@ -185,11 +185,13 @@ class Channel:
         table, pointer = _table_pointer(arguments)
         fut = self._connection._start(
             self.id, _declare_ok, _ffi.lib.swamqp_queue_declare_async, self.id, c_name, flags, pointer)
-        declared_name, _messages, _consumers = await fut
+        declared_name, messages, consumers = await fut
         if nowait or not declared_name:
             declared_name = name
         queue = Queue(self, declared_name, durable, exclusive, auto_delete,
                       arguments if arguments is not None else {})
+        if not nowait:
+            queue.message_count, queue.consumer_count = messages, consumers
         if not name:
             # server-named: automatic recovery may give it a new name (SWAMQP_EVENT_QUEUE_RENAMED)
             self._connection._track_server_named(queue)

@@ -36,7 +36,8 @@ class Queue:
 
     Attributes: ``name`` (a server-named queue gets a new name when automatic recovery declares
     it again; ``name`` follows), ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
-    ``deleted``. ``async for message in queue:`` consumes it (see :meth:`iterate`).
+    ``deleted``; ``message_count`` and ``consumer_count`` as the broker's declare-ok reported
+    them (None after ``nowait``); a passive declare reads them again. ``async for message in queue:`` consumes it (see :meth:`iterate`).
     """
 
     def __init__(self, channel, name, durable, exclusive, auto_delete, arguments):
@@ -47,6 +48,8 @@ class Queue:
         self.auto_delete = auto_delete
         self.arguments = arguments
         self.deleted = False
+        self.message_count = None
+        self.consumer_count = None
         self._keep = []
         self._c_name = bytes_struct(name.encode("utf-8"), self._keep)
 

@@ -122,6 +122,15 @@ def test_declare_options_and_nowait(params, unique):
         q = await channel.declare_queue(unique("nwq"), durable=False, exclusive=True, nowait=True,
                                         arguments={"x-max-length": 10, "x-message-ttl": 60000})
         assert q.name == unique("nwq") and q.arguments["x-max-length"] == 10
+        assert q.message_count is None and q.consumer_count is None  # nowait: no declare-ok
+        default = await channel.declare_exchange("", "direct")
+        for i in range(3):
+            await default.publish_confirmed(swiftamqp.Message(b"%d" % i), q.name)
+        again = await channel.declare_queue(q.name, passive=True)
+        assert (again.message_count, again.consumer_count) == (3, 0)
+        await q.consume(lambda m: None, no_ack=True)
+        again = await channel.declare_queue(q.name, passive=True)
+        assert (again.message_count, again.consumer_count) == (0, 1)
         await q.bind(ex, "")
         internal = await channel.declare_exchange(unique("int"), "direct", internal=True,
                                                   durable=False, auto_delete=True)
