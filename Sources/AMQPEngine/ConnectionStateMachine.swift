@@ -361,6 +361,10 @@ public struct ConnectionStateMachine {
             }
             return
         }
+        if case .basicDeliver(let deliver) = method, let outcome = beginDelivery(deliver, channel: number) {
+            if case .violation(let kind, let code, let text) = outcome { violation(kind, code: code, text, into: &out) }
+            return
+        }
         guard var channel = channels[number] else {
             out.events.append(.log(.warning, "dropped \(method.name) for unknown channel \(number)"))
             return
@@ -433,7 +437,7 @@ public struct ConnectionStateMachine {
             return
 
         case .basicDeliver(let deliver):
-            var message = InboundMessage(kind: .delivery, channel: number)
+            let message = InboundMessage(kind: .delivery, channel: number)
             message.consumerTag = deliver.consumerTag
             message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
@@ -444,7 +448,7 @@ public struct ConnectionStateMachine {
             return
 
         case .basicReturn(let returned):
-            var message = InboundMessage(kind: .returned, channel: number)
+            let message = InboundMessage(kind: .returned, channel: number)
             message.replyCode = returned.replyCode
             message.replyText = returned.replyText
             message.exchange = returned.exchange
@@ -456,7 +460,7 @@ public struct ConnectionStateMachine {
             guard let head = channel.pending.first, head.classID == BasicGet.classID,
                   head.replies.contains(BasicGetOk.methodID) else { break }
             channel.pending.removeFirst()
-            var message = InboundMessage(kind: .getOk, channel: number)
+            let message = InboundMessage(kind: .getOk, channel: number)
             message.deliveryTag = getOk.deliveryTag &+ channel.deliveryTagOffset
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
             message.redelivered = getOk.redelivered
@@ -547,81 +551,113 @@ public struct ConnectionStateMachine {
         channels[number] = channel
     }
 
+    /// Mutates channel `number` in place — reading it out of the dictionary would copy every field
+    /// of it (measured: most of the per-delivery cost). Nil when there is no such channel. The
+    /// compiler refuses a `body` that touches `self`.
+    @inline(__always)
+    private mutating func inChannel<R>(_ number: UInt16, _ body: (inout ChannelStateMachine) -> R) -> R? {
+        guard channels.index(forKey: number) != nil else { return nil }
+        return body(&channels[number, default: ChannelStateMachine(number: number, openRequest: nil)])
+    }
+
+    /// The hot path of basic.deliver, in place; nil leaves the frame to the general path (no such
+    /// channel, or a raw one).
+    private mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ContentOutcome? {
+        let outcome = inChannel(number) { channel -> ContentOutcome? in
+            if channel.raw { return nil }
+            if channel.state == .closing { return .nothing }
+            guard channel.assembly == nil else {
+                return .violation(.unexpectedFrame, .unexpectedFrame, "a new message began on channel \(number) before the last one ended")
+            }
+            let message = InboundMessage(kind: .delivery, channel: number)
+            message.consumerTag = deliver.consumerTag
+            message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
+            message.redelivered = deliver.redelivered
+            message.exchange = deliver.exchange
+            message.routingKey = deliver.routingKey
+            channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
+            channel.assembly = ContentAssembly(message: message)
+            return .nothing
+        }
+        return outcome ?? nil
+    }
+
+    /// What a content frame did to its channel's message under assembly.
+    private enum ContentOutcome {
+        case nothing, raw, complete(ContentAssembly), violation(ErrorKind, ReplyCode, String)
+    }
+
     private mutating func receiveHeader(_ number: UInt16, _ header: ContentHeader, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
-        guard var channel = channels[number] else { return }
-        if channel.raw {
+        let maxSize = configuration.maxMessageSize
+        let outcome = inChannel(number) { channel -> ContentOutcome in
+            if channel.raw { return .raw }
+            if channel.state == .closing { return .nothing }
+            guard channel.assembly?.headerSeen == false else {
+                return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(number)")
+            }
+            guard header.bodySize <= maxSize else {
+                return .violation(.messageTooLarge, .frameError, "a message of \(header.bodySize) bytes exceeds max_message_size \(maxSize)")
+            }
+            channel.assembly?.headerSeen = true
+            channel.assembly?.bodySize = header.bodySize
+            channel.assembly?.message.properties = header.properties
+            guard header.bodySize == 0 else { return .nothing }
+            var done: ContentAssembly?
+            swap(&done, &channel.assembly)
+            return done.map { .complete($0) } ?? .nothing
+        } ?? .nothing
+        switch outcome {
+        case .nothing: return
+        case .raw:
             var writer = ByteWriter()
             try? header.encode(into: &writer) // a header we just decoded re-encodes within limits
             out.events.append(.rawFrame(channel: number, RawFrame(kind: .header, payload: Bytes(writer.buffer))))
-            return
+        case .complete(let assembly): deliver(assembly, into: &out)
+        case .violation(let kind, let code, let text): violation(kind, code: code, text, into: &out)
         }
-        if channel.state == .closing { return }
-        guard var assembly = channel.assembly, !assembly.headerSeen else {
-            violation(.unexpectedFrame, code: .unexpectedFrame, "content header without a method on channel \(number)", into: &out)
-            return
-        }
-        guard header.bodySize <= configuration.maxMessageSize else {
-            violation(.messageTooLarge, code: .frameError,
-                      "a message of \(header.bodySize) bytes exceeds max_message_size \(configuration.maxMessageSize)", into: &out)
-            return
-        }
-        assembly.headerSeen = true
-        assembly.bodySize = header.bodySize
-        assembly.message.properties = header.properties
-        if header.bodySize == 0 {
-            channel.assembly = nil
-            channels[number] = channel
-            deliver(assembly, into: &out)
-            return
-        }
-        channel.assembly = assembly
-        channels[number] = channel
     }
 
     private mutating func receiveBody(_ number: UInt16, _ body: Bytes, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
-        guard var channel = channels[number] else { return }
-        if channel.raw {
-            out.events.append(.rawFrame(channel: number, RawFrame(kind: .body, payload: body)))
-            return
-        }
-        if channel.state == .closing { return }
-        guard var assembly = channel.assembly, assembly.headerSeen else {
-            violation(.unexpectedFrame, code: .unexpectedFrame, "body frame without a content header on channel \(number)", into: &out)
-            return
-        }
-        let total = Int(assembly.bodySize) // bodySize <= maxMessageSize, which fits Int on 64-bit
-        guard body.count <= total - assembly.received else {
-            violation(.protocolViolation, code: .frameError, "body frames on channel \(number) exceed the announced size", into: &out)
-            return
-        }
-        if assembly.received == 0 && body.count == total {
-            assembly.message.body = body // the whole body in one frame: no copy
-            assembly.received = total
-        } else {
-            if assembly.storage == nil {
-                guard let storage = ByteStorage(capacity: total) else {
-                    violation(.messageTooLarge, code: .internalError, "could not allocate \(total) bytes for a message", into: &out)
-                    return
+        let outcome = inChannel(number) { channel -> ContentOutcome in
+            if channel.raw { return .raw }
+            if channel.state == .closing { return .nothing }
+            guard channel.assembly?.headerSeen == true, let size = channel.assembly?.bodySize, let received = channel.assembly?.received else {
+                return .violation(.unexpectedFrame, .unexpectedFrame, "body frame without a content header on channel \(number)")
+            }
+            let total = Int(size) // bodySize <= maxMessageSize, which fits Int on 64-bit
+            guard body.count <= total - received else {
+                return .violation(.protocolViolation, .frameError, "body frames on channel \(number) exceed the announced size")
+            }
+            if received == 0 && body.count == total {
+                channel.assembly?.message.body = body // the whole body in one frame: no copy
+                channel.assembly?.received = total
+            } else {
+                if channel.assembly?.storage == nil {
+                    guard let storage = ByteStorage(capacity: total) else {
+                        return .violation(.messageTooLarge, .internalError, "could not allocate \(total) bytes for a message")
+                    }
+                    channel.assembly?.storage = storage
                 }
-                assembly.storage = storage
+                if let storage = channel.assembly?.storage, let source = body.baseAddress {
+                    (storage.base + received).copyMemory(from: source, byteCount: body.count)
+                }
+                channel.assembly?.received = received + body.count
+                if received + body.count == total, let storage = channel.assembly?.storage {
+                    channel.assembly?.message.body = Bytes(storage: storage, offset: 0, count: total)
+                }
             }
-            if let storage = assembly.storage, let source = body.baseAddress {
-                (storage.base + assembly.received).copyMemory(from: source, byteCount: body.count)
-            }
-            assembly.received += body.count
-            if assembly.received == total, let storage = assembly.storage {
-                assembly.message.body = Bytes(storage: storage, offset: 0, count: total)
-            }
-        }
-        if assembly.received == total {
-            channel.assembly = nil
-            channels[number] = channel
-            deliver(assembly, into: &out)
-        } else {
-            channel.assembly = assembly
-            channels[number] = channel
+            guard channel.assembly?.received == total else { return .nothing }
+            var done: ContentAssembly?
+            swap(&done, &channel.assembly)
+            return done.map { .complete($0) } ?? .nothing
+        } ?? .nothing
+        switch outcome {
+        case .nothing: return
+        case .raw: out.events.append(.rawFrame(channel: number, RawFrame(kind: .body, payload: body)))
+        case .complete(let assembly): deliver(assembly, into: &out)
+        case .violation(let kind, let code, let text): violation(kind, code: code, text, into: &out)
         }
     }
 

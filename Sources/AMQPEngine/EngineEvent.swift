@@ -4,7 +4,12 @@ import AMQPWire
 public typealias RequestID = UInt64
 
 /// A message received from the broker: a delivery, a basic.get result or a returned message.
-public struct InboundMessage: Sendable {
+///
+/// A class so events stay small (the struct was some 600 bytes, copied several times per message).
+/// The engine fills it in while the message's frames arrive and never touches it after handing it
+/// out in an event; from then on it is read-only, which is what makes sharing it across threads
+/// safe.
+public final class InboundMessage: @unchecked Sendable {
     public enum Kind: Sendable { case delivery, getOk, returned }
     public var kind: Kind
     public var channel: UInt16
