@@ -39,6 +39,8 @@ public final class Connection: @unchecked Sendable {
     private var callerWriting = false
     /// An emptied buffer kept for the next write-through, so it costs no allocation.
     private var spareBuffer: [UInt8] = []
+    /// When a caller last wrote through (monotonic ns).
+    private var lastWriteThrough: UInt64 = 0
     private var bytesIn: UInt64 = 0
     private var bytesOut: UInt64 = 0
 
@@ -126,7 +128,13 @@ public final class Connection: @unchecked Sendable {
         var direct: [UInt8]?
         let fd = directFD
         if output.outbound.count > 0 {
-            if fd >= 0 && !callerWriting && ioPendingBytes == 0 && !output.closeSocket {
+            // Writing through saves the I/O thread's wake-up when commands are sparse; when they
+            // come thick and fast, one send() per command costs more than letting frames pile up
+            // for the I/O thread to send in one go.
+            let now = monotonicNow()
+            let sparse = now &- lastWriteThrough > 50_000
+            if sparse && fd >= 0 && !callerWriting && ioPendingBytes == 0 && !output.closeSocket {
+                lastWriteThrough = now
                 callerWriting = true
                 var bytes = spareBuffer
                 spareBuffer = []
