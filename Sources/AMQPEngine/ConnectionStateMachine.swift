@@ -436,16 +436,8 @@ public struct ConnectionStateMachine {
             out.events.append(.flow(channel: number, active: flow.active))
             return
 
-        case .basicDeliver(let deliver):
-            let message = InboundMessage(kind: .delivery, channel: number)
-            message.consumerTag = deliver.consumerTag
-            message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
-            channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
-            message.redelivered = deliver.redelivered
-            message.exchange = deliver.exchange
-            message.routingKey = deliver.routingKey
-            beginContent(&channel, ContentAssembly(message: message), number, into: &out)
-            return
+        case .basicDeliver:
+            return // beginDelivery took it before the channel was read out
 
         case .basicReturn(let returned):
             let message = InboundMessage(kind: .returned, channel: number)
