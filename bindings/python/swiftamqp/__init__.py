@@ -14,7 +14,7 @@ from ._ffi import LibraryNotFoundError, library_path, version as library_version
 from .exceptions import *  # noqa: F401,F403
 from .exceptions import __all__ as _exceptions_all
 from .message import Message, IncomingMessage
-from .connection import Connection, ConnectionStats, connect, connect_and_open_channel, connect_url
+from .connection import Connection, ConnectionStats, connect, connect_and_open_channel, connect_robust, connect_url
 from .channel import Channel
 from .exchange import Exchange, ExchangeBinding
 from .queue import Queue, QueueBinding, Consumer, QueueIterator
@@ -25,7 +25,7 @@ __all__ = [
     "Message", "IncomingMessage",
     "Connection", "Channel", "Exchange", "Queue", "QueueBinding", "Consumer",
     "connect", "connect_and_open_channel",
-    "connect_url", "ConnectionStats", "ExchangeBinding", "QueueIterator",
+    "connect_url", "connect_robust", "ConnectionStats", "ExchangeBinding", "QueueIterator",
     "LibraryNotFoundError", "library_path", "library_version",
 ]
 __all__ += _exceptions_all

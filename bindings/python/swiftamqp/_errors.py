@@ -5,7 +5,7 @@ import ctypes
 from . import _ffi
 from .exceptions import (
     AMQPTimeoutError, AuthenticationError, ConnectError, ConnectionClosed, ConnectionLostError,
-    LibraryError, PublishNacked, WouldBlock, exception_for_reply_code,
+    LibraryError, PublishNacked, Recovering, StaleDeliveryTag, WouldBlock, exception_for_reply_code,
 )
 
 _LOST = (_ffi.SWAMQP_ERR_IO, _ffi.SWAMQP_ERR_CONNECTION_LOST, _ffi.SWAMQP_ERR_HEARTBEAT_TIMEOUT)
@@ -101,6 +101,10 @@ def make_exception(info, *, connection_level=False):
         exc = WouldBlock(detail, status)
     elif status == _ffi.SWAMQP_ERR_NACKED:
         exc = PublishNacked(detail)
+    elif status == _ffi.SWAMQP_ERR_STALE_DELIVERY_TAG:
+        exc = StaleDeliveryTag(detail, status)
+    elif status == _ffi.SWAMQP_ERR_RECOVERING:
+        exc = Recovering(detail, status)
     elif status in _LOST:
         exc = ConnectionLostError(detail)
     elif status == _ffi.SWAMQP_ERR_CONNECTION_CLOSED:

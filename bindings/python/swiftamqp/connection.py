@@ -1022,6 +1022,20 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
                        dict(kwargs, loop=loop, sock=sock))
 
 
+def connect_robust(host: str = 'localhost', port: int = 5672, username: str = 'guest',
+                   password: str = 'guest', virtual_host: str = '/',
+                   on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None, *,
+                   loop: Optional[asyncio.AbstractEventLoop] = None, **kwargs: Any) -> _Connecting:
+    """:func:`connect` with automatic recovery on: after an unexpected loss the connection
+    reconnects (capped exponential backoff with jitter, across ``endpoints``) and restores its
+    channels, qos, confirm and tx modes, exchanges, queues (server-named ones follow their new
+    name), bindings and consumers. Requests made while it recovers raise :class:`Recovering`;
+    acking a message delivered before the recovery raises :class:`StaleDeliveryTag` (the broker
+    redelivers it). ``connect`` keeps asynqp's behaviour: a lost connection stays lost."""
+    kwargs.setdefault("automatic_recovery", True)
+    return connect(host, port, username, password, virtual_host, on_connection_close, loop=loop, **kwargs)
+
+
 def connect_url(url: str, on_connection_close: Optional[Callable[[Optional[BaseException]], Any]] = None,
                 *, loop: Optional[asyncio.AbstractEventLoop] = None, **kwargs: Any) -> _Connecting:
     """:func:`connect` with an ``amqp://user:password@host:port/vhost?heartbeat=..`` (or

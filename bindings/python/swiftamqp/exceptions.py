@@ -23,6 +23,8 @@ __all__ = [
     "AMQPTimeoutError",
     "WouldBlock",
     "PublishNacked",
+    "StaleDeliveryTag",
+    "Recovering",
 ]
 
 
@@ -112,6 +114,16 @@ class WouldBlock(LibraryError, BlockingIOError):
     (SWAMQP_ERR_WOULD_BLOCK): the broker blocked the connection or stopped the channel, the
     outbound buffer is over its limit, or ``max_unconfirmed`` publishes await their confirms.
     :meth:`Exchange.publish_confirmed` waits in these cases instead."""
+
+
+class StaleDeliveryTag(LibraryError):
+    """ack, nack or reject of a message delivered before an automatic recovery: nothing was sent
+    (the broker would close the channel for a tag it does not know) and the broker redelivers the
+    message (SWAMQP_ERR_STALE_DELIVERY_TAG)."""
+
+
+class Recovering(LibraryError):
+    """The connection is being recovered; retry once it is back (SWAMQP_ERR_RECOVERING)."""
 
 
 class PublishNacked(AMQPError):

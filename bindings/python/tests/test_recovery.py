@@ -23,8 +23,8 @@ def test_automatic_recovery_restores_consumers(params, unique):
     started, recovered = [], []
 
     async def main():
-        connection = await swiftamqp.connect(
-            **dict(params, host="127.0.0.1", port=forwarder.port), automatic_recovery=True,
+        connection = await swiftamqp.connect_robust(
+            **dict(params, host="127.0.0.1", port=forwarder.port),
             recovery_initial_delay=0.05, recovery_max_delay=0.5, heartbeat=5)
         connection.set_recovery_handler(started.append, recovered.append)
         with pytest.raises(TypeError):
@@ -52,7 +52,7 @@ def test_automatic_recovery_restores_consumers(params, unique):
         assert got[1].body == b"after" and got[1].consumer_tag == consumer.tag
         got[1].ack()
         # a delivery from before the loss cannot be acknowledged any more: nothing is sent
-        with pytest.raises(swiftamqp.LibraryError) as info:
+        with pytest.raises(swiftamqp.StaleDeliveryTag) as info:
             before.ack()
         assert info.value.status_name == "SWAMQP_ERR_STALE_DELIVERY_TAG"
         assert not channel.is_closed()
@@ -136,3 +136,20 @@ def test_connect_url_list_and_endpoints(amqp_url, params):
             await swiftamqp.connect(**params, endpoints=["host:notaport"])
 
     run(main())
+
+
+def test_plain_connect_keeps_asynqp_behaviour_and_stays_lost(params):
+    forwarder = Forwarder((params["host"], params["port"]))
+
+    async def main():
+        connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=forwarder.port))
+        forwarder.cut()
+        with pytest.raises(swiftamqp.ConnectionLostError):
+            await asyncio.wait_for(asyncio.shield(connection.closed), 10)
+        assert connection.is_closed()
+        assert forwarder.accepted == 1
+
+    try:
+        run(main(), timeout=30)
+    finally:
+        forwarder.close()
