@@ -799,7 +799,8 @@ public struct ConnectionStateMachine {
             return .failure(error)
         }
         counters.publishes += 1
-        return .success(channels[number]?.confirms?.issue() ?? 0)
+        let sequence = inChannel(number) { channel -> UInt64 in channel.confirms?.issue() ?? 0 }
+        return .success(sequence ?? 0)
     }
 
     private mutating func writeContent(_ method: Method, properties: BasicProperties, body: UnsafeRawBufferPointer,
@@ -910,7 +911,8 @@ public struct ConnectionStateMachine {
     private func usableChannelError(_ number: UInt16) -> AMQPError? {
         if recoveryActive { return AMQPError(.recovering, "the connection is being recovered; retry when it is back", channel: number) }
         guard state == .open else { return notOpenError() }
-        guard let channel = channels[number], channel.state == .open else {
+        // Through the index: reading channels[number] would copy the whole channel.
+        guard let index = channels.index(forKey: number), channels.values[index].state == .open else {
             return AMQPError(.channelClosed, "channel \(number) is not open", channel: number)
         }
         return nil

@@ -99,13 +99,14 @@ public final class Connection: @unchecked Sendable {
     /// buffer is over its limit.
     public func publish(channel: UInt16, timeoutMs: UInt32,
                         _ body: (inout ConnectionStateMachine, inout EngineOutput) -> Result<UInt64, AMQPError>) -> Result<UInt64, AMQPError> {
-        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+        var deadline: UInt64 = 0 // read the clock only when a publish has to wait
         lock.lock()
         while let reason = publishPause(channel) {
             if timeoutMs == 0 {
                 lock.unlock()
                 return .failure(AMQPError(.wouldBlock, "publishing must wait: \(reason)", channel: channel))
             }
+            if deadline == 0 { deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000 }
             if monotonicNow() >= deadline {
                 lock.unlock()
                 return .failure(AMQPError(.timeout, "publish waited \(timeoutMs) ms: \(reason)", channel: channel))
