@@ -645,6 +645,7 @@ int main(int argc, char **argv)
             die("confirm.select: %s", err.message);
     }
     int64_t t_start = now_ms();
+    fprintf(stderr, "soak: %d connections up; publishing, consuming and disrupting\n", nconns);
     for (unsigned i = 0; i < opt_consumers; i++)
         pthread_create(&consumers[i].thread, NULL, consumer_main, &consumers[i]);
     for (int i = 0; i < PUBLISHERS; i++)
