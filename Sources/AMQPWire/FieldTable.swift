@@ -63,6 +63,9 @@ extension ByteReader {
         let bytes = try readLongString("field table")
         var inner = ByteReader(bytes)
         var entries: [FieldTable.Entry] = []
+        // One allocation for a typical table (an entry takes at least 2 bytes, usually 8 or more)
+        // instead of one per doubling; the guess is capped, so a hostile length costs nothing extra.
+        if inner.remaining > 0 { entries.reserveCapacity(Swift.min(inner.remaining / 8 + 1, 32)) }
         while inner.remaining > 0 {
             let key = try inner.readShortString("field table key")
             let value = try inner.readFieldValue(depth: depth + 1)
@@ -77,6 +80,7 @@ extension ByteReader {
         let bytes = try readLongString("field array")
         var inner = ByteReader(bytes)
         var values: [FieldValue] = []
+        if inner.remaining > 0 { values.reserveCapacity(Swift.min(inner.remaining / 5 + 1, 32)) }
         while inner.remaining > 0 {
             values.append(try inner.readFieldValue(depth: depth + 1))
         }
