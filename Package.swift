@@ -31,6 +31,7 @@ let package = Package(
         // Tools and test helpers: not part of the library product.
         .executableTarget(name: "swamqp-frame", dependencies: ["AMQPWire"], path: "Sources/swamqp-frame"),
         .target(name: "AMQPFuzzHarness", dependencies: ["AMQPWire", "AMQPEngine"]),
+        .executableTarget(name: "swamqp-bench-codec", dependencies: ["AMQPWire"], path: "bench/codec/Swift"),
         .testTarget(name: "AMQPWireTests", dependencies: ["AMQPWire"]),
         .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPWire"]),
         .testTarget(name: "SwiftAMQPTests", dependencies: ["SwiftAMQP", "CSwiftAMQPAPI", "AMQPWire"]),
