@@ -16,6 +16,7 @@ from .exceptions import __all__ as _exceptions_all
 from .message import Message, IncomingMessage
 from .connection import Connection, ConnectionStats, connect, connect_and_open_channel, connect_robust, connect_url
 from .channel import Channel
+from .tls import TLSOptions
 from .exchange import Exchange, ExchangeBinding
 from .queue import Queue, QueueBinding, Consumer, QueueIterator
 
@@ -26,6 +27,6 @@ __all__ = [
     "Connection", "Channel", "Exchange", "Queue", "QueueBinding", "Consumer",
     "connect", "connect_and_open_channel",
     "connect_url", "connect_robust", "ConnectionStats", "ExchangeBinding", "QueueIterator",
-    "LibraryNotFoundError", "library_path", "library_version",
+    "LibraryNotFoundError", "library_path", "library_version", "TLSOptions",
 ]
 __all__ += _exceptions_all

@@ -31,6 +31,7 @@ from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._reader import EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, read_bytes
+from .tls import merge_ssl
 from .exceptions import ConnectionClosed, ConnectionLostError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -925,7 +926,7 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
     opts.user = _c_string(username, "username")
     opts.password = _c_string(password, "password")
     keep = []
-    name = _apply_options(opts, kwargs, keep)
+    name = _apply_options(opts, merge_ssl(kwargs), keep)
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     if sock is not None:
@@ -959,7 +960,7 @@ async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     user = (opts.user or b"").decode("utf-8", "replace")
     port = opts.port
     keep = []
-    name = _apply_options(opts, kwargs, keep)
+    name = _apply_options(opts, merge_ssl(kwargs), keep)
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     return await _create_and_open(loop, opts, keep, host=host, port=port, virtual_host=vhost, username=user,
@@ -1009,6 +1010,10 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
     ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),
     ``tls_cert_file``, ``tls_key_file``, ``tls_key_password``, ``tls_server_name``,
     ``tls_ciphers``, ``tls_insecure_skip_verify``, ``tls_insecure_skip_hostname_check``.
+    ``ssl`` (as asynqp programs pass it): ``True`` (TLS, verified against the system CAs), a
+    :class:`~swiftamqp.TLSOptions`, or an :class:`ssl.SSLContext` (translated, see
+    :mod:`swiftamqp.tls`); ``None``/``False``: nothing. Explicit ``tls_*`` options win over what
+    ``ssl`` stands for. ``ssl`` does not change the port: pass ``port=5671`` for AMQPS.
     Automatic recovery (off by default): ``automatic_recovery=True`` reconnects after an
     unexpected loss and restores channels, qos, confirm and tx modes, exchanges, queues,
     bindings and consumers; ``recovery_initial_delay`` and ``recovery_max_delay`` (seconds),
