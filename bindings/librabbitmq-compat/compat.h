@@ -1,0 +1,74 @@
+/*
+ * Internal declarations of the librabbitmq 0.11 compatibility layer (librabbitmq.so.4 on top of
+ * libswiftamqp). Compiled against librabbitmq-dev's own headers so every struct and enum matches
+ * the ABI that existing programs were built with.
+ */
+#ifndef SWAMQP_COMPAT_INTERNAL_H
+#define SWAMQP_COMPAT_INTERNAL_H
+
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <swiftamqp.h>
+#include <sys/time.h>
+
+/* One synthetic inbound frame, built from a swamqp event; it owns its memory (pool). */
+typedef struct compat_frame {
+    amqp_frame_t frame;
+    amqp_pool_t pool;
+    struct compat_frame *next;
+} compat_frame;
+
+struct amqp_socket_t_ {
+    struct amqp_connection_state_t_ *conn;
+    int tls;
+    int fd;                 /* connected by amqp_socket_open, handed to swamqp at login */
+    int handed;             /* the swamqp connection owns fd now */
+    char *host;
+    int port;
+    char *cacert, *cert, *key, *key_password;
+    int verify_peer, verify_hostname;
+};
+
+struct amqp_connection_state_t_ {
+    swamqp_connection *sw;
+    amqp_socket_t *socket;
+    int closed;                    /* our close, or the connection ended */
+    int dead_status;               /* amqp_status_enum once the connection ended (0 while alive) */
+    uint16_t channel_max, heartbeat;
+    uint32_t frame_max;
+    uint16_t *u2s;                 /* user channel -> swamqp channel (0: not open) */
+    uint16_t *s2u;                 /* swamqp channel -> user channel */
+    compat_frame *head, *tail;     /* inbound frames not yet read */
+    amqp_pool_t pool;              /* RPC results and frames handed out; freed by release_buffers */
+    amqp_pool_t reply_pool;        /* the decoded method of the last server exception */
+    amqp_rpc_reply_t reply;
+    uint32_t rpc_timeout_ms;       /* 0: no timeout (librabbitmq's NULL) */
+    int has_rpc_timeout;
+    struct timeval rpc_timeout_tv;
+    struct timeval handshake_tv;
+    int has_handshake_timeout;
+    amqp_table_t client_properties;
+    amqp_pool_t props_pool;
+};
+
+/* compat_connection.c */
+void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded);
+void compat_reply_library(amqp_connection_state_t c, int status);
+int compat_status_from_sw(int rc);
+int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *e);
+void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel);
+uint32_t compat_rpc_timeout(amqp_connection_state_t c);
+#define COMPAT_FOREVER_MS 86400000u
+
+/* compat_util.c */
+void compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);
+amqp_bytes_t compat_pool_dup(amqp_pool_t *pool, const void *bytes, size_t len);
+int compat_table_from_sw(const swamqp_table *in, amqp_table_t *out, amqp_pool_t *pool);
+int compat_table_to_sw(const amqp_table_t *in, swamqp_table *out, amqp_pool_t *pool);
+int compat_props_from_sw(const swamqp_properties *in, amqp_basic_properties_t *out, amqp_pool_t *pool);
+int compat_props_to_sw(const amqp_basic_properties_t *in, swamqp_properties *out, amqp_pool_t *pool);
+int compat_props_clone(const amqp_basic_properties_t *in, amqp_basic_properties_t *out, amqp_pool_t *pool);
+
+#endif

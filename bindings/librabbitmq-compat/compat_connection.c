@@ -1,0 +1,641 @@
+/*
+ * librabbitmq compatibility layer: connections, sockets, login, replies and the inbound frame
+ * queue built from swamqp events.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "compat.h"
+
+/* librabbitmq's "no timeout" (NULL) waits forever; the typed swamqp calls take a bound, so a very
+ * long one stands for "forever" and blocking waits loop in slices. */
+
+
+/* ---- replies ------------------------------------------------------------------------------- */
+void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded)
+{
+    c->reply.reply_type = AMQP_RESPONSE_NORMAL;
+    c->reply.reply.id = id;
+    c->reply.reply.decoded = decoded;
+    c->reply.library_error = 0;
+}
+
+void compat_reply_library(amqp_connection_state_t c, int status)
+{
+    c->reply.reply_type = AMQP_RESPONSE_LIBRARY_EXCEPTION;
+    c->reply.reply.id = 0;
+    c->reply.reply.decoded = NULL;
+    c->reply.library_error = status;
+}
+
+int compat_status_from_sw(int rc)
+{
+    switch (rc) {
+    case SWAMQP_OK: return AMQP_STATUS_OK;
+    case SWAMQP_ERR_INVALID_ARGUMENT: return AMQP_STATUS_INVALID_PARAMETER;
+    case SWAMQP_ERR_NO_MEMORY: return AMQP_STATUS_NO_MEMORY;
+    case SWAMQP_ERR_TIMEOUT:
+    case SWAMQP_ERR_WOULD_BLOCK: return AMQP_STATUS_TIMEOUT;
+    case SWAMQP_ERR_RESOLVE: return AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED;
+    case SWAMQP_ERR_CONNECT:
+    case SWAMQP_ERR_IO: return AMQP_STATUS_SOCKET_ERROR;
+    case SWAMQP_ERR_CONNECTION_LOST: return AMQP_STATUS_CONNECTION_CLOSED;
+    case SWAMQP_ERR_HEARTBEAT_TIMEOUT: return AMQP_STATUS_HEARTBEAT_TIMEOUT;
+    case SWAMQP_ERR_TLS: return AMQP_STATUS_SSL_CONNECTION_FAILED;
+    case SWAMQP_ERR_PROTOCOL:
+    case SWAMQP_ERR_FRAME_TOO_LARGE:
+    case SWAMQP_ERR_MESSAGE_TOO_LARGE: return AMQP_STATUS_BAD_AMQP_DATA;
+    case SWAMQP_ERR_UNEXPECTED_FRAME:
+    case SWAMQP_ERR_BAD_STATE:
+    case SWAMQP_ERR_CHANNEL_LIMIT:
+    case SWAMQP_ERR_NOT_CONFIRM_MODE: return AMQP_STATUS_UNEXPECTED_STATE;
+    case SWAMQP_ERR_AUTH:
+    case SWAMQP_ERR_CONNECTION_CLOSED:
+    case SWAMQP_ERR_CHANNEL_CLOSED: return AMQP_STATUS_CONNECTION_CLOSED;
+    case SWAMQP_ERR_INVALID_HANDLE: return AMQP_STATUS_SOCKET_CLOSED;
+    default: return AMQP_STATUS_UNEXPECTED_STATE;
+    }
+}
+
+void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel)
+{
+    if (sw_channel == 0)
+        return;
+    uint16_t user = c->s2u[sw_channel];
+    if (user != 0 && c->u2s[user] == sw_channel)
+        c->u2s[user] = 0;
+    c->s2u[sw_channel] = 0;
+}
+
+/* Fills the reply from a failed swamqp call: a broker close becomes a server exception whose
+ * decoded channel.close / connection.close is owned by the connection. Returns the amqp status. */
+int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *e)
+{
+    if (rc == SWAMQP_OK) {
+        compat_reply_ok(c, 0, NULL);
+        return AMQP_STATUS_OK;
+    }
+    if (e != NULL && e->origin == SWAMQP_ORIGIN_BROKER && e->reply_code != 0) {
+        empty_amqp_pool(&c->reply_pool);
+        size_t tl = strnlen(e->message, sizeof e->message);
+        if (e->channel != 0) {
+            amqp_channel_close_t *m = amqp_pool_alloc(&c->reply_pool, sizeof *m);
+            if (m == NULL) {
+                compat_reply_library(c, AMQP_STATUS_NO_MEMORY);
+                return AMQP_STATUS_NO_MEMORY;
+            }
+            m->reply_code = e->reply_code;
+            m->reply_text = compat_pool_dup(&c->reply_pool, e->message, tl);
+            m->class_id = e->class_id;
+            m->method_id = e->method_id;
+            c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+            c->reply.reply.id = AMQP_CHANNEL_CLOSE_METHOD;
+            c->reply.reply.decoded = m;
+            c->reply.library_error = 0;
+            compat_forget_channel(c, e->channel);
+        } else {
+            amqp_connection_close_t *m = amqp_pool_alloc(&c->reply_pool, sizeof *m);
+            if (m == NULL) {
+                compat_reply_library(c, AMQP_STATUS_NO_MEMORY);
+                return AMQP_STATUS_NO_MEMORY;
+            }
+            m->reply_code = e->reply_code;
+            m->reply_text = compat_pool_dup(&c->reply_pool, e->message, tl);
+            m->class_id = e->class_id;
+            m->method_id = e->method_id;
+            c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+            c->reply.reply.id = AMQP_CONNECTION_CLOSE_METHOD;
+            c->reply.reply.decoded = m;
+            c->reply.library_error = 0;
+            c->closed = 1;
+            if (!c->dead_status)
+                c->dead_status = AMQP_STATUS_CONNECTION_CLOSED;
+        }
+        return AMQP_STATUS_CONNECTION_CLOSED;
+    }
+    int st = compat_status_from_sw(rc);
+    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CONNECTION_LOST ||
+        rc == SWAMQP_ERR_HEARTBEAT_TIMEOUT || rc == SWAMQP_ERR_IO) {
+        c->closed = 1;
+        if (!c->dead_status)
+            c->dead_status = st;
+    }
+    compat_reply_library(c, st);
+    return st;
+}
+
+uint32_t compat_rpc_timeout(amqp_connection_state_t c)
+{
+    return c->rpc_timeout_ms ? c->rpc_timeout_ms : COMPAT_FOREVER_MS;
+}
+
+/* ---- connection ------------------------------------------------------------------------------ */
+amqp_connection_state_t amqp_new_connection(void)
+{
+    amqp_connection_state_t c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->u2s = calloc(65536, sizeof(uint16_t));
+    c->s2u = calloc(65536, sizeof(uint16_t));
+    if (c->u2s == NULL || c->s2u == NULL) {
+        free(c->u2s);
+        free(c->s2u);
+        free(c);
+        return NULL;
+    }
+    init_amqp_pool(&c->pool, 4096);
+    init_amqp_pool(&c->reply_pool, 512);
+    init_amqp_pool(&c->props_pool, 512);
+    c->channel_max = 0;
+    c->frame_max = AMQP_DEFAULT_FRAME_SIZE;
+    c->reply.reply_type = AMQP_RESPONSE_NONE;
+    return c;
+}
+
+static void free_socket(amqp_socket_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0 && !s->handed)
+        close(s->fd);
+    free(s->host);
+    free(s->cacert);
+    free(s->cert);
+    free(s->key);
+    free(s->key_password);
+    free(s);
+}
+
+static void free_frames(amqp_connection_state_t c)
+{
+    compat_frame *f = c->head;
+    while (f) {
+        compat_frame *n = f->next;
+        empty_amqp_pool(&f->pool);
+        free(f);
+        f = n;
+    }
+    c->head = c->tail = NULL;
+}
+
+int amqp_destroy_connection(amqp_connection_state_t c)
+{
+    if (c == NULL)
+        return AMQP_STATUS_OK;
+    if (c->sw)
+        swamqp_connection_free(c->sw);
+    free_socket(c->socket);
+    free_frames(c);
+    empty_amqp_pool(&c->pool);
+    empty_amqp_pool(&c->reply_pool);
+    empty_amqp_pool(&c->props_pool);
+    free(c->u2s);
+    free(c->s2u);
+    free(c);
+    return AMQP_STATUS_OK;
+}
+
+int amqp_get_channel_max(amqp_connection_state_t c) { return c ? c->channel_max : 0; }
+int amqp_get_frame_max(amqp_connection_state_t c) { return c ? (int)c->frame_max : 0; }
+int amqp_get_heartbeat(amqp_connection_state_t c) { return c ? c->heartbeat : 0; }
+int amqp_get_sockfd(amqp_connection_state_t c)
+{
+    return (c && c->socket) ? c->socket->fd : -1;
+}
+amqp_socket_t *amqp_get_socket(amqp_connection_state_t c) { return c ? c->socket : NULL; }
+int amqp_socket_get_sockfd(amqp_socket_t *s) { return s ? s->fd : -1; }
+
+amqp_rpc_reply_t amqp_get_rpc_reply(amqp_connection_state_t c) { return c->reply; }
+
+void amqp_release_buffers(amqp_connection_state_t c)
+{
+    if (c)
+        empty_amqp_pool(&c->pool);
+}
+/* Frames still queued own their memory, so releasing is always safe. */
+amqp_boolean_t amqp_release_buffers_ok(amqp_connection_state_t c) { (void)c; return 1; }
+void amqp_maybe_release_buffers(amqp_connection_state_t c) { amqp_release_buffers(c); }
+void amqp_maybe_release_buffers_on_channel(amqp_connection_state_t c, amqp_channel_t ch)
+{
+    (void)ch;
+    amqp_release_buffers(c);
+}
+amqp_boolean_t amqp_frames_enqueued(amqp_connection_state_t c) { return c && c->head != NULL; }
+amqp_boolean_t amqp_data_in_buffer(amqp_connection_state_t c) { return c && c->head != NULL; }
+
+amqp_table_t *amqp_get_server_properties(amqp_connection_state_t c)
+{
+    /* swiftamqp does not expose the broker's connection.start properties: always empty. */
+    static amqp_table_t empty = {0, NULL};
+    (void)c;
+    return &empty;
+}
+
+amqp_table_t *amqp_get_client_properties(amqp_connection_state_t c) { return &c->client_properties; }
+
+static int tv_to_ms(const struct timeval *tv, uint32_t *ms)
+{
+    if (tv->tv_sec < 0 || tv->tv_usec < 0)
+        return 0;
+    uint64_t v = (uint64_t)tv->tv_sec * 1000u + (uint64_t)tv->tv_usec / 1000u;
+    if (v == 0 && tv->tv_usec > 0)
+        v = 1;
+    *ms = v > COMPAT_FOREVER_MS ? COMPAT_FOREVER_MS : (uint32_t)v;
+    return 1;
+}
+
+struct timeval *amqp_get_rpc_timeout(amqp_connection_state_t c)
+{
+    return c->has_rpc_timeout ? &c->rpc_timeout_tv : NULL;
+}
+
+int amqp_set_rpc_timeout(amqp_connection_state_t c, const struct timeval *timeout)
+{
+    if (timeout == NULL) {
+        c->has_rpc_timeout = 0;
+        c->rpc_timeout_ms = 0;
+        return AMQP_STATUS_OK;
+    }
+    uint32_t ms;
+    if (!tv_to_ms(timeout, &ms))
+        return AMQP_STATUS_INVALID_PARAMETER;
+    c->has_rpc_timeout = 1;
+    c->rpc_timeout_tv = *timeout;
+    c->rpc_timeout_ms = ms ? ms : 1;
+    return AMQP_STATUS_OK;
+}
+
+struct timeval *amqp_get_handshake_timeout(amqp_connection_state_t c)
+{
+    return c->has_handshake_timeout ? &c->handshake_tv : NULL;
+}
+
+int amqp_set_handshake_timeout(amqp_connection_state_t c, const struct timeval *timeout)
+{
+    if (timeout == NULL) {
+        c->has_handshake_timeout = 0;
+        return AMQP_STATUS_OK;
+    }
+    uint32_t ms;
+    if (!tv_to_ms(timeout, &ms))
+        return AMQP_STATUS_INVALID_PARAMETER;
+    c->has_handshake_timeout = 1;
+    c->handshake_tv = *timeout;
+    return AMQP_STATUS_OK;
+}
+
+/* ---- sockets --------------------------------------------------------------------------------- */
+static amqp_socket_t *new_socket(amqp_connection_state_t c, int tls)
+{
+    if (c == NULL)
+        return NULL;
+    amqp_socket_t *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->conn = c;
+    s->tls = tls;
+    s->fd = -1;
+    s->verify_peer = 1;
+    s->verify_hostname = 1;
+    free_socket(c->socket); /* librabbitmq: the connection owns its (latest) socket */
+    c->socket = s;
+    return s;
+}
+
+amqp_socket_t *amqp_tcp_socket_new(amqp_connection_state_t c) { return new_socket(c, 0); }
+amqp_socket_t *amqp_ssl_socket_new(amqp_connection_state_t c) { return new_socket(c, 1); }
+
+void amqp_tcp_socket_set_sockfd(amqp_socket_t *s, int sockfd)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0 && s->fd != sockfd && !s->handed)
+        close(s->fd);
+    s->handed = 0;
+    s->fd = sockfd;
+}
+
+void amqp_set_sockfd(amqp_connection_state_t c, int sockfd)
+{
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    if (s)
+        s->fd = sockfd;
+}
+
+static int set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (src == NULL)
+        return AMQP_STATUS_OK;
+    *dst = strdup(src);
+    return *dst ? AMQP_STATUS_OK : AMQP_STATUS_NO_MEMORY;
+}
+
+int amqp_ssl_socket_set_cacert(amqp_socket_t *s, const char *cacert)
+{
+    if (s == NULL || !s->tls)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    if (access(cacert, R_OK) != 0)
+        return AMQP_STATUS_SSL_ERROR;
+    return set_str(&s->cacert, cacert);
+}
+
+int amqp_ssl_socket_set_key(amqp_socket_t *s, const char *cert, const char *key)
+{
+    if (s == NULL || !s->tls)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    if ((cert && access(cert, R_OK) != 0) || (key && access(key, R_OK) != 0))
+        return AMQP_STATUS_SSL_ERROR;
+    int rc = set_str(&s->cert, cert);
+    return rc ? rc : set_str(&s->key, key);
+}
+
+void amqp_ssl_socket_set_key_passwd(amqp_socket_t *s, const char *passwd)
+{
+    if (s && s->tls)
+        set_str(&s->key_password, passwd);
+}
+
+int amqp_ssl_socket_set_key_buffer(amqp_socket_t *s, const char *cert, const void *key, size_t n)
+{
+    (void)s; (void)cert; (void)key; (void)n;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_ssl_socket_set_key_engine(amqp_socket_t *s, const char *cert, const char *key)
+{
+    (void)s; (void)cert; (void)key;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_set_ssl_engine(const char *engine)
+{
+    (void)engine;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+void amqp_ssl_socket_set_verify_peer(amqp_socket_t *s, amqp_boolean_t verify)
+{
+    if (s && s->tls)
+        s->verify_peer = verify ? 1 : 0;
+}
+
+void amqp_ssl_socket_set_verify_hostname(amqp_socket_t *s, amqp_boolean_t verify)
+{
+    if (s && s->tls)
+        s->verify_hostname = verify ? 1 : 0;
+}
+
+void amqp_ssl_socket_set_verify(amqp_socket_t *s, amqp_boolean_t verify)
+{
+    amqp_ssl_socket_set_verify_peer(s, verify);
+    amqp_ssl_socket_set_verify_hostname(s, verify);
+}
+
+int amqp_ssl_socket_set_ssl_versions(amqp_socket_t *s, amqp_tls_version_t min, amqp_tls_version_t max)
+{
+    if (s == NULL || !s->tls)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    /* swiftamqp always uses TLS 1.2 or newer. */
+    if (max != AMQP_TLSvLATEST && max < AMQP_TLSv1_2)
+        return AMQP_STATUS_UNSUPPORTED;
+    (void)min;
+    return AMQP_STATUS_OK;
+}
+
+void *amqp_ssl_socket_get_context(amqp_socket_t *s)
+{
+    (void)s;
+    return NULL; /* there is no OpenSSL SSL_CTX the application could share */
+}
+
+void amqp_set_initialize_ssl_library(amqp_boolean_t do_initialize) { (void)do_initialize; }
+int amqp_initialize_ssl_library(void) { return AMQP_STATUS_OK; }
+int amqp_uninitialize_ssl_library(void) { return AMQP_STATUS_OK; }
+
+/* TCP connect to host:port, trying each address; the fd is handed to swamqp at login. */
+static int tcp_connect(const char *host, int port, const struct timeval *timeout, int *out)
+{
+    char portstr[16];
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || res == NULL)
+        return AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED;
+    int st = AMQP_STATUS_SOCKET_ERROR;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (timeout) {
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeout, sizeof *timeout);
+        }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            if (timeout) {
+                struct timeval zero = {0, 0};
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &zero, sizeof zero);
+            }
+            *out = fd;
+            st = AMQP_STATUS_OK;
+            break;
+        }
+        if (errno == EINPROGRESS || errno == EAGAIN)
+            st = AMQP_STATUS_TIMEOUT;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return st;
+}
+
+int amqp_socket_open_noblock(amqp_socket_t *s, const char *host, int port, const struct timeval *timeout)
+{
+    if (s == NULL || host == NULL)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    if (s->fd >= 0)
+        return AMQP_STATUS_SOCKET_INUSE;
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
+        return AMQP_STATUS_INVALID_PARAMETER;
+    int rc = set_str(&s->host, host);
+    if (rc)
+        return rc;
+    s->port = port;
+    return tcp_connect(host, port, timeout, &s->fd);
+}
+
+int amqp_socket_open(amqp_socket_t *s, const char *host, int port)
+{
+    return amqp_socket_open_noblock(s, host, port, NULL);
+}
+
+int amqp_open_socket(char const *hostname, int portnumber)
+{
+    int fd = -1;
+    int st = tcp_connect(hostname, portnumber, NULL, &fd);
+    return st ? st : fd;
+}
+
+/* ---- login ---------------------------------------------------------------------------------- */
+static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, int channel_max, int frame_max,
+                                 int heartbeat, const amqp_table_t *properties, amqp_sasl_method_enum method,
+                                 va_list ap)
+{
+    swamqp_connection_options o;
+    swamqp_error err;
+    memset(&err, 0, sizeof err);
+    if (c == NULL) {
+        amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+        return r;
+    }
+    amqp_socket_t *s = c->socket;
+    if (s == NULL || s->fd < 0) {
+        compat_reply_library(c, AMQP_STATUS_SOCKET_CLOSED);
+        return c->reply;
+    }
+    if (c->sw != NULL) {
+        compat_reply_library(c, AMQP_STATUS_UNEXPECTED_STATE);
+        return c->reply;
+    }
+    if (channel_max < 0 || channel_max > 65535 || frame_max < 0 || heartbeat < 0 || heartbeat > 65535) {
+        compat_reply_library(c, AMQP_STATUS_INVALID_PARAMETER);
+        return c->reply;
+    }
+    swamqp_connection_options_init(&o);
+    o.host = s->host;
+    o.port = (uint16_t)s->port;
+    o.socket_fd = s->fd;
+    o.vhost = vhost ? vhost : "/";
+    o.heartbeat = (uint16_t)heartbeat;
+    o.channel_max = (uint16_t)channel_max; /* 0: as many as the broker allows */
+    o.frame_max = frame_max == 0 ? AMQP_DEFAULT_FRAME_SIZE : (uint32_t)(frame_max < 4096 ? 4096 : frame_max);
+    if (c->has_handshake_timeout) {
+        uint32_t ms;
+        if (tv_to_ms(&c->handshake_tv, &ms))
+            o.connect_timeout_ms = ms ? ms : 1;
+    }
+    if (method == AMQP_SASL_METHOD_PLAIN) {
+        o.user = va_arg(ap, const char *);
+        o.password = va_arg(ap, const char *);
+        o.auth_mechanism = SWAMQP_AUTH_PLAIN;
+    } else if (method == AMQP_SASL_METHOD_EXTERNAL) {
+        (void)va_arg(ap, const char *); /* the identity: RabbitMQ takes it from the certificate */
+        o.auth_mechanism = SWAMQP_AUTH_EXTERNAL;
+    } else {
+        compat_reply_library(c, AMQP_STATUS_BROKER_UNSUPPORTED_SASL_METHOD);
+        return c->reply;
+    }
+    char name[256];
+    if (properties != NULL) {
+        for (int i = 0; i < properties->num_entries; i++) {
+            const amqp_table_entry_t *e = &properties->entries[i];
+            if (e->key.len == 15 && memcmp(e->key.bytes, "connection_name", 15) == 0 &&
+                (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES) &&
+                e->value.value.bytes.len < sizeof name) {
+                memcpy(name, e->value.value.bytes.bytes, e->value.value.bytes.len);
+                name[e->value.value.bytes.len] = '\0';
+                o.connection_name = name;
+            }
+        }
+        empty_amqp_pool(&c->props_pool);
+        amqp_table_clone(properties, &c->client_properties, &c->props_pool);
+    }
+    if (s->tls) {
+        o.tls = true;
+        o.tls_ca_file = s->cacert;
+        o.tls_cert_file = s->cert;
+        o.tls_key_file = s->key;
+        o.tls_key_password = s->key_password;
+        o.tls_insecure_skip_verify = !s->verify_peer;
+        o.tls_insecure_skip_hostname_check = !s->verify_hostname;
+    }
+    swamqp_connection *sw = NULL;
+    int rc = swamqp_connection_create(&o, &sw, &err);
+    if (rc == SWAMQP_OK) {
+        s->handed = 1;
+        rc = swamqp_connection_open(sw, &err);
+        /* From here on the connection owns the socket (also on failure, it was handed over at
+           create); keep the number for amqp_get_sockfd but never close it ourselves. */
+        if (rc != SWAMQP_OK) {
+            swamqp_connection_free(sw);
+            sw = NULL;
+        }
+    }
+    if (rc != SWAMQP_OK) {
+        if (rc == SWAMQP_ERR_AUTH && err.origin != SWAMQP_ORIGIN_BROKER) {
+            /* librabbitmq reports a refused login as a closed connection */
+            compat_reply_library(c, AMQP_STATUS_CONNECTION_CLOSED);
+        } else {
+            if (err.origin == SWAMQP_ORIGIN_BROKER)
+                err.channel = 0;
+            compat_reply_from_sw(c, rc, &err);
+        }
+        return c->reply;
+    }
+    c->sw = sw;
+    uint16_t cm = 0, hb = 0;
+    uint32_t fm = 0;
+    swamqp_connection_tune(sw, &cm, &fm, &hb);
+    c->channel_max = cm;
+    c->frame_max = fm;
+    c->heartbeat = hb;
+    compat_reply_ok(c, AMQP_CONNECTION_OPEN_OK_METHOD, NULL);
+    return c->reply;
+}
+
+amqp_rpc_reply_t amqp_login(amqp_connection_state_t state, char const *vhost, int channel_max, int frame_max,
+                            int heartbeat, amqp_sasl_method_enum sasl_method, ...)
+{
+    va_list ap;
+    va_start(ap, sasl_method);
+    amqp_rpc_reply_t r = do_login(state, vhost, channel_max, frame_max, heartbeat, NULL, sasl_method, ap);
+    va_end(ap);
+    return r;
+}
+
+amqp_rpc_reply_t amqp_login_with_properties(amqp_connection_state_t state, char const *vhost, int channel_max,
+                                            int frame_max, int heartbeat, const amqp_table_t *properties,
+                                            amqp_sasl_method_enum sasl_method, ...)
+{
+    va_list ap;
+    va_start(ap, sasl_method);
+    amqp_rpc_reply_t r = do_login(state, vhost, channel_max, frame_max, heartbeat, properties, sasl_method, ap);
+    va_end(ap);
+    return r;
+}
+
+int amqp_tune_connection(amqp_connection_state_t c, int channel_max, int frame_max, int heartbeat)
+{
+    (void)c; (void)channel_max; (void)frame_max; (void)heartbeat;
+    return AMQP_STATUS_UNSUPPORTED; /* tuning happens inside amqp_login */
+}
+
+/* ---- closing --------------------------------------------------------------------------------- */
+amqp_rpc_reply_t amqp_connection_close(amqp_connection_state_t c, int code)
+{
+    (void)code; /* swiftamqp always closes with 200 */
+    if (c->sw == NULL) {
+        compat_reply_library(c, AMQP_STATUS_SOCKET_CLOSED);
+        return c->reply;
+    }
+    if (c->closed) {
+        compat_reply_library(c, c->dead_status ? c->dead_status : AMQP_STATUS_CONNECTION_CLOSED);
+        return c->reply;
+    }
+    swamqp_error err;
+    c->closed = 1;
+    int rc = swamqp_connection_close(c->sw, compat_rpc_timeout(c), &err);
+    if (rc == SWAMQP_OK)
+        compat_reply_ok(c, AMQP_CONNECTION_CLOSE_OK_METHOD, NULL);
+    else
+        compat_reply_from_sw(c, rc, &err);
+    return c->reply;
+}

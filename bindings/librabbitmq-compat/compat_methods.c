@@ -1,0 +1,1271 @@
+/*
+ * librabbitmq compatibility layer: channels, the typed AMQP methods (mapped onto the typed
+ * swamqp_* calls), and the inbound frame queue (deliveries, returns, confirms, closes) that
+ * amqp_simple_wait_frame, amqp_consume_message and amqp_read_message read.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compat.h"
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+static swamqp_bytes sb(amqp_bytes_t b)
+{
+    swamqp_bytes r;
+    r.bytes = b.bytes;
+    r.len = b.bytes ? b.len : 0;
+    return r;
+}
+
+/* The swamqp channel of user channel `ch`, or 0 (reply set) when it is not usable. */
+static uint16_t sw_channel(amqp_connection_state_t c, amqp_channel_t ch)
+{
+    if (c == NULL)
+        return 0;
+    if (c->sw == NULL || c->closed) {
+        compat_reply_library(c, c->dead_status ? c->dead_status : AMQP_STATUS_CONNECTION_CLOSED);
+        return 0;
+    }
+    uint16_t s = ch ? c->u2s[ch] : 0;
+    if (s == 0)
+        compat_reply_library(c, AMQP_STATUS_UNEXPECTED_STATE); /* channel not open */
+    return s;
+}
+
+static void *result(amqp_connection_state_t c, amqp_method_number_t id, size_t size)
+{
+    void *p = amqp_pool_alloc(&c->pool, size);
+    if (p == NULL) {
+        compat_reply_library(c, AMQP_STATUS_NO_MEMORY);
+        return NULL;
+    }
+    compat_reply_ok(c, id, p);
+    return p;
+}
+
+/* Runs a swamqp call result: NULL and reply filled on error, else the -ok struct. */
+#define RPC_RESULT(c, rc, err, ID, type)                                                           \
+    ((rc) == SWAMQP_OK ? (type *)result((c), (ID), sizeof(type))                                   \
+                       : (compat_reply_from_sw((c), (rc), &(err)), (type *)NULL))
+
+/* swamqp tables built from librabbitmq tables live in a scratch pool for one call. */
+typedef struct scratch {
+    amqp_pool_t pool;
+    swamqp_table table;
+    int ok;
+} scratch;
+
+static const swamqp_table *args_of(amqp_connection_state_t c, scratch *s, amqp_table_t args)
+{
+    init_amqp_pool(&s->pool, 1024);
+    s->ok = 1;
+    int rc = compat_table_to_sw(&args, &s->table, &s->pool);
+    if (rc) {
+        s->ok = 0;
+        compat_reply_library(c, rc);
+        return NULL;
+    }
+    return &s->table;
+}
+
+static void done(scratch *s) { empty_amqp_pool(&s->pool); }
+
+/* Handles inbound events now (without waiting) so their effects on channels are seen. */
+static int pump(amqp_connection_state_t c, uint32_t timeout_ms);
+
+/* ---- channels ---------------------------------------------------------------------------------- */
+amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channel_t ch)
+{
+    if (c == NULL)
+        return NULL;
+    if (c->sw == NULL || c->closed) {
+        compat_reply_library(c, c->dead_status ? c->dead_status : AMQP_STATUS_CONNECTION_CLOSED);
+        return NULL;
+    }
+    if (ch == 0 || (c->channel_max && ch > c->channel_max)) {
+        compat_reply_library(c, AMQP_STATUS_INVALID_PARAMETER);
+        return NULL;
+    }
+    pump(c, 0);
+    if (c->u2s[ch] != 0) {
+        compat_reply_library(c, AMQP_STATUS_UNEXPECTED_STATE); /* already open */
+        return NULL;
+    }
+    swamqp_error err;
+    uint16_t s = 0;
+    int rc = swamqp_channel_open(c->sw, &s, compat_rpc_timeout(c), &err);
+    amqp_channel_open_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_CHANNEL_OPEN_OK_METHOD, amqp_channel_open_ok_t);
+    if (rc == SWAMQP_OK) {
+        c->u2s[ch] = s;
+        c->s2u[s] = ch;
+    }
+    return ok;
+}
+
+amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch, int code)
+{
+    (void)code;
+    uint16_t s = sw_channel(c, ch);
+    if (s == 0)
+        return c->reply;
+    swamqp_error err;
+    int rc = swamqp_channel_close(c->sw, s, compat_rpc_timeout(c), &err);
+    compat_forget_channel(c, s);
+    if (rc == SWAMQP_OK)
+        compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
+    else
+        compat_reply_from_sw(c, rc, &err);
+    return c->reply;
+}
+
+amqp_channel_flow_ok_t *amqp_channel_flow(amqp_connection_state_t c, amqp_channel_t ch, amqp_boolean_t active)
+{
+    (void)ch; (void)active;
+    /* A client channel.flow makes RabbitMQ close the connection; swiftamqp does not offer it. */
+    compat_reply_library(c, AMQP_STATUS_UNSUPPORTED);
+    return NULL;
+}
+
+/* ---- exchanges and queues ---------------------------------------------------------------------- */
+amqp_exchange_declare_ok_t *amqp_exchange_declare(amqp_connection_state_t c, amqp_channel_t ch,
+                                                  amqp_bytes_t exchange, amqp_bytes_t type,
+                                                  amqp_boolean_t passive, amqp_boolean_t durable,
+                                                  amqp_boolean_t auto_delete, amqp_boolean_t internal,
+                                                  amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    uint32_t f = (passive ? SWAMQP_PASSIVE : 0) | (durable ? SWAMQP_DURABLE : 0) |
+                 (auto_delete ? SWAMQP_AUTO_DELETE : 0) | (internal ? SWAMQP_INTERNAL : 0);
+    swamqp_error err;
+    int rc = swamqp_exchange_declare(c->sw, s, sb(exchange), sb(type), f, a, compat_rpc_timeout(c), &err);
+    done(&sc);
+    return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_DECLARE_OK_METHOD, amqp_exchange_declare_ok_t);
+}
+
+amqp_exchange_delete_ok_t *amqp_exchange_delete(amqp_connection_state_t c, amqp_channel_t ch,
+                                                amqp_bytes_t exchange, amqp_boolean_t if_unused)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    int rc = swamqp_exchange_delete(c->sw, s, sb(exchange), if_unused ? SWAMQP_IF_UNUSED : 0,
+                                    compat_rpc_timeout(c), &err);
+    return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_DELETE_OK_METHOD, amqp_exchange_delete_ok_t);
+}
+
+amqp_exchange_bind_ok_t *amqp_exchange_bind(amqp_connection_state_t c, amqp_channel_t ch,
+                                            amqp_bytes_t destination, amqp_bytes_t source,
+                                            amqp_bytes_t routing_key, amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    swamqp_error err;
+    int rc = swamqp_exchange_bind(c->sw, s, sb(destination), sb(source), sb(routing_key), 0, a,
+                                  compat_rpc_timeout(c), &err);
+    done(&sc);
+    return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_BIND_OK_METHOD, amqp_exchange_bind_ok_t);
+}
+
+amqp_exchange_unbind_ok_t *amqp_exchange_unbind(amqp_connection_state_t c, amqp_channel_t ch,
+                                                amqp_bytes_t destination, amqp_bytes_t source,
+                                                amqp_bytes_t routing_key, amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    swamqp_error err;
+    int rc = swamqp_exchange_unbind(c->sw, s, sb(destination), sb(source), sb(routing_key), 0, a,
+                                    compat_rpc_timeout(c), &err);
+    done(&sc);
+    return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_UNBIND_OK_METHOD, amqp_exchange_unbind_ok_t);
+}
+
+amqp_queue_declare_ok_t *amqp_queue_declare(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                            amqp_boolean_t passive, amqp_boolean_t durable,
+                                            amqp_boolean_t exclusive, amqp_boolean_t auto_delete,
+                                            amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    uint32_t f = (passive ? SWAMQP_PASSIVE : 0) | (durable ? SWAMQP_DURABLE : 0) |
+                 (exclusive ? SWAMQP_EXCLUSIVE : 0) | (auto_delete ? SWAMQP_AUTO_DELETE : 0);
+    swamqp_error err;
+    swamqp_queue_declare_ok res;
+    memset(&res, 0, sizeof res);
+    int rc = swamqp_queue_declare(c->sw, s, sb(queue), f, a, &res, compat_rpc_timeout(c), &err);
+    done(&sc);
+    amqp_queue_declare_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_DECLARE_OK_METHOD, amqp_queue_declare_ok_t);
+    if (ok) {
+        ok->queue = compat_pool_dup(&c->pool, res.name, res.name_len);
+        ok->message_count = res.message_count;
+        ok->consumer_count = res.consumer_count;
+    }
+    return ok;
+}
+
+amqp_queue_bind_ok_t *amqp_queue_bind(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                      amqp_bytes_t exchange, amqp_bytes_t routing_key, amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    swamqp_error err;
+    int rc = swamqp_queue_bind(c->sw, s, sb(queue), sb(exchange), sb(routing_key), 0, a,
+                               compat_rpc_timeout(c), &err);
+    done(&sc);
+    return RPC_RESULT(c, rc, err, AMQP_QUEUE_BIND_OK_METHOD, amqp_queue_bind_ok_t);
+}
+
+amqp_queue_unbind_ok_t *amqp_queue_unbind(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                          amqp_bytes_t exchange, amqp_bytes_t routing_key, amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    swamqp_error err;
+    int rc = swamqp_queue_unbind(c->sw, s, sb(queue), sb(exchange), sb(routing_key), a,
+                                 compat_rpc_timeout(c), &err);
+    done(&sc);
+    return RPC_RESULT(c, rc, err, AMQP_QUEUE_UNBIND_OK_METHOD, amqp_queue_unbind_ok_t);
+}
+
+amqp_queue_purge_ok_t *amqp_queue_purge(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    uint32_t n = 0;
+    int rc = swamqp_queue_purge(c->sw, s, sb(queue), 0, &n, compat_rpc_timeout(c), &err);
+    amqp_queue_purge_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_PURGE_OK_METHOD, amqp_queue_purge_ok_t);
+    if (ok)
+        ok->message_count = n;
+    return ok;
+}
+
+amqp_queue_delete_ok_t *amqp_queue_delete(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                          amqp_boolean_t if_unused, amqp_boolean_t if_empty)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    uint32_t n = 0;
+    int rc = swamqp_queue_delete(c->sw, s, sb(queue), (if_unused ? SWAMQP_IF_UNUSED : 0) | (if_empty ? SWAMQP_IF_EMPTY : 0),
+                                 &n, compat_rpc_timeout(c), &err);
+    amqp_queue_delete_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_DELETE_OK_METHOD, amqp_queue_delete_ok_t);
+    if (ok)
+        ok->message_count = n;
+    return ok;
+}
+
+/* ---- basic ------------------------------------------------------------------------------------- */
+amqp_basic_qos_ok_t *amqp_basic_qos(amqp_connection_state_t c, amqp_channel_t ch, uint32_t prefetch_size,
+                                    uint16_t prefetch_count, amqp_boolean_t global)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    int rc = swamqp_basic_qos(c->sw, s, prefetch_size, prefetch_count, global ? SWAMQP_GLOBAL : 0,
+                              compat_rpc_timeout(c), &err);
+    return RPC_RESULT(c, rc, err, AMQP_BASIC_QOS_OK_METHOD, amqp_basic_qos_ok_t);
+}
+
+amqp_basic_consume_ok_t *amqp_basic_consume(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                            amqp_bytes_t consumer_tag, amqp_boolean_t no_local,
+                                            amqp_boolean_t no_ack, amqp_boolean_t exclusive, amqp_table_t arguments)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    scratch sc;
+    const swamqp_table *a = args_of(c, &sc, arguments);
+    if (!sc.ok)
+        return done(&sc), NULL;
+    uint32_t f = (no_local ? SWAMQP_NO_LOCAL : 0) | (no_ack ? SWAMQP_NO_ACK : 0) | (exclusive ? SWAMQP_EXCLUSIVE : 0);
+    swamqp_error err;
+    swamqp_name tag;
+    memset(&tag, 0, sizeof tag);
+    int rc = swamqp_basic_consume(c->sw, s, sb(queue), sb(consumer_tag), f, a, &tag, compat_rpc_timeout(c), &err);
+    done(&sc);
+    amqp_basic_consume_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_BASIC_CONSUME_OK_METHOD, amqp_basic_consume_ok_t);
+    if (ok)
+        ok->consumer_tag = compat_pool_dup(&c->pool, tag.name, tag.len);
+    return ok;
+}
+
+amqp_basic_cancel_ok_t *amqp_basic_cancel(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t consumer_tag)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    int rc = swamqp_basic_cancel(c->sw, s, sb(consumer_tag), 0, compat_rpc_timeout(c), &err);
+    amqp_basic_cancel_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_BASIC_CANCEL_OK_METHOD, amqp_basic_cancel_ok_t);
+    if (ok)
+        ok->consumer_tag = compat_pool_dup(&c->pool, consumer_tag.bytes, consumer_tag.len);
+    return ok;
+}
+
+amqp_basic_recover_ok_t *amqp_basic_recover(amqp_connection_state_t c, amqp_channel_t ch, amqp_boolean_t requeue)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    int rc = swamqp_basic_recover(c->sw, s, requeue ? SWAMQP_REQUEUE : 0, compat_rpc_timeout(c), &err);
+    return RPC_RESULT(c, rc, err, AMQP_BASIC_RECOVER_OK_METHOD, amqp_basic_recover_ok_t);
+}
+
+#define SIMPLE_RPC(fn, swfn, ID, type)                                                             \
+    type *fn(amqp_connection_state_t c, amqp_channel_t ch)                                         \
+    {                                                                                              \
+        uint16_t s = sw_channel(c, ch);                                                            \
+        if (!s)                                                                                    \
+            return NULL;                                                                           \
+        swamqp_error err;                                                                          \
+        int rc = swfn(c->sw, s, compat_rpc_timeout(c), &err);                                      \
+        return RPC_RESULT(c, rc, err, ID, type);                                                   \
+    }
+SIMPLE_RPC(amqp_tx_select, swamqp_tx_select, AMQP_TX_SELECT_OK_METHOD, amqp_tx_select_ok_t)
+SIMPLE_RPC(amqp_tx_commit, swamqp_tx_commit, AMQP_TX_COMMIT_OK_METHOD, amqp_tx_commit_ok_t)
+SIMPLE_RPC(amqp_tx_rollback, swamqp_tx_rollback, AMQP_TX_ROLLBACK_OK_METHOD, amqp_tx_rollback_ok_t)
+SIMPLE_RPC(amqp_confirm_select, swamqp_confirm_select, AMQP_CONFIRM_SELECT_OK_METHOD, amqp_confirm_select_ok_t)
+
+/* Status-returning calls (publish, ack, nack, reject) report through their return value. */
+static int status_of(amqp_connection_state_t c, amqp_channel_t ch, uint16_t *s)
+{
+    *s = sw_channel(c, ch);
+    if (*s)
+        return AMQP_STATUS_OK;
+    if (c == NULL)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    return c->reply.library_error ? c->reply.library_error : AMQP_STATUS_CONNECTION_CLOSED;
+}
+
+static int status_from(amqp_connection_state_t c, int rc, swamqp_error *err)
+{
+    if (rc == SWAMQP_OK)
+        return AMQP_STATUS_OK;
+    int st = compat_status_from_sw(rc);
+    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CONNECTION_LOST || rc == SWAMQP_ERR_IO ||
+        rc == SWAMQP_ERR_HEARTBEAT_TIMEOUT) {
+        c->closed = 1;
+        if (!c->dead_status)
+            c->dead_status = st;
+    }
+    (void)err;
+    return st;
+}
+
+int amqp_basic_publish(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t exchange,
+                       amqp_bytes_t routing_key, amqp_boolean_t mandatory, amqp_boolean_t immediate,
+                       struct amqp_basic_properties_t_ const *properties, amqp_bytes_t body)
+{
+    uint16_t s;
+    int st = status_of(c, ch, &s);
+    if (st)
+        return st;
+    amqp_pool_t pool;
+    init_amqp_pool(&pool, 1024);
+    swamqp_properties p;
+    const swamqp_properties *pp = NULL;
+    if (properties != NULL) {
+        st = compat_props_to_sw(properties, &p, &pool);
+        if (st) {
+            empty_amqp_pool(&pool);
+            return st;
+        }
+        pp = &p;
+    }
+    swamqp_error err;
+    uint32_t f = (mandatory ? SWAMQP_MANDATORY : 0) | (immediate ? SWAMQP_IMMEDIATE : 0);
+    int rc = swamqp_basic_publish(c->sw, s, sb(exchange), sb(routing_key), f, pp, sb(body), NULL,
+                                  COMPAT_FOREVER_MS, &err);
+    empty_amqp_pool(&pool);
+    return status_from(c, rc, &err);
+}
+
+int amqp_basic_ack(amqp_connection_state_t c, amqp_channel_t ch, uint64_t delivery_tag, amqp_boolean_t multiple)
+{
+    uint16_t s;
+    int st = status_of(c, ch, &s);
+    if (st)
+        return st;
+    swamqp_error err;
+    int rc = swamqp_basic_ack(c->sw, s, delivery_tag, multiple ? SWAMQP_MULTIPLE : 0, &err);
+    return status_from(c, rc, &err);
+}
+
+int amqp_basic_nack(amqp_connection_state_t c, amqp_channel_t ch, uint64_t delivery_tag, amqp_boolean_t multiple,
+                    amqp_boolean_t requeue)
+{
+    uint16_t s;
+    int st = status_of(c, ch, &s);
+    if (st)
+        return st;
+    swamqp_error err;
+    int rc = swamqp_basic_nack(c->sw, s, delivery_tag,
+                               (multiple ? SWAMQP_MULTIPLE : 0) | (requeue ? SWAMQP_REQUEUE : 0), &err);
+    return status_from(c, rc, &err);
+}
+
+int amqp_basic_reject(amqp_connection_state_t c, amqp_channel_t ch, uint64_t delivery_tag, amqp_boolean_t requeue)
+{
+    uint16_t s;
+    int st = status_of(c, ch, &s);
+    if (st)
+        return st;
+    swamqp_error err;
+    int rc = swamqp_basic_reject(c->sw, s, delivery_tag, requeue ? SWAMQP_REQUEUE : 0, &err);
+    return status_from(c, rc, &err);
+}
+
+/* ---- the inbound frame queue -------------------------------------------------------------------- */
+static compat_frame *new_frame(uint8_t type, uint16_t channel)
+{
+    compat_frame *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return NULL;
+    init_amqp_pool(&f->pool, 512);
+    f->frame.frame_type = type;
+    f->frame.channel = channel;
+    return f;
+}
+
+static void free_frame(compat_frame *f)
+{
+    if (f) {
+        empty_amqp_pool(&f->pool);
+        free(f);
+    }
+}
+
+/* A list of frames under construction (one message's method, header and bodies). */
+typedef struct flist {
+    compat_frame *head, *tail;
+    int failed;
+} flist;
+
+static void fl_add(flist *l, compat_frame *f)
+{
+    if (f == NULL) {
+        l->failed = 1;
+        return;
+    }
+    if (l->tail)
+        l->tail->next = f;
+    else
+        l->head = f;
+    l->tail = f;
+}
+
+static void fl_free(flist *l)
+{
+    compat_frame *f = l->head;
+    while (f) {
+        compat_frame *n = f->next;
+        free_frame(f);
+        f = n;
+    }
+    l->head = l->tail = NULL;
+}
+
+static void enqueue_back(amqp_connection_state_t c, flist *l)
+{
+    if (l->failed) {
+        fl_free(l);
+        return;
+    }
+    if (l->head == NULL)
+        return;
+    if (c->tail)
+        c->tail->next = l->head;
+    else
+        c->head = l->head;
+    c->tail = l->tail;
+}
+
+static void enqueue_front(amqp_connection_state_t c, flist *l)
+{
+    if (l->failed) {
+        fl_free(l);
+        return;
+    }
+    if (l->head == NULL)
+        return;
+    l->tail->next = c->head;
+    c->head = l->head;
+    if (c->tail == NULL)
+        c->tail = l->tail;
+}
+
+static compat_frame *method_frame(uint16_t channel, amqp_method_number_t id, size_t size, void **decoded)
+{
+    compat_frame *f = new_frame(AMQP_FRAME_METHOD, channel);
+    if (f == NULL)
+        return NULL;
+    f->frame.payload.method.id = id;
+    f->frame.payload.method.decoded = amqp_pool_alloc(&f->pool, size);
+    if (f->frame.payload.method.decoded == NULL) {
+        free_frame(f);
+        return NULL;
+    }
+    *decoded = f->frame.payload.method.decoded;
+    return f;
+}
+
+/* Header and body frames of a message (bodies split as the broker would, at frame_max - 8). */
+static void content_frames(amqp_connection_state_t c, flist *l, uint16_t channel, const swamqp_message *m)
+{
+    compat_frame *h = new_frame(AMQP_FRAME_HEADER, channel);
+    if (h == NULL) {
+        l->failed = 1;
+        return;
+    }
+    amqp_basic_properties_t *p = amqp_pool_alloc(&h->pool, sizeof *p);
+    if (p == NULL || compat_props_from_sw(&m->properties, p, &h->pool) != AMQP_STATUS_OK) {
+        free_frame(h);
+        l->failed = 1;
+        return;
+    }
+    h->frame.payload.properties.class_id = AMQP_BASIC_CLASS;
+    h->frame.payload.properties.body_size = m->body.len;
+    h->frame.payload.properties.decoded = p;
+    fl_add(l, h);
+    size_t chunk = c->frame_max > 8 ? c->frame_max - 8 : 4088;
+    const char *body = m->body.bytes;
+    for (size_t off = 0; off < m->body.len; off += chunk) {
+        size_t n = m->body.len - off < chunk ? m->body.len - off : chunk;
+        compat_frame *b = new_frame(AMQP_FRAME_BODY, channel);
+        if (b == NULL) {
+            l->failed = 1;
+            return;
+        }
+        b->frame.payload.body_fragment = compat_pool_dup(&b->pool, body + off, n);
+        if (b->frame.payload.body_fragment.bytes == NULL) {
+            free_frame(b);
+            l->failed = 1;
+            return;
+        }
+        fl_add(l, b);
+    }
+}
+
+static void on_event(amqp_connection_state_t c, const swamqp_event *e)
+{
+    flist l = {NULL, NULL, 0};
+    void *d = NULL;
+    uint16_t uch = e->channel ? c->s2u[e->channel] : 0;
+    switch (e->type) {
+    case SWAMQP_EVENT_DELIVERY: {
+        const swamqp_message *m = e->message;
+        if (m == NULL || uch == 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_BASIC_DELIVER_METHOD, sizeof(amqp_basic_deliver_t), &d);
+        if (f) {
+            amqp_basic_deliver_t *x = d;
+            x->consumer_tag = compat_pool_dup(&f->pool, m->consumer_tag.bytes, m->consumer_tag.len);
+            x->delivery_tag = m->delivery_tag;
+            x->redelivered = m->redelivered;
+            x->exchange = compat_pool_dup(&f->pool, m->exchange.bytes, m->exchange.len);
+            x->routing_key = compat_pool_dup(&f->pool, m->routing_key.bytes, m->routing_key.len);
+        }
+        fl_add(&l, f);
+        content_frames(c, &l, uch, m);
+        break;
+    }
+    case SWAMQP_EVENT_RETURN: {
+        const swamqp_message *m = e->message;
+        if (m == NULL || uch == 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_BASIC_RETURN_METHOD, sizeof(amqp_basic_return_t), &d);
+        if (f) {
+            amqp_basic_return_t *x = d;
+            x->reply_code = m->reply_code;
+            x->reply_text = compat_pool_dup(&f->pool, m->reply_text.bytes, m->reply_text.len);
+            x->exchange = compat_pool_dup(&f->pool, m->exchange.bytes, m->exchange.len);
+            x->routing_key = compat_pool_dup(&f->pool, m->routing_key.bytes, m->routing_key.len);
+        }
+        fl_add(&l, f);
+        content_frames(c, &l, uch, m);
+        break;
+    }
+    case SWAMQP_EVENT_CONFIRM_ACK: {
+        if (uch == 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_BASIC_ACK_METHOD, sizeof(amqp_basic_ack_t), &d);
+        if (f) {
+            amqp_basic_ack_t *x = d;
+            x->delivery_tag = e->delivery_tag;
+            x->multiple = (e->flags & SWAMQP_EVENT_FLAG_MULTIPLE) ? 1 : 0;
+        }
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_CONFIRM_NACK: {
+        /* A nack the library made up because the channel ended is not a broker frame: the
+           channel.close (or connection loss) reports that. */
+        if (uch == 0 || e->status != 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_BASIC_NACK_METHOD, sizeof(amqp_basic_nack_t), &d);
+        if (f) {
+            amqp_basic_nack_t *x = d;
+            x->delivery_tag = e->delivery_tag;
+            x->multiple = (e->flags & SWAMQP_EVENT_FLAG_MULTIPLE) ? 1 : 0;
+            x->requeue = 0;
+        }
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_CONSUMER_CANCELLED: {
+        if (uch == 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_BASIC_CANCEL_METHOD, sizeof(amqp_basic_cancel_t), &d);
+        if (f) {
+            amqp_basic_cancel_t *x = d;
+            x->consumer_tag = compat_pool_dup(&f->pool, e->name.bytes, e->name.len);
+            x->nowait = 1;
+        }
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_FLOW: {
+        if (uch == 0)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_CHANNEL_FLOW_METHOD, sizeof(amqp_channel_flow_t), &d);
+        if (f)
+            ((amqp_channel_flow_t *)d)->active = (e->flags & SWAMQP_EVENT_FLAG_ACTIVE) ? 1 : 0;
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_BLOCKED: {
+        compat_frame *f = method_frame(0, AMQP_CONNECTION_BLOCKED_METHOD, sizeof(amqp_connection_blocked_t), &d);
+        if (f)
+            ((amqp_connection_blocked_t *)d)->reason = compat_pool_dup(&f->pool, e->name.bytes, e->name.len);
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_UNBLOCKED: {
+        compat_frame *f = method_frame(0, AMQP_CONNECTION_UNBLOCKED_METHOD, sizeof(amqp_connection_unblocked_t), &d);
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_CHANNEL_CLOSED: {
+        if (uch == 0)
+            return; /* our own close, or already reported by a failed call */
+        const swamqp_error *er = e->error;
+        compat_forget_channel(c, e->channel);
+        if (er == NULL || er->origin != SWAMQP_ORIGIN_BROKER)
+            return;
+        compat_frame *f = method_frame(uch, AMQP_CHANNEL_CLOSE_METHOD, sizeof(amqp_channel_close_t), &d);
+        if (f) {
+            amqp_channel_close_t *x = d;
+            x->reply_code = er->reply_code;
+            x->reply_text = compat_pool_dup(&f->pool, er->message, strnlen(er->message, sizeof er->message));
+            x->class_id = er->class_id;
+            x->method_id = er->method_id;
+        }
+        fl_add(&l, f);
+        break;
+    }
+    case SWAMQP_EVENT_CONNECTION_CLOSED: {
+        int was_closed = c->closed;
+        const swamqp_error *er = e->error;
+        c->closed = 1;
+        if (!c->dead_status)
+            c->dead_status = er && er->status ? compat_status_from_sw(er->status) : AMQP_STATUS_CONNECTION_CLOSED;
+        if (was_closed || er == NULL || er->origin != SWAMQP_ORIGIN_BROKER)
+            return;
+        compat_frame *f = method_frame(0, AMQP_CONNECTION_CLOSE_METHOD, sizeof(amqp_connection_close_t), &d);
+        if (f) {
+            amqp_connection_close_t *x = d;
+            x->reply_code = er->reply_code;
+            x->reply_text = compat_pool_dup(&f->pool, er->message, strnlen(er->message, sizeof er->message));
+            x->class_id = er->class_id;
+            x->method_id = er->method_id;
+        }
+        fl_add(&l, f);
+        break;
+    }
+    default:
+        return;
+    }
+    enqueue_back(c, &l);
+}
+
+/* Moves queued swamqp events into the frame queue, waiting up to timeout_ms for the first. */
+static int pump(amqp_connection_state_t c, uint32_t timeout_ms)
+{
+    if (c->sw == NULL)
+        return AMQP_STATUS_SOCKET_CLOSED;
+    swamqp_event ev[64];
+    size_t n = 0;
+    int rc = swamqp_next_events(c->sw, ev, 64, &n, timeout_ms);
+    if (rc != SWAMQP_OK) {
+        c->closed = 1;
+        if (!c->dead_status)
+            c->dead_status = AMQP_STATUS_CONNECTION_CLOSED;
+        return c->dead_status;
+    }
+    for (size_t i = 0; i < n; i++)
+        on_event(c, &ev[i]);
+    swamqp_events_release(c->sw);
+    return AMQP_STATUS_OK;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first queued frame on `channel` (-1: any), waiting up to timeout_ms (-1: forever).
+ * Returns it still queued (*prev is its predecessor) or NULL with *status set. */
+static compat_frame *find_frame(amqp_connection_state_t c, int channel, int64_t timeout_ms, compat_frame **prev,
+                                int *status)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    for (;;) {
+        compat_frame *p = NULL;
+        for (compat_frame *f = c->head; f; p = f, f = f->next) {
+            if (channel < 0 || f->frame.channel == channel) {
+                *prev = p;
+                *status = AMQP_STATUS_OK;
+                return f;
+            }
+        }
+        if (c->sw == NULL) {
+            *status = AMQP_STATUS_SOCKET_CLOSED;
+            return NULL;
+        }
+        if (c->closed && c->dead_status) {
+            /* drain what is still queued, then report the end */
+            size_t before = 0;
+            for (compat_frame *f = c->head; f; f = f->next)
+                before++;
+            pump(c, 0);
+            size_t after = 0;
+            for (compat_frame *f = c->head; f; f = f->next)
+                after++;
+            if (after == before) {
+                *status = c->dead_status;
+                return NULL;
+            }
+            continue;
+        }
+        uint32_t wait;
+        if (deadline < 0) {
+            wait = 1000;
+        } else {
+            int64_t left = deadline - now_ms();
+            if (left <= 0) {
+                pump(c, 0);
+                if (c->head && channel < 0)
+                    continue;
+                int found = 0;
+                for (compat_frame *f = c->head; f && !found; f = f->next)
+                    found = channel < 0 || f->frame.channel == channel;
+                if (found)
+                    continue;
+                *status = AMQP_STATUS_TIMEOUT;
+                return NULL;
+            }
+            wait = left > 1000 ? 1000 : (uint32_t)left;
+        }
+        int st = pump(c, wait);
+        if (st != AMQP_STATUS_OK && c->head == NULL) {
+            *status = st;
+            return NULL;
+        }
+    }
+}
+
+static void unlink_frame(amqp_connection_state_t c, compat_frame *f, compat_frame *prev)
+{
+    if (prev)
+        prev->next = f->next;
+    else
+        c->head = f->next;
+    if (c->tail == f)
+        c->tail = prev;
+    f->next = NULL;
+}
+
+/* Hands a frame out: its memory joins the connection pool (freed by amqp_release_buffers). */
+static void hand_out(amqp_connection_state_t c, compat_frame *f, amqp_frame_t *out)
+{
+    *out = f->frame;
+    compat_pool_take(&c->pool, &f->pool);
+    free(f);
+}
+
+static int wait_frame(amqp_connection_state_t c, amqp_frame_t *out, int64_t timeout_ms)
+{
+    if (c == NULL || out == NULL)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    compat_frame *prev = NULL;
+    int st;
+    compat_frame *f = find_frame(c, -1, timeout_ms, &prev, &st);
+    if (f == NULL)
+        return st;
+    unlink_frame(c, f, prev);
+    hand_out(c, f, out);
+    return AMQP_STATUS_OK;
+}
+
+static int64_t tv_ms(const struct timeval *tv)
+{
+    if (tv == NULL)
+        return -1;
+    return (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
+int amqp_simple_wait_frame(amqp_connection_state_t c, amqp_frame_t *decoded_frame)
+{
+    return wait_frame(c, decoded_frame, -1);
+}
+
+int amqp_simple_wait_frame_noblock(amqp_connection_state_t c, amqp_frame_t *decoded_frame, const struct timeval *tv)
+{
+    if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0))
+        return AMQP_STATUS_INVALID_PARAMETER;
+    return wait_frame(c, decoded_frame, tv_ms(tv));
+}
+
+int amqp_simple_wait_method(amqp_connection_state_t c, amqp_channel_t expected_channel,
+                            amqp_method_number_t expected_method, amqp_method_t *output)
+{
+    amqp_frame_t f;
+    memset(&f, 0, sizeof f);
+    int st = wait_frame(c, &f, -1);
+    if (st)
+        return st;
+    if (f.channel != expected_channel || f.frame_type != AMQP_FRAME_METHOD ||
+        f.payload.method.id != expected_method)
+        return AMQP_STATUS_WRONG_METHOD;
+    *output = f.payload.method;
+    return AMQP_STATUS_OK;
+}
+
+/* ---- basic.get and messages -------------------------------------------------------------------- */
+amqp_rpc_reply_t amqp_basic_get(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_t queue,
+                                amqp_boolean_t no_ack)
+{
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return c->reply;
+    swamqp_error err;
+    swamqp_message *m = NULL;
+    int rc = swamqp_basic_get(c->sw, s, sb(queue), no_ack ? SWAMQP_NO_ACK : 0, &m, compat_rpc_timeout(c), &err);
+    if (rc != SWAMQP_OK) {
+        compat_reply_from_sw(c, rc, &err);
+        return c->reply;
+    }
+    if (m == NULL) {
+        amqp_basic_get_empty_t *e = result(c, AMQP_BASIC_GET_EMPTY_METHOD, sizeof *e);
+        (void)e;
+        return c->reply;
+    }
+    amqp_basic_get_ok_t *ok = result(c, AMQP_BASIC_GET_OK_METHOD, sizeof *ok);
+    if (ok) {
+        ok->delivery_tag = m->delivery_tag;
+        ok->redelivered = m->redelivered;
+        ok->exchange = compat_pool_dup(&c->pool, m->exchange.bytes, m->exchange.len);
+        ok->routing_key = compat_pool_dup(&c->pool, m->routing_key.bytes, m->routing_key.len);
+        ok->message_count = m->message_count;
+        flist l = {NULL, NULL, 0};
+        content_frames(c, &l, ch, m);
+        if (l.failed) {
+            fl_free(&l);
+            compat_reply_library(c, AMQP_STATUS_NO_MEMORY);
+        } else {
+            enqueue_front(c, &l);
+        }
+    }
+    swamqp_message_free(m);
+    return c->reply;
+}
+
+amqp_rpc_reply_t amqp_read_message(amqp_connection_state_t c, amqp_channel_t channel, amqp_message_t *message,
+                                   int flags)
+{
+    (void)flags;
+    amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+    if (c == NULL || message == NULL)
+        return r;
+    memset(message, 0, sizeof *message);
+    init_amqp_pool(&message->pool, 4096);
+    compat_frame *prev = NULL;
+    int st;
+    compat_frame *f = find_frame(c, channel, -1, &prev, &st);
+    if (f == NULL) {
+        r.library_error = st;
+        return r;
+    }
+    if (f->frame.frame_type != AMQP_FRAME_HEADER) {
+        /* librabbitmq leaves the unexpected frame read; so do we (it is handed out). */
+        amqp_frame_t tmp;
+        unlink_frame(c, f, prev);
+        hand_out(c, f, &tmp);
+        r.library_error = AMQP_STATUS_UNEXPECTED_STATE;
+        return r;
+    }
+    unlink_frame(c, f, prev);
+    uint64_t size = f->frame.payload.properties.body_size;
+    st = compat_props_clone(f->frame.payload.properties.decoded, &message->properties, &message->pool);
+    free_frame(f);
+    if (st) {
+        r.library_error = st;
+        return r;
+    }
+    if (size > 0) {
+        message->body = amqp_bytes_malloc((size_t)size);
+        if (message->body.bytes == NULL) {
+            r.library_error = AMQP_STATUS_NO_MEMORY;
+            return r;
+        }
+    }
+    uint64_t got = 0;
+    while (got < size) {
+        f = find_frame(c, channel, -1, &prev, &st);
+        if (f == NULL) {
+            r.library_error = st;
+            return r;
+        }
+        unlink_frame(c, f, prev);
+        if (f->frame.frame_type != AMQP_FRAME_BODY || got + f->frame.payload.body_fragment.len > size) {
+            free_frame(f);
+            r.library_error = AMQP_STATUS_BAD_AMQP_DATA;
+            return r;
+        }
+        memcpy((char *)message->body.bytes + got, f->frame.payload.body_fragment.bytes,
+               f->frame.payload.body_fragment.len);
+        got += f->frame.payload.body_fragment.len;
+        free_frame(f);
+    }
+    r.reply_type = AMQP_RESPONSE_NORMAL;
+    r.library_error = 0;
+    return r;
+}
+
+void amqp_destroy_message(amqp_message_t *message)
+{
+    if (message == NULL)
+        return;
+    empty_amqp_pool(&message->pool);
+    amqp_bytes_free(message->body);
+    message->body.bytes = NULL;
+    message->body.len = 0;
+}
+
+void amqp_destroy_envelope(amqp_envelope_t *envelope)
+{
+    if (envelope == NULL)
+        return;
+    amqp_destroy_message(&envelope->message);
+    amqp_bytes_free(envelope->routing_key);
+    amqp_bytes_free(envelope->exchange);
+    amqp_bytes_free(envelope->consumer_tag);
+    envelope->routing_key.bytes = envelope->exchange.bytes = envelope->consumer_tag.bytes = NULL;
+}
+
+amqp_rpc_reply_t amqp_consume_message(amqp_connection_state_t c, amqp_envelope_t *envelope,
+                                      const struct timeval *timeout, int flags)
+{
+    amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+    if (c == NULL || envelope == NULL)
+        return r;
+    memset(envelope, 0, sizeof *envelope);
+    if (timeout && (timeout->tv_sec < 0 || timeout->tv_usec < 0))
+        return r;
+    compat_frame *prev = NULL;
+    int st;
+    compat_frame *f = find_frame(c, -1, tv_ms(timeout), &prev, &st);
+    if (f == NULL) {
+        r.library_error = st;
+        return r;
+    }
+    if (f->frame.frame_type != AMQP_FRAME_METHOD || f->frame.payload.method.id != AMQP_BASIC_DELIVER_METHOD) {
+        /* left queued: the next amqp_simple_wait_frame returns it */
+        r.library_error = AMQP_STATUS_UNEXPECTED_STATE;
+        return r;
+    }
+    unlink_frame(c, f, prev);
+    amqp_basic_deliver_t *d = f->frame.payload.method.decoded;
+    envelope->channel = f->frame.channel;
+    envelope->consumer_tag = amqp_bytes_malloc_dup(d->consumer_tag);
+    envelope->delivery_tag = d->delivery_tag;
+    envelope->redelivered = d->redelivered;
+    envelope->exchange = amqp_bytes_malloc_dup(d->exchange);
+    envelope->routing_key = amqp_bytes_malloc_dup(d->routing_key);
+    free_frame(f);
+    r = amqp_read_message(c, envelope->channel, &envelope->message, flags);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+        amqp_destroy_envelope(envelope);
+    return r;
+}
+
+/* ---- generic methods ----------------------------------------------------------------------------- */
+/* amqp_send_method: the methods a librabbitmq program sends itself are mapped onto the typed
+ * calls; those with a reply queue a synthetic -ok frame (or the broker's close) for
+ * amqp_simple_wait_method / amqp_simple_wait_frame to read. */
+static int queue_reply_frame(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t id,
+                             const void *decoded, size_t size, int copy_queue_name)
+{
+    void *d = NULL;
+    compat_frame *f = method_frame(ch, id, size ? size : 1, &d);
+    if (f == NULL)
+        return AMQP_STATUS_NO_MEMORY;
+    if (size)
+        memcpy(d, decoded, size);
+    if (copy_queue_name) {
+        amqp_queue_declare_ok_t *q = d;
+        q->queue = compat_pool_dup(&f->pool, q->queue.bytes, q->queue.len);
+    }
+    flist l = {f, f, 0};
+    enqueue_back(c, &l);
+    return AMQP_STATUS_OK;
+}
+
+static int reply_as_frame(amqp_connection_state_t c, amqp_channel_t ch, void *ok, amqp_method_number_t id,
+                          size_t size)
+{
+    if (ok != NULL)
+        return queue_reply_frame(c, ch, id, ok, size, id == AMQP_QUEUE_DECLARE_OK_METHOD);
+    if (c->reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+        if (c->reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            amqp_channel_close_t x = *(amqp_channel_close_t *)c->reply.reply.decoded;
+            void *d = NULL;
+            compat_frame *f = method_frame(ch, AMQP_CHANNEL_CLOSE_METHOD, sizeof x, &d);
+            if (f == NULL)
+                return AMQP_STATUS_NO_MEMORY;
+            x.reply_text = compat_pool_dup(&f->pool, x.reply_text.bytes, x.reply_text.len);
+            memcpy(d, &x, sizeof x);
+            flist l = {f, f, 0};
+            enqueue_back(c, &l);
+            return AMQP_STATUS_OK;
+        }
+        return AMQP_STATUS_CONNECTION_CLOSED;
+    }
+    return c->reply.library_error ? c->reply.library_error : AMQP_STATUS_UNEXPECTED_STATE;
+}
+
+int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t id, void *decoded)
+{
+    if (c == NULL)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    switch (id) {
+    case AMQP_CHANNEL_CLOSE_OK_METHOD:
+    case AMQP_CONNECTION_CLOSE_OK_METHOD:
+    case AMQP_CHANNEL_FLOW_OK_METHOD:
+        return AMQP_STATUS_OK; /* swiftamqp answers the broker itself */
+    default: break;
+    }
+    if (decoded == NULL)
+        return AMQP_STATUS_INVALID_PARAMETER;
+    switch (id) {
+    case AMQP_BASIC_ACK_METHOD: {
+        amqp_basic_ack_t *m = decoded;
+        return amqp_basic_ack(c, ch, m->delivery_tag, m->multiple);
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+        amqp_basic_nack_t *m = decoded;
+        return amqp_basic_nack(c, ch, m->delivery_tag, m->multiple, m->requeue);
+    }
+    case AMQP_BASIC_REJECT_METHOD: {
+        amqp_basic_reject_t *m = decoded;
+        return amqp_basic_reject(c, ch, m->delivery_tag, m->requeue);
+    }
+    case AMQP_QUEUE_DECLARE_METHOD: {
+        amqp_queue_declare_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_queue_declare(c, ch, m->queue, m->passive, m->durable, m->exclusive, m->auto_delete,
+                                      m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_QUEUE_DECLARE_OK_METHOD, sizeof(amqp_queue_declare_ok_t));
+    }
+    case AMQP_QUEUE_BIND_METHOD: {
+        amqp_queue_bind_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_queue_bind(c, ch, m->queue, m->exchange, m->routing_key, m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_QUEUE_BIND_OK_METHOD, sizeof(amqp_queue_bind_ok_t));
+    }
+    case AMQP_QUEUE_DELETE_METHOD: {
+        amqp_queue_delete_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_queue_delete(c, ch, m->queue, m->if_unused, m->if_empty);
+        return reply_as_frame(c, ch, ok, AMQP_QUEUE_DELETE_OK_METHOD, sizeof(amqp_queue_delete_ok_t));
+    }
+    case AMQP_EXCHANGE_DECLARE_METHOD: {
+        amqp_exchange_declare_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_exchange_declare(c, ch, m->exchange, m->type, m->passive, m->durable, m->auto_delete,
+                                         m->internal, m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_DECLARE_OK_METHOD, sizeof(amqp_exchange_declare_ok_t));
+    }
+    case AMQP_BASIC_QOS_METHOD: {
+        amqp_basic_qos_t *m = decoded;
+        void *ok = amqp_basic_qos(c, ch, m->prefetch_size, m->prefetch_count, m->global);
+        return reply_as_frame(c, ch, ok, AMQP_BASIC_QOS_OK_METHOD, sizeof(amqp_basic_qos_ok_t));
+    }
+    case AMQP_BASIC_CANCEL_METHOD: {
+        amqp_basic_cancel_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        amqp_basic_cancel_ok_t *ok = amqp_basic_cancel(c, ch, m->consumer_tag);
+        return reply_as_frame(c, ch, ok, AMQP_BASIC_CANCEL_OK_METHOD, sizeof(amqp_basic_cancel_ok_t));
+    }
+    case AMQP_CONFIRM_SELECT_METHOD: {
+        void *ok = amqp_confirm_select(c, ch);
+        return reply_as_frame(c, ch, ok, AMQP_CONFIRM_SELECT_OK_METHOD, sizeof(amqp_confirm_select_ok_t));
+    }
+    case AMQP_TX_SELECT_METHOD:
+        return reply_as_frame(c, ch, amqp_tx_select(c, ch), AMQP_TX_SELECT_OK_METHOD, sizeof(amqp_tx_select_ok_t));
+    case AMQP_TX_COMMIT_METHOD:
+        return reply_as_frame(c, ch, amqp_tx_commit(c, ch), AMQP_TX_COMMIT_OK_METHOD, sizeof(amqp_tx_commit_ok_t));
+    case AMQP_TX_ROLLBACK_METHOD:
+        return reply_as_frame(c, ch, amqp_tx_rollback(c, ch), AMQP_TX_ROLLBACK_OK_METHOD,
+                              sizeof(amqp_tx_rollback_ok_t));
+    default:
+        return AMQP_STATUS_UNSUPPORTED;
+    }
+}
+
+amqp_rpc_reply_t amqp_simple_rpc(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t request_id,
+                                 amqp_method_number_t *expected_reply_ids, void *decoded_request_method)
+{
+    amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+    if (c == NULL)
+        return r;
+    int st = amqp_send_method(c, ch, request_id, decoded_request_method);
+    if (st) {
+        if (c->reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION)
+            return c->reply;
+        compat_reply_library(c, st);
+        return c->reply;
+    }
+    amqp_frame_t f;
+    memset(&f, 0, sizeof f);
+    st = wait_frame(c, &f, c->rpc_timeout_ms ? (int64_t)c->rpc_timeout_ms : -1);
+    if (st) {
+        compat_reply_library(c, st);
+        return c->reply;
+    }
+    if (f.frame_type == AMQP_FRAME_METHOD && f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+        c->reply.reply = f.payload.method;
+        c->reply.library_error = 0;
+        return c->reply;
+    }
+    for (amqp_method_number_t *e = expected_reply_ids; e && *e; e++) {
+        if (f.frame_type == AMQP_FRAME_METHOD && f.payload.method.id == *e) {
+            c->reply.reply_type = AMQP_RESPONSE_NORMAL;
+            c->reply.reply = f.payload.method;
+            c->reply.library_error = 0;
+            return c->reply;
+        }
+    }
+    compat_reply_library(c, AMQP_STATUS_WRONG_METHOD);
+    return c->reply;
+}
+
+void *amqp_simple_rpc_decoded(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t request_id,
+                              amqp_method_number_t reply_id, void *decoded_request_method)
+{
+    amqp_method_number_t ids[2] = {reply_id, 0};
+    amqp_rpc_reply_t r = amqp_simple_rpc(c, ch, request_id, ids, decoded_request_method);
+    return r.reply_type == AMQP_RESPONSE_NORMAL ? r.reply.decoded : NULL;
+}
+
+/* ---- not offered: raw wire access ---------------------------------------------------------------- */
+int amqp_send_frame(amqp_connection_state_t c, amqp_frame_t const *frame)
+{
+    (void)c; (void)frame;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_send_header(amqp_connection_state_t c)
+{
+    (void)c;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_handle_input(amqp_connection_state_t c, amqp_bytes_t received_data, amqp_frame_t *decoded_frame)
+{
+    (void)c; (void)received_data; (void)decoded_frame;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_decode_method(amqp_method_number_t methodNumber, amqp_pool_t *pool, amqp_bytes_t encoded, void **decoded)
+{
+    (void)methodNumber; (void)pool; (void)encoded; (void)decoded;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_decode_properties(uint16_t class_id, amqp_pool_t *pool, amqp_bytes_t encoded, void **decoded)
+{
+    (void)class_id; (void)pool; (void)encoded; (void)decoded;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_encode_method(amqp_method_number_t methodNumber, void *decoded, amqp_bytes_t encoded)
+{
+    (void)methodNumber; (void)decoded; (void)encoded;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_encode_properties(uint16_t class_id, void *decoded, amqp_bytes_t encoded)
+{
+    (void)class_id; (void)decoded; (void)encoded;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_decode_table(amqp_bytes_t encoded, amqp_pool_t *pool, amqp_table_t *output, size_t *offset)
+{
+    (void)encoded; (void)pool; (void)output; (void)offset;
+    return AMQP_STATUS_UNSUPPORTED;
+}
+
+int amqp_encode_table(amqp_bytes_t encoded, amqp_table_t *input, size_t *offset)
+{
+    (void)encoded; (void)input; (void)offset;
+    return AMQP_STATUS_UNSUPPORTED;
+}
