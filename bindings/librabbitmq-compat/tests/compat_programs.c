@@ -1,0 +1,531 @@
+/*
+ * Small programs in the style of librabbitmq's examples, compiled once against librabbitmq-dev's
+ * headers and linked to librabbitmq.so.4; compat_programs.sh runs the same binary on the real
+ * library and on the compat one and compares what it prints.
+ *
+ *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns
+ *
+ * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
+ * "FAIL: ..." on stderr.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_framing.h>
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("FAIL: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void check_reply(amqp_rpc_reply_t r, const char *what)
+{
+    switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL: return;
+    case AMQP_RESPONSE_NONE: fail("%s: missing RPC reply type", what); break;
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION: fail("%s: %s", what, amqp_error_string2(r.library_error)); break;
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+        if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            amqp_connection_close_t *m = r.reply.decoded;
+            fail("%s: server connection error %u: %.*s", what, m->reply_code, (int)m->reply_text.len,
+                 (char *)m->reply_text.bytes);
+        } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            amqp_channel_close_t *m = r.reply.decoded;
+            fail("%s: server channel error %u: %.*s", what, m->reply_code, (int)m->reply_text.len,
+                 (char *)m->reply_text.bytes);
+        }
+        fail("%s: unknown server error, method id 0x%08X", what, r.reply.id);
+    }
+}
+
+static void check_status(int st, const char *what)
+{
+    if (st < 0)
+        fail("%s: %s", what, amqp_error_string2(st));
+}
+
+static amqp_connection_state_t connect_to(const char *url)
+{
+    struct amqp_connection_info ci;
+    char *u = strdup(url);
+    check_status(amqp_parse_url(u, &ci), "amqp_parse_url");
+    amqp_connection_state_t c = amqp_new_connection();
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    if (s == NULL)
+        fail("amqp_tcp_socket_new");
+    check_status(amqp_socket_open(s, ci.host, ci.port), "amqp_socket_open");
+    check_reply(amqp_login(c, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password), "login");
+    free(u);
+    if (amqp_get_frame_max(c) < 4096 || amqp_get_sockfd(c) < 0)
+        fail("frame_max %d sockfd %d", amqp_get_frame_max(c), amqp_get_sockfd(c));
+    amqp_channel_open(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "channel.open");
+    return c;
+}
+
+static void disconnect(amqp_connection_state_t c)
+{
+    check_reply(amqp_channel_close(c, 1, AMQP_REPLY_SUCCESS), "channel.close");
+    check_reply(amqp_connection_close(c, AMQP_REPLY_SUCCESS), "connection.close");
+    check_status(amqp_destroy_connection(c), "destroy");
+}
+
+static void declare(amqp_connection_state_t c, const char *q)
+{
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 1, 0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "queue.declare");
+    printf("declared: %u messages, %u consumers\n", ok->message_count, ok->consumer_count);
+}
+
+static void delete_queue(amqp_connection_state_t c, const char *q)
+{
+    amqp_queue_delete_ok_t *ok = amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
+    check_reply(amqp_get_rpc_reply(c), "queue.delete");
+    printf("deleted: %u messages\n", ok->message_count);
+}
+
+static void print_table(const amqp_table_t *t, int depth);
+
+static void print_value(const amqp_field_value_t *v, int depth)
+{
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_BOOLEAN: printf("bool %d", v->value.boolean); break;
+    case AMQP_FIELD_KIND_I8: printf("i8 %d", v->value.i8); break;
+    case AMQP_FIELD_KIND_U8: printf("u8 %u", v->value.u8); break;
+    case AMQP_FIELD_KIND_I16: printf("i16 %d", v->value.i16); break;
+    case AMQP_FIELD_KIND_U16: printf("u16 %u", v->value.u16); break;
+    case AMQP_FIELD_KIND_I32: printf("i32 %d", v->value.i32); break;
+    case AMQP_FIELD_KIND_U32: printf("u32 %u", v->value.u32); break;
+    case AMQP_FIELD_KIND_I64: printf("i64 %lld", (long long)v->value.i64); break;
+    case AMQP_FIELD_KIND_U64: printf("u64 %llu", (unsigned long long)v->value.u64); break;
+    case AMQP_FIELD_KIND_TIMESTAMP: printf("timestamp %llu", (unsigned long long)v->value.u64); break;
+    case AMQP_FIELD_KIND_F32: printf("f32 %g", v->value.f32); break;
+    case AMQP_FIELD_KIND_F64: printf("f64 %g", v->value.f64); break;
+    case AMQP_FIELD_KIND_DECIMAL: printf("decimal %u/%u", v->value.decimal.value, v->value.decimal.decimals); break;
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+        printf("%c \"%.*s\"", v->kind, (int)v->value.bytes.len, (char *)v->value.bytes.bytes);
+        break;
+    case AMQP_FIELD_KIND_VOID: printf("void"); break;
+    case AMQP_FIELD_KIND_TABLE: printf("table "); print_table(&v->value.table, depth + 1); break;
+    case AMQP_FIELD_KIND_ARRAY:
+        printf("array [");
+        for (int i = 0; i < v->value.array.num_entries; i++) {
+            if (i)
+                printf(", ");
+            print_value(&v->value.array.entries[i], depth + 1);
+        }
+        printf("]");
+        break;
+    default: printf("kind '%c'", v->kind);
+    }
+}
+
+static void print_table(const amqp_table_t *t, int depth)
+{
+    printf("{");
+    for (int i = 0; i < t->num_entries; i++) {
+        printf("%s%.*s: ", i ? ", " : "", (int)t->entries[i].key.len, (char *)t->entries[i].key.bytes);
+        print_value(&t->entries[i].value, depth);
+    }
+    printf("}");
+}
+
+static void print_props(const amqp_basic_properties_t *p)
+{
+#define PS(flag, name)                                                                             \
+    if (p->_flags & flag)                                                                          \
+        printf(" " #name "=%.*s", (int)p->name.len, (char *)p->name.bytes);
+    PS(AMQP_BASIC_CONTENT_TYPE_FLAG, content_type)
+    PS(AMQP_BASIC_CONTENT_ENCODING_FLAG, content_encoding)
+    PS(AMQP_BASIC_CORRELATION_ID_FLAG, correlation_id)
+    PS(AMQP_BASIC_EXPIRATION_FLAG, expiration)
+    PS(AMQP_BASIC_MESSAGE_ID_FLAG, message_id)
+    PS(AMQP_BASIC_TYPE_FLAG, type)
+    PS(AMQP_BASIC_USER_ID_FLAG, user_id)
+    PS(AMQP_BASIC_APP_ID_FLAG, app_id)
+#undef PS
+    if (p->_flags & AMQP_BASIC_DELIVERY_MODE_FLAG)
+        printf(" delivery_mode=%u", p->delivery_mode);
+    if (p->_flags & AMQP_BASIC_PRIORITY_FLAG)
+        printf(" priority=%u", p->priority);
+    if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG)
+        printf(" timestamp=%llu", (unsigned long long)p->timestamp);
+    if (p->_flags & AMQP_BASIC_HEADERS_FLAG) {
+        printf(" headers=");
+        print_table(&p->headers, 0);
+    }
+    printf("\n");
+}
+
+/* A rich header table: every kind RabbitMQ keeps. */
+static amqp_table_t rich_headers(amqp_table_entry_t *e, amqp_field_value_t *arr, amqp_table_entry_t *inner)
+{
+    int n = 0;
+#define ENTRY(k, kindv, member, val)                                                               \
+    e[n].key = amqp_cstring_bytes(k);                                                              \
+    e[n].value.kind = kindv;                                                                       \
+    e[n].value.value.member = val;                                                                 \
+    n++;
+    ENTRY("bool", AMQP_FIELD_KIND_BOOLEAN, boolean, 1)
+    ENTRY("i8", AMQP_FIELD_KIND_I8, i8, -8)
+    ENTRY("i16", AMQP_FIELD_KIND_I16, i16, -1600)
+    ENTRY("i32", AMQP_FIELD_KIND_I32, i32, -320000)
+    ENTRY("i64", AMQP_FIELD_KIND_I64, i64, -6400000000LL)
+    ENTRY("f64", AMQP_FIELD_KIND_F64, f64, 2.5)
+    ENTRY("ts", AMQP_FIELD_KIND_TIMESTAMP, u64, 1700000000ULL)
+    ENTRY("str", AMQP_FIELD_KIND_UTF8, bytes, amqp_cstring_bytes("hello"))
+    ENTRY("bin", AMQP_FIELD_KIND_BYTES, bytes, amqp_cstring_bytes("raw"))
+    arr[0].kind = AMQP_FIELD_KIND_I32;
+    arr[0].value.i32 = 1;
+    arr[1].kind = AMQP_FIELD_KIND_UTF8;
+    arr[1].value.bytes = amqp_cstring_bytes("two");
+    e[n].key = amqp_cstring_bytes("arr");
+    e[n].value.kind = AMQP_FIELD_KIND_ARRAY;
+    e[n].value.value.array.num_entries = 2;
+    e[n].value.value.array.entries = arr;
+    n++;
+    inner[0].key = amqp_cstring_bytes("deep");
+    inner[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    inner[0].value.value.bytes = amqp_cstring_bytes("yes");
+    e[n].key = amqp_cstring_bytes("nested");
+    e[n].value.kind = AMQP_FIELD_KIND_TABLE;
+    e[n].value.value.table.num_entries = 1;
+    e[n].value.value.table.entries = inner;
+    n++;
+    ENTRY("dec", AMQP_FIELD_KIND_DECIMAL, decimal.value, 12345)
+    e[n - 1].value.value.decimal.decimals = 2;
+#undef ENTRY
+    amqp_table_t t = {n, e};
+    return t;
+}
+
+static void producer_consumer(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.work", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    declare(c, q);
+    amqp_table_entry_t e[16], inner[1];
+    amqp_field_value_t arr[2];
+    for (int i = 0; i < 50; i++) {
+        amqp_basic_properties_t p;
+        memset(&p, 0, sizeof p);
+        p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG |
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_PRIORITY_FLAG | AMQP_BASIC_TIMESTAMP_FLAG |
+                   AMQP_BASIC_APP_ID_FLAG | AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
+        p.content_type = amqp_cstring_bytes("text/plain");
+        p.delivery_mode = 2;
+        p.priority = (uint8_t)(i % 10);
+        p.timestamp = 1700000000u + (uint64_t)i;
+        p.app_id = amqp_cstring_bytes("compat_programs");
+        p.type = amqp_cstring_bytes("test");
+        p.correlation_id = amqp_cstring_bytes("corr");
+        char mid[32], body[64];
+        snprintf(mid, sizeof mid, "id-%d", i);
+        p.message_id = amqp_cstring_bytes(mid);
+        p.headers = rich_headers(e, arr, inner);
+        snprintf(body, sizeof body, "body %d", i);
+        check_status(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, &p,
+                                        amqp_cstring_bytes(body)),
+                     "basic.publish");
+    }
+    /* a large body, split into several frames */
+    size_t big = 300000;
+    char *large = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        large[i] = (char)('a' + i % 26);
+    amqp_bytes_t lb = {big, large};
+    check_status(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, NULL, lb), "publish large");
+    /* basic.get + amqp_read_message */
+    amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(q), 0);
+    check_reply(r, "basic.get");
+    if (r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+        fail("basic.get: empty");
+    amqp_basic_get_ok_t *g = r.reply.decoded;
+    printf("get: tag %llu redelivered %d left %u\n", (unsigned long long)g->delivery_tag, g->redelivered,
+           g->message_count);
+    uint64_t get_tag = g->delivery_tag;
+    amqp_message_t m;
+    check_reply(amqp_read_message(c, 1, &m, 0), "read_message");
+    printf("get body: %.*s;", (int)m.body.len, (char *)m.body.bytes);
+    print_props(&m.properties);
+    amqp_destroy_message(&m);
+    check_status(amqp_basic_ack(c, 1, get_tag, 0), "ack get");
+    amqp_maybe_release_buffers(c);
+
+    /* consumer: amqp_consume_message */
+    amqp_basic_qos(c, 1, 0, 10, 0);
+    check_reply(amqp_get_rpc_reply(c), "basic.qos");
+    amqp_basic_consume_ok_t *ok = amqp_basic_consume(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("ctag-1"), 0,
+                                                     0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume");
+    printf("consumer tag: %.*s\n", (int)ok->consumer_tag.len, (char *)ok->consumer_tag.bytes);
+    for (int i = 1; i < 51; i++) {
+        amqp_envelope_t env;
+        amqp_maybe_release_buffers(c);
+        struct timeval tv = {10, 0};
+        check_reply(amqp_consume_message(c, &env, &tv, 0), "consume_message");
+        if (i < 50 || env.message.body.len < 1000) {
+            printf("deliver ch %u tag %llu ctag %.*s rk-matches %d body %.*s;", env.channel,
+                   (unsigned long long)env.delivery_tag, (int)env.consumer_tag.len, (char *)env.consumer_tag.bytes,
+                   env.routing_key.len == strlen(q) && memcmp(env.routing_key.bytes, q, strlen(q)) == 0,
+                   (int)env.message.body.len, (char *)env.message.body.bytes);
+            if (i < 3)
+                print_props(&env.message.properties);
+            else
+                printf(" priority=%u\n", env.message.properties.priority);
+        } else {
+            int same = env.message.body.len == big && memcmp(env.message.body.bytes, large, big) == 0;
+            printf("deliver large: %zu bytes, intact %d\n", env.message.body.len, same);
+        }
+        check_status(amqp_basic_ack(c, 1, env.delivery_tag, 0), "ack");
+        amqp_destroy_envelope(&env);
+    }
+    /* nothing more: a short timeout */
+    amqp_envelope_t env;
+    struct timeval tv = {0, 200000};
+    amqp_rpc_reply_t t = amqp_consume_message(c, &env, &tv, 0);
+    printf("after last: type %d error %s\n", t.reply_type, amqp_error_string2(t.library_error));
+    amqp_basic_cancel(c, 1, amqp_cstring_bytes("ctag-1"));
+    check_reply(amqp_get_rpc_reply(c), "basic.cancel");
+    free(large);
+    delete_queue(c, q);
+    disconnect(c);
+}
+
+static void rpc(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.rpc", prefix);
+    amqp_connection_state_t server = connect_to(url);
+    amqp_connection_state_t client = connect_to(url);
+    declare(server, q);
+    amqp_basic_consume(server, 1, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(server), "server consume");
+    amqp_queue_declare_ok_t *rq = amqp_queue_declare(client, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(client), "reply queue");
+    amqp_bytes_t reply_to = amqp_bytes_malloc_dup(rq->queue);
+    printf("reply queue server-named: %d\n", reply_to.len > 8 && memcmp(reply_to.bytes, "amq.gen-", 8) == 0);
+    amqp_basic_consume(client, 1, reply_to, amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(client), "client consume");
+    for (int i = 0; i < 5; i++) {
+        char corr[32], body[32];
+        snprintf(corr, sizeof corr, "req-%d", i);
+        snprintf(body, sizeof body, "%d", i * 7);
+        amqp_basic_properties_t p;
+        memset(&p, 0, sizeof p);
+        p._flags = AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
+        p.reply_to = reply_to;
+        p.correlation_id = amqp_cstring_bytes(corr);
+        p.content_type = amqp_cstring_bytes("text/plain");
+        check_status(amqp_basic_publish(client, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, &p,
+                                        amqp_cstring_bytes(body)), "request");
+        /* the server answers */
+        amqp_envelope_t req;
+        amqp_maybe_release_buffers(server);
+        check_reply(amqp_consume_message(server, &req, NULL, 0), "server consume_message");
+        char in[32] = {0}, out[64];
+        memcpy(in, req.message.body.bytes, req.message.body.len < 31 ? req.message.body.len : 31);
+        snprintf(out, sizeof out, "square(%s)=%d", in, atoi(in) * atoi(in));
+        amqp_basic_properties_t rp;
+        memset(&rp, 0, sizeof rp);
+        rp._flags = AMQP_BASIC_CORRELATION_ID_FLAG;
+        rp.correlation_id = req.message.properties.correlation_id;
+        check_status(amqp_basic_publish(server, 1, amqp_empty_bytes, req.message.properties.reply_to, 0, 0, &rp,
+                                        amqp_cstring_bytes(out)), "reply");
+        amqp_destroy_envelope(&req);
+        /* the client reads its answer */
+        amqp_envelope_t ans;
+        amqp_maybe_release_buffers(client);
+        check_reply(amqp_consume_message(client, &ans, NULL, 0), "client consume_message");
+        printf("rpc %.*s -> %.*s\n", (int)ans.message.properties.correlation_id.len,
+               (char *)ans.message.properties.correlation_id.bytes, (int)ans.message.body.len,
+               (char *)ans.message.body.bytes);
+        amqp_destroy_envelope(&ans);
+    }
+    amqp_bytes_free(reply_to);
+    delete_queue(server, q);
+    disconnect(client);
+    disconnect(server);
+}
+
+static void confirms(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.confirms", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    declare(c, q);
+    amqp_confirm_select(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "confirm.select");
+    int n = 200;
+    for (int i = 0; i < n; i++)
+        check_status(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, NULL,
+                                        amqp_cstring_bytes("confirmed")), "publish");
+    uint64_t acked = 0;
+    int frames = 0;
+    while (acked < (uint64_t)n) {
+        amqp_frame_t f;
+        struct timeval tv = {10, 0};
+        check_status(amqp_simple_wait_frame_noblock(c, &f, &tv), "wait ack");
+        if (f.frame_type != AMQP_FRAME_METHOD || f.payload.method.id != AMQP_BASIC_ACK_METHOD)
+            fail("expected basic.ack, got %s", amqp_method_name(f.payload.method.id));
+        amqp_basic_ack_t *a = f.payload.method.decoded;
+        if (a->delivery_tag <= acked || (!a->multiple && a->delivery_tag != acked + 1))
+            fail("ack out of order: %llu after %llu", (unsigned long long)a->delivery_tag, (unsigned long long)acked);
+        acked = a->delivery_tag;
+        frames++;
+        amqp_maybe_release_buffers(c);
+    }
+    printf("confirmed %llu publishes (in at least one ack frame: %d)\n", (unsigned long long)acked, frames >= 1);
+    /* mandatory publish to nowhere: basic.return, then the ack */
+    check_status(amqp_basic_publish(c, 1, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("no-such-route"),
+                                    1, 0, NULL, amqp_cstring_bytes("returned body")), "mandatory publish");
+    amqp_frame_t f;
+    check_status(amqp_simple_wait_frame(c, &f), "wait return");
+    if (f.frame_type != AMQP_FRAME_METHOD || f.payload.method.id != AMQP_BASIC_RETURN_METHOD)
+        fail("expected basic.return");
+    amqp_basic_return_t *ret = f.payload.method.decoded;
+    printf("returned: %u %.*s\n", ret->reply_code, (int)ret->reply_text.len, (char *)ret->reply_text.bytes);
+    amqp_message_t m;
+    check_reply(amqp_read_message(c, f.channel, &m, 0), "read returned message");
+    printf("returned body: %.*s\n", (int)m.body.len, (char *)m.body.bytes);
+    amqp_destroy_message(&m);
+    check_status(amqp_simple_wait_frame(c, &f), "wait ack of return");
+    printf("then: %s tag %llu\n", amqp_method_name(f.payload.method.id),
+           (unsigned long long)((amqp_basic_ack_t *)f.payload.method.decoded)->delivery_tag);
+    delete_queue(c, q);
+    disconnect(c);
+}
+
+static void errors(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.missing", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
+    printf("passive declare: type %d method %s", r.reply_type, amqp_method_name(r.reply.id));
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *m = r.reply.decoded;
+        printf(" code %u class %u method %u\n", m->reply_code, m->class_id, m->method_id);
+        amqp_channel_close_ok_t close_ok;
+        check_status(amqp_send_method(c, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "close-ok");
+    } else {
+        printf("\n");
+    }
+    /* the channel number is usable again */
+    amqp_channel_open(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "reopen channel 1");
+    /* a second channel with a high number */
+    amqp_channel_open(c, 7);
+    check_reply(amqp_get_rpc_reply(c), "open channel 7");
+    amqp_exchange_declare(c, 7, amqp_cstring_bytes("amq.direct"), amqp_cstring_bytes("topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
+    r = amqp_get_rpc_reply(c);
+    printf("redeclare amq.direct as topic: type %d method %s code %u\n", r.reply_type, amqp_method_name(r.reply.id),
+           r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ? ((amqp_channel_close_t *)r.reply.decoded)->reply_code : 0);
+    /* channel 1 still works */
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "declare on channel 1");
+    printf("channel 1 still open: %d\n", ok != NULL);
+    /* an empty basic.get */
+    r = amqp_basic_get(c, 1, ok->queue, 1);
+    check_reply(r, "get empty");
+    printf("empty get: %s\n", amqp_method_name(r.reply.id));
+    printf("error strings: %s | %s | %s\n", amqp_error_string2(AMQP_STATUS_TIMEOUT),
+           amqp_error_string2(AMQP_STATUS_SSL_ERROR), amqp_error_string2(AMQP_STATUS_CONNECTION_CLOSED));
+    printf("version ok: %d\n", amqp_version_number() == AMQP_VERSION && strcmp(amqp_version(), AMQP_VERSION_STRING) == 0);
+    /* bad URL */
+    char bad[] = "http://nope";
+    struct amqp_connection_info ci;
+    printf("bad url: %s\n", amqp_error_string2(amqp_parse_url(bad, &ci)));
+    /* table clone */
+    amqp_table_entry_t e[16], inner[1];
+    amqp_field_value_t arr[2];
+    amqp_table_t t = rich_headers(e, arr, inner), copy;
+    amqp_pool_t pool;
+    init_amqp_pool(&pool, 4096);
+    check_status(amqp_table_clone(&t, &copy, &pool), "table_clone");
+    printf("clone: ");
+    print_table(&copy, 0);
+    printf("\n");
+    empty_amqp_pool(&pool);
+    disconnect(c);
+}
+
+static void tx_returns(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.tx", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    declare(c, q);
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "exchange.declare");
+    amqp_queue_bind(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes(q), amqp_cstring_bytes("any"), amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "queue.bind");
+    amqp_tx_select(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "tx.select");
+    check_status(amqp_basic_publish(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("x"), 0, 0, NULL,
+                                    amqp_cstring_bytes("rolled back")), "publish 1");
+    amqp_tx_rollback(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "tx.rollback");
+    check_status(amqp_basic_publish(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("x"), 0, 0, NULL,
+                                    amqp_cstring_bytes("committed")), "publish 2");
+    amqp_tx_commit(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "tx.commit");
+    amqp_queue_purge_ok_t *p = amqp_queue_purge(c, 1, amqp_cstring_bytes(q));
+    check_reply(amqp_get_rpc_reply(c), "queue.purge");
+    printf("purged after tx: %u\n", p->message_count);
+    amqp_queue_unbind(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes(q), amqp_cstring_bytes("any"), amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "queue.unbind");
+    amqp_exchange_bind(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("amq.fanout"), amqp_empty_bytes, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "exchange.bind");
+    amqp_exchange_unbind(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("amq.fanout"), amqp_empty_bytes, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "exchange.unbind");
+    amqp_exchange_delete(c, 1, amqp_cstring_bytes(q), 0);
+    check_reply(amqp_get_rpc_reply(c), "exchange.delete");
+    amqp_basic_recover(c, 1, 1);
+    check_reply(amqp_get_rpc_reply(c), "basic.recover");
+    /* nack and reject through basic.get */
+    amqp_tx_commit(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "tx.commit 2");
+    delete_queue(c, q);
+    printf("tx, bindings, recover: ok\n");
+    disconnect(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4)
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns AMQP_URL QUEUE_PREFIX", argv[0]);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *s = argv[1];
+    if (strcmp(s, "producer_consumer") == 0)
+        producer_consumer(argv[2], argv[3]);
+    else if (strcmp(s, "rpc") == 0)
+        rpc(argv[2], argv[3]);
+    else if (strcmp(s, "confirms") == 0)
+        confirms(argv[2], argv[3]);
+    else if (strcmp(s, "errors") == 0)
+        errors(argv[2], argv[3]);
+    else if (strcmp(s, "tx_returns") == 0)
+        tx_returns(argv[2], argv[3]);
+    else
+        fail("unknown scenario %s", s);
+    printf("done\n");
+    return 0;
+}
