@@ -115,8 +115,9 @@ int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *
             c->reply.reply.decoded = m;
             c->reply.library_error = 0;
             c->closed = 1;
+            /* librabbitmq: the broker then drops the socket, and later calls fail with a socket error */
             if (!c->dead_status)
-                c->dead_status = AMQP_STATUS_CONNECTION_CLOSED;
+                c->dead_status = AMQP_STATUS_SOCKET_ERROR;
         }
         return AMQP_STATUS_CONNECTION_CLOSED;
     }

@@ -707,7 +707,9 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         const swamqp_error *er = e->error;
         c->closed = 1;
         if (!c->dead_status)
-            c->dead_status = er && er->status ? compat_status_from_sw(er->status) : AMQP_STATUS_CONNECTION_CLOSED;
+            c->dead_status = er && er->origin == SWAMQP_ORIGIN_BROKER ? AMQP_STATUS_SOCKET_ERROR
+                             : er && er->status ? compat_status_from_sw(er->status)
+                                                : AMQP_STATUS_CONNECTION_CLOSED;
         if (was_closed || er == NULL || er->origin != SWAMQP_ORIGIN_BROKER)
             return;
         compat_frame *f = method_frame(0, AMQP_CONNECTION_CLOSE_METHOD, sizeof(amqp_connection_close_t), &d);
