@@ -4,7 +4,7 @@
  * library and on the compat one and compares what it prints.
  *
  *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
- *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login
  *
  * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
  * "FAIL: ..." on stderr.
@@ -535,10 +535,46 @@ static void connection_error(const char *url, const char *prefix)
     amqp_destroy_connection(c);
 }
 
+/* Login: negotiated limits for several heartbeat requests, a wrong password, failed socket opens. */
+static void login(const char *url, const char *prefix)
+{
+    (void)prefix;
+    int hbs[] = {0, 5, 600};
+    struct amqp_connection_info ci;
+    char *u = strdup(url);
+    check_status(amqp_parse_url(u, &ci), "amqp_parse_url");
+    for (int i = 0; i < 3; i++) {
+        amqp_connection_state_t c = amqp_new_connection();
+        amqp_socket_t *s = amqp_tcp_socket_new(c);
+        check_status(amqp_socket_open(s, ci.host, ci.port), "socket open");
+        amqp_rpc_reply_t r = amqp_login(c, ci.vhost, 0, 131072, hbs[i], AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+        printf("heartbeat %d: login %d channel_max %d frame_max %d heartbeat %d\n", hbs[i], r.reply_type,
+               amqp_get_channel_max(c), amqp_get_frame_max(c), amqp_get_heartbeat(c));
+        check_reply(amqp_connection_close(c, AMQP_REPLY_SUCCESS), "connection.close");
+        amqp_destroy_connection(c);
+    }
+    amqp_connection_state_t c = amqp_new_connection();
+    amqp_socket_t *s = amqp_tcp_socket_new(c);
+    check_status(amqp_socket_open(s, ci.host, ci.port), "socket open");
+    amqp_rpc_reply_t r = amqp_login(c, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user, "wrong password");
+    printf("wrong password: type %d library_error %s method %s", r.reply_type, amqp_error_string2(r.library_error),
+           r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ? amqp_method_name(r.reply.id) : "-");
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD)
+        printf(" code %u", ((amqp_connection_close_t *)r.reply.decoded)->reply_code);
+    printf("\n");
+    amqp_destroy_connection(c);
+    c = amqp_new_connection();
+    s = amqp_tcp_socket_new(c);
+    printf("closed port: %s\n", amqp_error_string2(amqp_socket_open(s, "127.0.0.1", 1)));
+    printf("unknown host: %s\n", amqp_error_string2(amqp_socket_open(s, "no-such-host.invalid", 5672)));
+    amqp_destroy_connection(c);
+    free(u);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error AMQP_URL QUEUE_PREFIX", argv[0]);
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login AMQP_URL QUEUE_PREFIX", argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *s = argv[1];
     if (strcmp(s, "producer_consumer") == 0)
@@ -551,6 +587,8 @@ int main(int argc, char **argv)
         errors(argv[2], argv[3]);
     else if (strcmp(s, "tx_returns") == 0)
         tx_returns(argv[2], argv[3]);
+    else if (strcmp(s, "login") == 0)
+        login(argv[2], argv[3]);
     else if (strcmp(s, "connection_error") == 0)
         connection_error(argv[2], argv[3]);
     else
