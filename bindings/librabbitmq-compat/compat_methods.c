@@ -1047,7 +1047,7 @@ amqp_rpc_reply_t amqp_consume_message(amqp_connection_state_t c, amqp_envelope_t
  * calls; those with a reply queue a synthetic -ok frame (or the broker's close) for
  * amqp_simple_wait_method / amqp_simple_wait_frame to read. */
 static int queue_reply_frame(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t id,
-                             const void *decoded, size_t size, int copy_queue_name)
+                             const void *decoded, size_t size)
 {
     void *d = NULL;
     compat_frame *f = method_frame(ch, id, size ? size : 1, &d);
@@ -1055,12 +1055,27 @@ static int queue_reply_frame(amqp_connection_state_t c, amqp_channel_t ch, amqp_
         return AMQP_STATUS_NO_MEMORY;
     if (size)
         memcpy(d, decoded, size);
-    if (copy_queue_name) {
-        amqp_queue_declare_ok_t *q = d;
-        q->queue = compat_pool_dup(&f->pool, q->queue.bytes, q->queue.len);
+    /* the strings of the -ok structs live in the connection pool: give the frame its own copies */
+    switch (id) {
+    case AMQP_QUEUE_DECLARE_OK_METHOD:
+    case AMQP_BASIC_CONSUME_OK_METHOD:
+    case AMQP_BASIC_CANCEL_OK_METHOD: { /* their first member is the queue name / consumer tag */
+        amqp_bytes_t *b = d;
+        *b = compat_pool_dup(&f->pool, b->bytes, b->len);
+        break;
     }
+    case AMQP_BASIC_GET_OK_METHOD: {
+        amqp_basic_get_ok_t *g = d;
+        g->exchange = compat_pool_dup(&f->pool, g->exchange.bytes, g->exchange.len);
+        g->routing_key = compat_pool_dup(&f->pool, g->routing_key.bytes, g->routing_key.len);
+        break;
+    }
+    default: break;
+    }
+    /* At the front: the reply comes before deliveries that were already queued, as with
+       librabbitmq, whose RPCs set such frames aside. */
     flist l = {f, f, 0};
-    enqueue_back(c, &l);
+    enqueue_front(c, &l);
     return AMQP_STATUS_OK;
 }
 
@@ -1068,7 +1083,7 @@ static int reply_as_frame(amqp_connection_state_t c, amqp_channel_t ch, void *ok
                           size_t size)
 {
     if (ok != NULL)
-        return queue_reply_frame(c, ch, id, ok, size, id == AMQP_QUEUE_DECLARE_OK_METHOD);
+        return queue_reply_frame(c, ch, id, ok, size);
     if (c->reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
         if (c->reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
             amqp_channel_close_t x = *(amqp_channel_close_t *)c->reply.reply.decoded;
@@ -1079,7 +1094,7 @@ static int reply_as_frame(amqp_connection_state_t c, amqp_channel_t ch, void *ok
             x.reply_text = compat_pool_dup(&f->pool, x.reply_text.bytes, x.reply_text.len);
             memcpy(d, &x, sizeof x);
             flist l = {f, f, 0};
-            enqueue_back(c, &l);
+            enqueue_front(c, &l);
             return AMQP_STATUS_OK;
         }
         return AMQP_STATUS_CONNECTION_CLOSED;
@@ -1142,6 +1157,62 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
         void *ok = amqp_exchange_declare(c, ch, m->exchange, m->type, m->passive, m->durable, m->auto_delete,
                                          m->internal, m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_DECLARE_OK_METHOD, sizeof(amqp_exchange_declare_ok_t));
+    }
+    case AMQP_EXCHANGE_DELETE_METHOD: {
+        amqp_exchange_delete_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_exchange_delete(c, ch, m->exchange, m->if_unused);
+        return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_DELETE_OK_METHOD, sizeof(amqp_exchange_delete_ok_t));
+    }
+    case AMQP_EXCHANGE_BIND_METHOD: {
+        amqp_exchange_bind_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_exchange_bind(c, ch, m->destination, m->source, m->routing_key, m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_BIND_OK_METHOD, sizeof(amqp_exchange_bind_ok_t));
+    }
+    case AMQP_EXCHANGE_UNBIND_METHOD: {
+        amqp_exchange_unbind_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_exchange_unbind(c, ch, m->destination, m->source, m->routing_key, m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_UNBIND_OK_METHOD, sizeof(amqp_exchange_unbind_ok_t));
+    }
+    case AMQP_QUEUE_UNBIND_METHOD: {
+        amqp_queue_unbind_t *m = decoded;
+        void *ok = amqp_queue_unbind(c, ch, m->queue, m->exchange, m->routing_key, m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_QUEUE_UNBIND_OK_METHOD, sizeof(amqp_queue_unbind_ok_t));
+    }
+    case AMQP_QUEUE_PURGE_METHOD: {
+        amqp_queue_purge_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_queue_purge(c, ch, m->queue);
+        return reply_as_frame(c, ch, ok, AMQP_QUEUE_PURGE_OK_METHOD, sizeof(amqp_queue_purge_ok_t));
+    }
+    case AMQP_BASIC_CONSUME_METHOD: {
+        amqp_basic_consume_t *m = decoded;
+        if (m->nowait)
+            return AMQP_STATUS_UNSUPPORTED;
+        void *ok = amqp_basic_consume(c, ch, m->queue, m->consumer_tag, m->no_local, m->no_ack, m->exclusive,
+                                      m->arguments);
+        return reply_as_frame(c, ch, ok, AMQP_BASIC_CONSUME_OK_METHOD, sizeof(amqp_basic_consume_ok_t));
+    }
+    case AMQP_BASIC_RECOVER_METHOD: {
+        amqp_basic_recover_t *m = decoded;
+        void *ok = amqp_basic_recover(c, ch, m->requeue);
+        return reply_as_frame(c, ch, ok, AMQP_BASIC_RECOVER_OK_METHOD, sizeof(amqp_basic_recover_ok_t));
+    }
+    case AMQP_BASIC_GET_METHOD: {
+        /* get-ok (then its header and body frames, already queued in front) or get-empty */
+        amqp_basic_get_t *m = decoded;
+        amqp_rpc_reply_t r = amqp_basic_get(c, ch, m->queue, m->no_ack);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL)
+            return reply_as_frame(c, ch, NULL, 0, 0);
+        if (r.reply.id == AMQP_BASIC_GET_OK_METHOD)
+            return queue_reply_frame(c, ch, AMQP_BASIC_GET_OK_METHOD, r.reply.decoded, sizeof(amqp_basic_get_ok_t));
+        return queue_reply_frame(c, ch, AMQP_BASIC_GET_EMPTY_METHOD, r.reply.decoded, sizeof(amqp_basic_get_empty_t));
     }
     case AMQP_BASIC_QOS_METHOD: {
         amqp_basic_qos_t *m = decoded;

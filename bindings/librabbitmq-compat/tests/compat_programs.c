@@ -4,7 +4,7 @@
  * library and on the compat one and compares what it prints.
  *
  *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
- *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic
  *
  * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
  * "FAIL: ..." on stderr.
@@ -571,10 +571,80 @@ static void login(const char *url, const char *prefix)
     free(u);
 }
 
+/* The generic method API: amqp_simple_rpc_decoded, amqp_send_method + amqp_simple_wait_method. */
+static void generic(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.generic", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    amqp_queue_declare_t qd;
+    memset(&qd, 0, sizeof qd);
+    qd.queue = amqp_cstring_bytes(q);
+    qd.durable = 1;
+    qd.arguments = amqp_empty_table;
+    amqp_queue_declare_ok_t *ok = amqp_simple_rpc_decoded(c, 1, AMQP_QUEUE_DECLARE_METHOD, AMQP_QUEUE_DECLARE_OK_METHOD, &qd);
+    check_reply(amqp_get_rpc_reply(c), "simple_rpc queue.declare");
+    printf("declare-ok: name matches %d, %u messages\n", ok && ok->queue.len == strlen(q), ok ? ok->message_count : 0);
+    for (int i = 0; i < 2; i++)
+        check_status(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, NULL,
+                                        amqp_cstring_bytes(i ? "second" : "first")), "publish");
+    amqp_basic_get_t get;
+    memset(&get, 0, sizeof get);
+    get.queue = amqp_cstring_bytes(q);
+    get.no_ack = 1;
+    check_status(amqp_send_method(c, 1, AMQP_BASIC_GET_METHOD, &get), "send basic.get");
+    amqp_method_t m;
+    check_status(amqp_simple_wait_method(c, 1, AMQP_BASIC_GET_OK_METHOD, &m), "wait get-ok");
+    amqp_basic_get_ok_t *g = m.decoded;
+    printf("get-ok: tag %llu left %u\n", (unsigned long long)g->delivery_tag, g->message_count);
+    amqp_message_t msg;
+    check_reply(amqp_read_message(c, 1, &msg, 0), "read_message");
+    printf("body: %.*s\n", (int)msg.body.len, (char *)msg.body.bytes);
+    amqp_destroy_message(&msg);
+    amqp_queue_purge_t pu;
+    memset(&pu, 0, sizeof pu);
+    pu.queue = amqp_cstring_bytes(q);
+    check_status(amqp_send_method(c, 1, AMQP_QUEUE_PURGE_METHOD, &pu), "send queue.purge");
+    check_status(amqp_simple_wait_method(c, 1, AMQP_QUEUE_PURGE_OK_METHOD, &m), "wait purge-ok");
+    printf("purge-ok: %u\n", ((amqp_queue_purge_ok_t *)m.decoded)->message_count);
+    amqp_basic_qos_t qos;
+    memset(&qos, 0, sizeof qos);
+    qos.prefetch_count = 5;
+    amqp_method_number_t qos_ok[] = {AMQP_BASIC_QOS_OK_METHOD, 0};
+    check_reply(amqp_simple_rpc(c, 1, AMQP_BASIC_QOS_METHOD, qos_ok, &qos), "simple_rpc basic.qos");
+    printf("qos-ok\n");
+    /* a broker error through the generic path */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s.missing", q);
+    memset(&qd, 0, sizeof qd);
+    qd.queue = amqp_cstring_bytes(missing);
+    qd.passive = 1;
+    qd.arguments = amqp_empty_table;
+    amqp_method_number_t decl_ok[] = {AMQP_QUEUE_DECLARE_OK_METHOD, 0};
+    amqp_rpc_reply_t r = amqp_simple_rpc(c, 1, AMQP_QUEUE_DECLARE_METHOD, decl_ok, &qd);
+    printf("passive declare: type %d method %s", r.reply_type, amqp_method_name(r.reply.id));
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        printf(" code %u\n", ((amqp_channel_close_t *)r.reply.decoded)->reply_code);
+        amqp_channel_close_ok_t close_ok;
+        check_status(amqp_send_method(c, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "close-ok");
+    } else {
+        printf("\n");
+    }
+    amqp_channel_open(c, 1);
+    check_reply(amqp_get_rpc_reply(c), "reopen");
+    amqp_queue_delete_t qdel;
+    memset(&qdel, 0, sizeof qdel);
+    qdel.queue = amqp_cstring_bytes(q);
+    check_status(amqp_send_method(c, 1, AMQP_QUEUE_DELETE_METHOD, &qdel), "send queue.delete");
+    check_status(amqp_simple_wait_method(c, 1, AMQP_QUEUE_DELETE_OK_METHOD, &m), "wait delete-ok");
+    printf("delete-ok: %u\n", ((amqp_queue_delete_ok_t *)m.decoded)->message_count);
+    disconnect(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login AMQP_URL QUEUE_PREFIX", argv[0]);
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic AMQP_URL QUEUE_PREFIX", argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *s = argv[1];
     if (strcmp(s, "producer_consumer") == 0)
@@ -587,6 +657,8 @@ int main(int argc, char **argv)
         errors(argv[2], argv[3]);
     else if (strcmp(s, "tx_returns") == 0)
         tx_returns(argv[2], argv[3]);
+    else if (strcmp(s, "generic") == 0)
+        generic(argv[2], argv[3]);
     else if (strcmp(s, "login") == 0)
         login(argv[2], argv[3]);
     else if (strcmp(s, "connection_error") == 0)
