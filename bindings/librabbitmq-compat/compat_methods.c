@@ -20,7 +20,56 @@ static swamqp_bytes sb(amqp_bytes_t b)
     return r;
 }
 
-/* The swamqp channel of user channel `ch`, or 0 (reply set) when it is not usable. */
+static void unlink_frame(amqp_connection_state_t c, compat_frame *f, compat_frame *prev);
+
+/* A channel.close the broker sent for user channel `ch` that no call has reported yet (queued as
+ * a frame), or NULL. */
+static compat_frame *pending_close(amqp_connection_state_t c, amqp_channel_t ch, compat_frame **prev)
+{
+    compat_frame *p = NULL;
+    for (compat_frame *f = c->head; f; p = f, f = f->next) {
+        if (f->frame.channel == ch && f->frame.frame_type == AMQP_FRAME_METHOD &&
+            f->frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            *prev = p;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Reports a pending broker close of user channel `ch` as the reply (a server exception); 1 if so. */
+static int report_pending_close(amqp_connection_state_t c, amqp_channel_t ch)
+{
+    compat_frame *prev = NULL, *f = ch ? pending_close(c, ch, &prev) : NULL;
+    if (f == NULL)
+        return 0;
+    unlink_frame(c, f, prev);
+    empty_amqp_pool(&c->reply_pool);
+    compat_pool_take(&c->reply_pool, &f->pool);
+    c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+    c->reply.reply = f->frame.payload.method;
+    c->reply.library_error = 0;
+    free(f);
+    return 1;
+}
+
+static int pump(amqp_connection_state_t c, uint32_t timeout_ms);
+
+/* A call failed: a channel the broker closed before the call (its close event not handled yet) is
+ * reported as that close, else the error as it is. */
+static void rpc_fail(amqp_connection_state_t c, amqp_channel_t ch, int rc, const swamqp_error *err)
+{
+    if (rc == SWAMQP_ERR_CHANNEL_CLOSED && err->origin != SWAMQP_ORIGIN_BROKER) {
+        pump(c, 0);
+        if (report_pending_close(c, ch))
+            return;
+    }
+    compat_reply_from_sw(c, rc, err);
+}
+
+/* The swamqp channel of user channel `ch`, or 0 (reply set) when it is not usable. A channel the
+ * broker closed while no call was running reports that close now, as librabbitmq's next RPC on
+ * the channel would (a server exception with the decoded channel.close). */
 static uint16_t sw_channel(amqp_connection_state_t c, amqp_channel_t ch)
 {
     if (c == NULL)
@@ -30,9 +79,12 @@ static uint16_t sw_channel(amqp_connection_state_t c, amqp_channel_t ch)
         return 0;
     }
     uint16_t s = ch ? c->u2s[ch] : 0;
-    if (s == 0)
-        compat_reply_library(c, AMQP_STATUS_UNEXPECTED_STATE); /* channel not open */
-    return s;
+    if (s != 0)
+        return s;
+    if (report_pending_close(c, ch))
+        return 0;
+    compat_reply_library(c, AMQP_STATUS_UNEXPECTED_STATE); /* channel not open */
+    return 0;
 }
 
 static void *result(amqp_connection_state_t c, amqp_method_number_t id, size_t size)
@@ -49,7 +101,7 @@ static void *result(amqp_connection_state_t c, amqp_method_number_t id, size_t s
 /* Runs a swamqp call result: NULL and reply filled on error, else the -ok struct. */
 #define RPC_RESULT(c, rc, err, ID, type)                                                           \
     ((rc) == SWAMQP_OK ? (type *)result((c), (ID), sizeof(type))                                   \
-                       : (compat_reply_from_sw((c), (rc), &(err)), (type *)NULL))
+                       : (rpc_fail((c), ch, (rc), &(err)), (type *)NULL))
 
 /* swamqp tables built from librabbitmq tables live in a scratch pool for one call. */
 typedef struct scratch {
@@ -113,11 +165,16 @@ amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch
         return c->reply;
     swamqp_error err;
     int rc = swamqp_channel_close(c->sw, s, compat_rpc_timeout(c), &err);
+    if (rc == SWAMQP_OK) {
+        /* a close the broker made first is reported as librabbitmq would (it gets channel.close
+           instead of close-ok) */
+        pump(c, 0);
+        if (!report_pending_close(c, ch))
+            compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
+    } else {
+        rpc_fail(c, ch, rc, &err);
+    }
     compat_forget_channel(c, s);
-    if (rc == SWAMQP_OK)
-        compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
-    else
-        compat_reply_from_sw(c, rc, &err);
     return c->reply;
 }
 
@@ -366,20 +423,31 @@ SIMPLE_RPC(amqp_tx_rollback, swamqp_tx_rollback, AMQP_TX_ROLLBACK_OK_METHOD, amq
 SIMPLE_RPC(amqp_confirm_select, swamqp_confirm_select, AMQP_CONFIRM_SELECT_OK_METHOD, amqp_confirm_select_ok_t)
 
 /* Status-returning calls (publish, ack, nack, reject) report through their return value. */
+/* Status-returning calls (publish, ack, nack, reject) report through their return value. As with
+ * librabbitmq, which only writes these frames, they succeed on a channel the broker has closed
+ * meanwhile; the close is reported by the next call on the channel (or as a frame). */
 static int status_of(amqp_connection_state_t c, amqp_channel_t ch, uint16_t *s)
 {
-    *s = sw_channel(c, ch);
-    if (*s)
-        return AMQP_STATUS_OK;
+    *s = 0;
     if (c == NULL)
         return AMQP_STATUS_INVALID_PARAMETER;
-    return c->reply.library_error ? c->reply.library_error : AMQP_STATUS_CONNECTION_CLOSED;
+    if (c->sw == NULL || c->closed)
+        return c->dead_status ? c->dead_status : AMQP_STATUS_CONNECTION_CLOSED;
+    *s = ch ? c->u2s[ch] : 0;
+    if (*s)
+        return AMQP_STATUS_OK;
+    compat_frame *prev = NULL;
+    if (ch && pending_close(c, ch, &prev))
+        return 1; /* "done, nothing sent" */
+    return AMQP_STATUS_UNEXPECTED_STATE;
 }
 
 static int status_from(amqp_connection_state_t c, int rc, swamqp_error *err)
 {
     if (rc == SWAMQP_OK)
         return AMQP_STATUS_OK;
+    if (rc == SWAMQP_ERR_CHANNEL_CLOSED)
+        return AMQP_STATUS_OK; /* the broker closed the channel; its close event reports it */
     int st = compat_status_from_sw(rc);
     if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CONNECTION_LOST || rc == SWAMQP_ERR_IO ||
         rc == SWAMQP_ERR_HEARTBEAT_TIMEOUT) {
@@ -387,7 +455,6 @@ static int status_from(amqp_connection_state_t c, int rc, swamqp_error *err)
         if (!c->dead_status)
             c->dead_status = st;
     }
-    (void)err;
     return st;
 }
 
@@ -398,7 +465,7 @@ int amqp_basic_publish(amqp_connection_state_t c, amqp_channel_t ch, amqp_bytes_
     uint16_t s;
     int st = status_of(c, ch, &s);
     if (st)
-        return st;
+        return st > 0 ? AMQP_STATUS_OK : st;
     amqp_pool_t pool;
     init_amqp_pool(&pool, 1024);
     swamqp_properties p;
@@ -424,7 +491,7 @@ int amqp_basic_ack(amqp_connection_state_t c, amqp_channel_t ch, uint64_t delive
     uint16_t s;
     int st = status_of(c, ch, &s);
     if (st)
-        return st;
+        return st > 0 ? AMQP_STATUS_OK : st;
     swamqp_error err;
     int rc = swamqp_basic_ack(c->sw, s, delivery_tag, multiple ? SWAMQP_MULTIPLE : 0, &err);
     return status_from(c, rc, &err);
@@ -436,7 +503,7 @@ int amqp_basic_nack(amqp_connection_state_t c, amqp_channel_t ch, uint64_t deliv
     uint16_t s;
     int st = status_of(c, ch, &s);
     if (st)
-        return st;
+        return st > 0 ? AMQP_STATUS_OK : st;
     swamqp_error err;
     int rc = swamqp_basic_nack(c->sw, s, delivery_tag,
                                (multiple ? SWAMQP_MULTIPLE : 0) | (requeue ? SWAMQP_REQUEUE : 0), &err);
@@ -448,7 +515,7 @@ int amqp_basic_reject(amqp_connection_state_t c, amqp_channel_t ch, uint64_t del
     uint16_t s;
     int st = status_of(c, ch, &s);
     if (st)
-        return st;
+        return st > 0 ? AMQP_STATUS_OK : st;
     swamqp_error err;
     int rc = swamqp_basic_reject(c->sw, s, delivery_tag, requeue ? SWAMQP_REQUEUE : 0, &err);
     return status_from(c, rc, &err);
@@ -895,7 +962,7 @@ amqp_rpc_reply_t amqp_basic_get(amqp_connection_state_t c, amqp_channel_t ch, am
     swamqp_message *m = NULL;
     int rc = swamqp_basic_get(c->sw, s, sb(queue), no_ack ? SWAMQP_NO_ACK : 0, &m, compat_rpc_timeout(c), &err);
     if (rc != SWAMQP_OK) {
-        compat_reply_from_sw(c, rc, &err);
+        rpc_fail(c, ch, rc, &err);
         return c->reply;
     }
     if (m == NULL) {

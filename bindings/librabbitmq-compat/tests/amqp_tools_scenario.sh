@@ -9,8 +9,9 @@
 # Needs AMQP_URL (plain) or, with `tls`, AMQPS_URL and SWIFTAMQP_TLS_DIR (scripts/broker start
 # NAME --tls); FAILS when they are missing. Scenario: declare a durable queue, publish 1000 messages with headers and properties in one amqp-publish -l plus 5 single
 # ones with -b, get 10 with amqp-get, consume the remaining 995 with amqp-consume -c, check the
-# queue is empty, publish 3 more and delete the queue (prints 3), and an amqp-get on a missing queue
-# (the broker's 404 on stderr, exit 1).
+# queue is empty, publish 3 more and delete the queue (prints 3), an amqp-get on a missing queue
+# (the broker's 404 on stderr, exit 1), and publishes to a missing exchange (the 404 that closes the
+# channel is reported when amqp-publish closes it).
 set -uo pipefail
 
 fail() { printf 'FAIL amqp_tools_scenario: %s\n' "$*" >&2; exit 1; }
@@ -70,6 +71,9 @@ run() {
         done
         t amqp-delete-queue "${CONN[@]}" -q "$Q"
         t amqp-get "${CONN[@]}" -q "$Q.missing"
+        # a missing exchange: the broker closes the channel after the publish; reported at close
+        t amqp-publish "${CONN[@]}" -e "$Q.no-such-exchange" -r x -b lost
+        (echo first; sleep 0.5; echo second) | t amqp-publish "${CONN[@]}" -e "$Q.no-such-exchange" -r x -l
     } >"$out" 2>&1
 }
 

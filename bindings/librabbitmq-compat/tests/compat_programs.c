@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -464,6 +465,29 @@ static void errors(const char *url, const char *prefix)
     print_table(&copy, 0);
     printf("\n");
     empty_amqp_pool(&pool);
+    /* a publish to a missing exchange: the broker closes the channel asynchronously; publishing
+       still "succeeds", and the next call on the channel reports the close */
+    amqp_channel_open(c, 3);
+    check_reply(amqp_get_rpc_reply(c), "open channel 3");
+    char x[300];
+    snprintf(x, sizeof x, "%s.no-such-exchange", prefix);
+    printf("publish to missing exchange: %s\n",
+           amqp_error_string2(amqp_basic_publish(c, 3, amqp_cstring_bytes(x), amqp_cstring_bytes("k"), 0, 0, NULL,
+                                                 amqp_cstring_bytes("lost"))));
+    struct timespec pause = {0, 300000000};
+    nanosleep(&pause, NULL);
+    printf("publish again: %s\n",
+           amqp_error_string2(amqp_basic_publish(c, 3, amqp_cstring_bytes(x), amqp_cstring_bytes("k"), 0, 0, NULL,
+                                                 amqp_cstring_bytes("lost"))));
+    amqp_queue_declare(c, 3, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    r = amqp_get_rpc_reply(c);
+    printf("next call on the channel: type %d method %s code %u\n", r.reply_type, amqp_method_name(r.reply.id),
+           r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD
+               ? ((amqp_channel_close_t *)r.reply.decoded)->reply_code : 0);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION) {
+        amqp_channel_close_ok_t close_ok;
+        check_status(amqp_send_method(c, 3, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "close-ok 3");
+    }
     disconnect(c);
 }
 
