@@ -20,6 +20,8 @@ public struct ConnectionStateMachine {
     public private(set) var serverProperties = FieldTable()
     public internal(set) var blocked = false
     public private(set) var counters = EngineCounters()
+    /// How many times a handshake completed (the first connect and every reconnect).
+    public private(set) var handshakesCompleted = 0
 
     var channels: [UInt16: ChannelStateMachine] = [:]
     var topology = TopologyRecords()
@@ -280,6 +282,7 @@ public struct ConnectionStateMachine {
         case (.awaitingOpenOk, .connectionOpenOk):
             state = .open
             deadline = nil
+            handshakesCompleted += 1
             if recoveryActive {
                 out.events.append(.log(.info, "reconnected to \(configuration.host) (heartbeat \(heartbeat) s); restoring channels and topology"))
                 beginRestore(into: &out)
@@ -673,7 +676,7 @@ public struct ConnectionStateMachine {
 
     /// Opens a channel on the lowest free number.
     public mutating func openChannel(request: RequestID, into out: inout EngineOutput) -> Result<UInt16, AMQPError> {
-        guard state == .open else { return .failure(notOpenError()) }
+        guard state == .open, !recoveryActive else { return .failure(notOpenError()) }
         let limit = channelMax == 0 ? UInt16.max : channelMax
         var number: UInt16 = 1
         while channels[number] != nil {
@@ -864,7 +867,7 @@ public struct ConnectionStateMachine {
 
     /// connection.update-secret.
     public mutating func updateSecret(_ secret: Bytes, reason: Bytes, request: RequestID, into out: inout EngineOutput) {
-        guard state == .open else {
+        guard state == .open, !recoveryActive else {
             out.events.append(.completion(request, channel: 0, .failure(notOpenError())))
             return
         }
@@ -924,6 +927,7 @@ public struct ConnectionStateMachine {
     }
 
     private func notOpenError() -> AMQPError {
+        if recoveryActive { return AMQPError(.recovering, "the connection is being recovered; retry when it is back") }
         switch state {
         case .closed, .closing: return AMQPError(.connectionClosed, "the connection is closed")
         default: return AMQPError(.badState, "the connection is not open yet")

@@ -359,15 +359,18 @@ public final class Connection: @unchecked Sendable {
         swiftamqp_shim_block_sigpipe()
         let endpoints = [Endpoint(host: configuration.host, port: configuration.port)] + configuration.endpoints
         let cancelled = { self.lock.withLock { self.stopRequested } }
+        var first = true
+        // Failed attempts since the last successful reconnect (backoff and the give-up limit
+        // count these), and a rotation through the endpoints that never resets.
         var attempt = 0
+        var rotation = 0
         var lastError = AMQPError(.connectionLost, "not connected")
         var random = SplitMix(seed: monotonicNow())
         while true {
-            let first = attempt == 0
             let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
             // The first connect tries each endpoint in turn within one timeout; recovery takes the
             // next endpoint on each attempt.
-            let candidates = first ? endpoints : [endpoints[(attempt - 1) % endpoints.count]]
+            let candidates = first ? endpoints : [endpoints[(rotation - 1) % endpoints.count]]
             var opened: (ByteStream, Endpoint)?
             for endpoint in candidates where opened == nil && !cancelled() {
                 switch open(endpoint, deadline: deadline, cancelled: cancelled) {
@@ -388,8 +391,12 @@ public final class Connection: @unchecked Sendable {
                         engine.resume(now: monotonicNow(), into: &output)
                     }
                 }
-                lock.withLock { directFD = stream.isTLS ? -1 : stream.fd }
+                let handshakesBefore = lock.withLock { () -> Int in
+                    directFD = stream.isTLS ? -1 : stream.fd
+                    return engine.handshakesCompleted
+                }
                 loop(stream)
+                if lock.withLock({ engine.handshakesCompleted }) > handshakesBefore { attempt = 0 }
                 lock.withLock {
                     // No caller may still be writing to a descriptor about to be closed and reused.
                     directFD = -1
@@ -414,8 +421,10 @@ public final class Connection: @unchecked Sendable {
             }
             // Go on only while the engine waits for a reconnect.
             let recovering = lock.withLock { engine.state == .recovering && !stopRequested }
+            first = false
             guard recovering, let policy = configuration.recovery else { break }
             attempt += 1
+            rotation += 1
             if policy.maxAttempts > 0 && attempt > Int(policy.maxAttempts) {
                 let error = lastError
                 lock.withLock {

@@ -93,6 +93,11 @@ int main(void)
     swamqp_error err;
     const char *urls = getenv("AMQP_CLUSTER_URLS");
     if (urls == NULL || urls[0] == '\0') {
+        const char *required = getenv("SWIFTAMQP_REQUIRE_CLUSTER");
+        if (required && strcmp(required, "1") == 0) {
+            fprintf(stderr, "c_cluster: FAIL: AMQP_CLUSTER_URLS is not set but SWIFTAMQP_REQUIRE_CLUSTER=1 (did the cluster start?)\n");
+            return 1;
+        }
         fprintf(stderr, "c_cluster: AMQP_CLUSTER_URLS is not set (scripts/broker cluster start NAME): skipped\n");
         return 77;
     }

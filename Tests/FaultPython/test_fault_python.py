@@ -369,6 +369,8 @@ def test_cluster_failover():
     consumed."""
     urls = os.environ.get("AMQP_CLUSTER_URLS")
     if not urls:
+        if os.environ.get("SWIFTAMQP_REQUIRE_CLUSTER") == "1":
+            pytest.fail("AMQP_CLUSTER_URLS is not set but SWIFTAMQP_REQUIRE_CLUSTER=1 (did the cluster start?)")
         pytest.skip("AMQP_CLUSTER_URLS is not set (scripts/broker cluster start NAME)")
     cluster = os.environ.get("SWIFTAMQP_CLUSTER_NAME") or "swiftamqp-cluster"
     cname, qname = unique("cluster"), unique("quorum")
