@@ -571,7 +571,16 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
         }
     }
     if (rc != SWAMQP_OK) {
-        if (rc == SWAMQP_ERR_AUTH && err.origin != SWAMQP_ORIGIN_BROKER) {
+        if (rc == SWAMQP_ERR_TLS) {
+            /* librabbitmq's finer TLS statuses, from the engine's OpenSSL verify result */
+            int st = AMQP_STATUS_SSL_CONNECTION_FAILED;
+            if (strstr(err.message, "hostname mismatch") || strstr(err.message, "Hostname mismatch") ||
+                strstr(err.message, "IP address mismatch"))
+                st = AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED;
+            else if (strstr(err.message, "certificate verify failed"))
+                st = AMQP_STATUS_SSL_PEER_VERIFY_FAILED;
+            compat_reply_library(c, st);
+        } else if (rc == SWAMQP_ERR_AUTH && err.origin != SWAMQP_ORIGIN_BROKER) {
             /* librabbitmq reports a refused login as a closed connection */
             compat_reply_library(c, AMQP_STATUS_CONNECTION_CLOSED);
         } else {
