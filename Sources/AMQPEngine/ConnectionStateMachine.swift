@@ -731,8 +731,10 @@ public struct ConnectionStateMachine {
             noteSuccess(method, channel: number, reply: reply)
             out.events.append(.completion(request, channel: number, .success(reply)))
         } else {
+            // The sent method is kept only for recovery to record on success.
             channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID,
-                                                            replies: ChannelStateMachine.replies(to: method), method: method))
+                                                            replies: ChannelStateMachine.replies(to: method),
+                                                            method: configuration.recovery == nil ? nil : method))
         }
     }
 

@@ -17,17 +17,9 @@ func withHandle(_ pointer: OpaquePointer?, _ error: ErrorOut, _ body: (Connectio
         let message = status == SWAMQP_ERR_FORKED.rawValue
             ? "the connection belongs to the parent process of a fork()"
             : "the connection handle is NULL, freed or not one this library issued"
-        return report(status == SWAMQP_ERR_FORKED.rawValue ? .badState : .invalidArgument, message, error).with(status: status, error)
+        return report(status: swamqp_status(rawValue: status), message, error)
     case .found(let handle):
         return body(handle)
-    }
-}
-
-extension Int32 {
-    /// Overrides the status written into `error` (for the handle errors that have no ErrorKind).
-    fileprivate func with(status: Int32, _ error: ErrorOut) -> Int32 {
-        error?.pointee.status = status
-        return status
     }
 }
 
@@ -47,10 +39,7 @@ func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ com
         clear(error)
         return SWAMQP_OK.rawValue
     case .blocking(let timeoutMs):
-        guard swiftamqp_shim_callback_depth() == 0 else {
-            return report(.invalidArgument, "a blocking call was made from inside an event callback", error)
-                .with(status: SWAMQP_ERR_IN_CALLBACK.rawValue, error)
-        }
+        if let status = inCallbackError(error) { return status }
         let id = handle.connection.perform(blocking: true, command)
         switch handle.connection.wait(for: id, timeoutMs: timeoutMs) {
         case .success(let reply):

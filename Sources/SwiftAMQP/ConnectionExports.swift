@@ -77,9 +77,7 @@ private func apply(_ parsed: AMQPURL, extra: [AMQPURL], to options: UnsafeMutabl
     let present = fields.compactMap { $0 }
     let extraHosts = extra.map { $0.host ?? "localhost" }
     guard let kept = keepURLStrings(present + extraHosts, endpointCount: extra.count) else {
-        _ = report(.invalidArgument, "out of memory", error)
-        error?.pointee.status = SWAMQP_ERR_NO_MEMORY.rawValue
-        return SWAMQP_ERR_NO_MEMORY.rawValue
+        return report(status: SWAMQP_ERR_NO_MEMORY, "out of memory", error)
     }
     var next = kept.strings.makeIterator()
     if parsed.host != nil { options.pointee.host = next.next() }
@@ -251,11 +249,7 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
 @_cdecl("swamqp_connection_open")
 public func swamqp_connection_open(_ pointer: OpaquePointer?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
-        guard swiftamqp_shim_callback_depth() == 0 else {
-            _ = report(.invalidArgument, "a blocking call was made from inside an event callback", error)
-            error?.pointee.status = SWAMQP_ERR_IN_CALLBACK.rawValue
-            return SWAMQP_ERR_IN_CALLBACK.rawValue
-        }
+        if let status = inCallbackError(error) { return status }
         let connection = handle.connection
         let id = connection.registerBlockingRequest()
         if let failure = connection.open(request: id) { return report(failure, error) }

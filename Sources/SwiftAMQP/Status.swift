@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import AMQPEngine
+import CShim
 import AMQPWire
 import CSwiftAMQPAPI
 
@@ -59,6 +60,22 @@ func fill(_ out: UnsafeMutablePointer<swamqp_error>, _ error: AMQPError) {
 /// A library error with a status and message, for argument checks.
 func report(_ kind: ErrorKind, _ message: String, _ out: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     report(AMQPError(kind, message), out)
+}
+
+/// A library error whose status is the ABI's own (handles, callbacks, fork, memory), which no
+/// engine ErrorKind names.
+func report(status: swamqp_status, _ message: String, _ out: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    if let out {
+        fill(out, AMQPError(.invalidArgument, message))
+        out.pointee.status = status.rawValue
+    }
+    return status.rawValue
+}
+
+/// SWAMQP_ERR_IN_CALLBACK, reported, when a blocking call is made from inside an event callback.
+func inCallbackError(_ out: UnsafeMutablePointer<swamqp_error>?) -> Int32? {
+    guard swiftamqp_shim_callback_depth() > 0 else { return nil }
+    return report(status: SWAMQP_ERR_IN_CALLBACK, "a blocking call was made from inside an event callback", out)
 }
 
 /// Clears a caller's swamqp_error on success paths that must leave it defined.
