@@ -40,9 +40,37 @@
  *   on the same connection, or until swamqp_events_release; copy what you keep longer. Strings are
  *   length-plus-pointer byte strings (swamqp_bytes), not NUL-terminated, except where a function
  *   says "C string".
- * - Limits. The event queue and the outbound buffer have byte limits (options). Past the event
- *   limit the I/O thread stops reading the socket (the broker then holds deliveries) until the
- *   application drains; past the outbound limit publishing waits up to its timeout, then fails.
+ * - Timeouts. Every `timeout_ms` is milliseconds; SWAMQP_WAIT_FOREVER (UINT32_MAX) means no limit
+ *   (wait until the reply, or until the connection ends). Deadlines never wrap: no value, however
+ *   large, turns into a short wait. A blocking request to the broker with timeout 0 is refused
+ *   with SWAMQP_ERR_INVALID_ARGUMENT before anything is sent (it could only time out); use the
+ *   `_async` form not to wait. For swamqp_basic_publish, swamqp_next_events,
+ *   swamqp_dispatch_events and swamqp_wait_for_confirms, 0 means "don't wait". A blocking call
+ *   that returns SWAMQP_ERR_TIMEOUT gave up waiting, but its request was sent: a late reply
+ *   completes nobody, except that a late basic.get message is never lost (see swamqp_basic_get)
+ *   and a channel opened late is closed again.
+ * - Limits. Lengths and counts are size_t; any above 2^63-1, or above a limit named where the
+ *   argument is documented, give SWAMQP_ERR_INVALID_ARGUMENT naming the argument, nothing sent.
+ *   Short strings (names, keys, tags, property strings) are at most 255 bytes, field-table keys
+ *   128, long strings and byte arrays in tables 2^32-1; a published body at most max_message_size.
+ *   The event queue and the outbound buffer have byte limits (options). Past event_queue_limit
+ *   the I/O thread stops reading the socket (the broker then holds deliveries) until the
+ *   application drains; while a blocking call waits for its reply, reading goes on up to 4 times
+ *   the limit, since the reply may sit behind deliveries not drained yet. Bytes left unread
+ *   because of the limit count as a live broker for the heartbeat check. Past outbound_limit
+ *   publishing waits up to its timeout, then fails.
+ * - What must be drained. Every connection queues events: a program that never drains them
+ *   stops reading once event_queue_limit is reached (log records, confirms and channel closes
+ *   count too). A publish-only program should drain now and then (swamqp_events_release is
+ *   not needed: the next drain releases the previous batch). Blocking calls produce no
+ *   completion events; only `_async` calls do.
+ * - Concurrency on one connection. Requests, publishes, acks and channel calls may run on any
+ *   threads at once; frames of one thread's calls go out in call order. Draining is different:
+ *   a batch of events belongs to the connection, and the next swamqp_next_events,
+ *   swamqp_dispatch_events or swamqp_events_release on any thread releases it, so drain from one
+ *   thread at a time (or copy what you keep). swamqp_connection_free must not race other calls on
+ *   the same handle that started after it (they get SWAMQP_ERR_INVALID_HANDLE once it is freed;
+ *   threads already blocked in the handle wake up with SWAMQP_ERR_CONNECTION_CLOSED).
  * - Secrets. Passwords never appear in log records, error texts or descriptions.
  * - fork(). A connection created before fork() cannot be used in the child: every call on it
  *   returns SWAMQP_ERR_FORKED there (swamqp_connection_is_open is false, swamqp_connection_event_fd
@@ -71,6 +99,9 @@ extern "C" {
 #define SWAMQP_VERSION_STRING "0.1.0"
 /** MAJOR * 10000 + MINOR * 100 + PATCH, as swamqp_version_number() returns it. */
 #define SWAMQP_VERSION_NUMBER (SWAMQP_VERSION_MAJOR * 10000 + SWAMQP_VERSION_MINOR * 100 + SWAMQP_VERSION_PATCH)
+
+/** A timeout_ms meaning "no limit": wait until the thing happens or the connection ends. */
+#define SWAMQP_WAIT_FOREVER UINT32_MAX
 
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes, grouped by subsystem. Zero is success; every error is negative.              */
@@ -311,11 +342,18 @@ typedef struct swamqp_connection_options {
     const char *user;              /**< C string, default "guest". */
     const char *password;          /**< C string, default "guest"; never logged. */
     uint16_t heartbeat;            /**< seconds we propose; 0 = off if the broker agrees. Default 60. */
-    uint32_t frame_max;            /**< bytes we accept; default 131072; below 4096 is refused. */
+    uint32_t frame_max;            /**< bytes we accept per frame (all of it: header, payload and end
+                                        octet); default 131072; below 4096 is refused; 0 takes the
+                                        broker's proposal, up to 4 GiB (each frame is held in memory
+                                        whole while it arrives). */
     uint16_t channel_max;          /**< default 2047; 0 = 65535 (see tune rule in docs). */
-    uint32_t connect_timeout_ms;   /**< bounds resolve + connect + handshake. Default 30000. */
+    uint32_t connect_timeout_ms;   /**< bounds resolve + connect + handshake. Default 30000 (also for
+                                        0); SWAMQP_WAIT_FOREVER: no bound. */
     const char *connection_name;   /**< C string or NULL: sent as client property connection_name. */
-    uint64_t max_message_size;     /**< bodies announced larger than this close the connection. Default 128 MiB. */
+    uint64_t max_message_size;     /**< bodies announced larger than this close the connection
+                                        (SWAMQP_ERR_MESSAGE_TOO_LARGE), and publishes with larger
+                                        bodies are refused (SWAMQP_ERR_INVALID_ARGUMENT). Default
+                                        128 MiB (also for 0); UINT64_MAX: no limit of ours. */
     uint64_t event_queue_limit;    /**< bytes of queued events before reading pauses. Default 64 MiB. */
     uint64_t outbound_limit;       /**< bytes of unsent frames before publishing waits. Default 16 MiB. */
     int auth_mechanism;            /**< swamqp_auth_mechanism; default SWAMQP_AUTH_AUTO. */
@@ -339,7 +377,7 @@ typedef struct swamqp_connection_options {
     uint32_t recovery_max_delay_ms;        /**< cap of the delay. Default 30000. */
     uint32_t recovery_max_attempts;        /**< 0 (default): never give up. */
     const struct swamqp_endpoint *endpoints; /**< further hosts to try after host:port, or NULL; copied at create. */
-    size_t endpoint_count;
+    size_t endpoint_count;                 /**< at most 1024. */
 
     /* TLS through the system OpenSSL. Verification of the broker's certificate chain and host name
        is ON by default; only the two loudly named flags below turn parts of it off. Minimum
@@ -350,7 +388,7 @@ typedef struct swamqp_connection_options {
     const char *tls_ca_dir;                /**< OpenSSL hashed directory of CA certificates, or NULL. */
     const swamqp_bytes *tls_ca_certificates; /**< DER certificates to trust, copied at create; or NULL.
                                                   With no CA given at all, the system's CAs are used. */
-    size_t tls_ca_certificate_count;
+    size_t tls_ca_certificate_count;       /**< at most 1024. */
     const char *tls_cert_file;             /**< client certificate chain (PEM) for mutual TLS / EXTERNAL. */
     const char *tls_key_file;              /**< its private key (PEM); NULL: the key is in tls_cert_file. */
     const char *tls_key_password;          /**< the key's password, or NULL; never logged. */
@@ -410,8 +448,10 @@ int swamqp_connect(const swamqp_connection_options *options, swamqp_connection *
 
 /**
  * Closes the connection (connection.close with reply 200, waits for close-ok up to `timeout_ms`,
- * then closes the socket regardless). Queued events stay readable. Closing a closed or never-opened
- * connection returns SWAMQP_OK.
+ * then closes the socket regardless: the socket is closed within `timeout_ms`, whether the close
+ * frame was written by the calling thread or the I/O thread). 0 sends connection.close and closes
+ * at once; SWAMQP_WAIT_FOREVER waits for close-ok (or the connection's loss). Queued events stay
+ * readable. Closing a closed or never-opened connection returns SWAMQP_OK.
  */
 int swamqp_connection_close(swamqp_connection *connection, uint32_t timeout_ms, swamqp_error *error);
 
@@ -420,8 +460,12 @@ int swamqp_connection_close_async(swamqp_connection *connection, uint64_t *reque
 
 /**
  * Closes (bounded by 2 s) if still open, stops the I/O thread, closes the event fd and invalidates
- * the handle: later calls with it return SWAMQP_ERR_INVALID_HANDLE. Must not be called from inside
- * an event callback of the same connection (returns SWAMQP_ERR_IN_CALLBACK). NULL is accepted.
+ * the handle: later calls with it return SWAMQP_ERR_INVALID_HANDLE. Whatever the state (never
+ * opened, open, recovering), the connection ends: threads blocked in a publish, a request or a
+ * drain on it wake at once (SWAMQP_ERR_CONNECTION_CLOSED), and an adopted socket_fd is closed even
+ * if the connection never opened. Must not be called from inside an event callback of the same
+ * connection (returns SWAMQP_ERR_IN_CALLBACK); freeing another connection there is allowed. NULL
+ * is accepted.
  */
 int swamqp_connection_free(swamqp_connection *connection);
 
@@ -455,8 +499,12 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15, /**< name = what could not be restored, error = why. */
     SWAMQP_EVENT_RECOVERED = 16,        /**< recovery finished; message_count = entities not restored. */
     SWAMQP_EVENT_RECOVERY_FAILED = 17,  /**< recovery gave up (error); CONNECTION_CLOSED follows. */
-    SWAMQP_EVENT_QUEUE_RENAMED = 18     /**< recovery re-declared a server-named queue: name = its new
+    SWAMQP_EVENT_QUEUE_RENAMED = 18,    /**< recovery re-declared a server-named queue: name = its new
                                              name, payload = the old one (publish to the new one). */
+    SWAMQP_EVENT_LATE_GET_MESSAGE = 19  /**< the message of a swamqp_basic_get with SWAMQP_NO_ACK that
+                                             returned SWAMQP_ERR_TIMEOUT, arriving afterwards: nothing
+                                             else holds it (the broker has forgotten it), so it is
+                                             handed out here: channel, delivery_tag, message. */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {
@@ -624,7 +672,10 @@ int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp
 
 /**
  * basic.get. Flags: NO_ACK. On success `*message` is a library-owned message (NULL when the queue
- * was empty) valid until swamqp_message_free; `*message` is NULL on failure.
+ * was empty) valid until swamqp_message_free; `*message` is NULL on failure. When the call returns
+ * SWAMQP_ERR_TIMEOUT and the broker's get-ok comes later, the message is not lost: without
+ * NO_ACK the library hands it back to the queue (basic.reject with requeue), with NO_ACK it is
+ * queued as a SWAMQP_EVENT_LATE_GET_MESSAGE event.
  */
 int swamqp_basic_get(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
                      swamqp_message **message, uint32_t timeout_ms, swamqp_error *error);

@@ -28,7 +28,9 @@ extension WireError: CustomStringConvertible {
         switch self {
         case .truncated(let context): return "truncated input while reading \(context)"
         case .badFrameEnd(let found): return "frame end octet is \(found), expected 206"
-        case .frameTooLarge(let size, let frameMax): return "frame of \(size) bytes exceeds frame_max \(frameMax)"
+        case .frameTooLarge(let size, let frameMax):
+            // frame_max counts the whole frame: the 7-byte header and the end octet too.
+            return "frame with a \(size)-byte payload (\(UInt64(size) + 8) bytes in all) exceeds frame_max \(frameMax)"
         case .unknownFrameType(let type): return "unknown frame type \(type)"
         case .unknownMethod(let classID, let methodID): return "unknown method \(classID).\(methodID)"
         case .unknownFieldType(let tag): return "unknown field table type tag \(tag)"

@@ -68,7 +68,7 @@ public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt3
         }
         let arena = Arena()
         handle.state.withLock { $0.batch = arena }
-        swiftamqp_shim_callback_enter()
+        swiftamqp_shim_callback_enter(UnsafeRawPointer(pointer))
         defer { swiftamqp_shim_callback_leave() }
         for event in taken {
             var cEvent = arena.cEvent(event)

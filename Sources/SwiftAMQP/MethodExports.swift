@@ -109,17 +109,17 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
         sequence?.pointee = 0
         let publish: BasicPublish
         let basicProperties: BasicProperties
+        let content: UnsafeRawBufferPointer
         do throws(InvalidArgument) {
             publish = BasicPublish(exchange: try shortString(exchange, "exchange"), routingKey: try shortString(routingKey, "routing_key"),
                                    mandatory: flag(flags, SWAMQP_MANDATORY), immediate: flag(flags, SWAMQP_IMMEDIATE))
             basicProperties = try properties(props)
-            try checkBody(body)
+            content = try messageBody(body, handle)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
         let result = handle.connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            engine.publish(publish, properties: basicProperties, body: UnsafeRawBufferPointer(start: body.bytes, count: body.len),
-                           channel: channel, into: &out)
+            engine.publish(publish, properties: basicProperties, body: content, channel: channel, into: &out)
         }
         switch result {
         case .success(let number):
@@ -132,8 +132,13 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
     }
 }
 
-func checkBody(_ body: swamqp_bytes) throws(InvalidArgument) {
-    if body.len > 0 && body.bytes == nil { throw InvalidArgument(message: "body: NULL bytes with length \(body.len)") }
+/// A message body from the caller: at most the connection's max_message_size (the limit applies
+/// both ways), NULL only when empty.
+func messageBody(_ body: swamqp_bytes, _ handle: ConnectionHandle) throws(InvalidArgument) -> UnsafeRawBufferPointer {
+    let limit = Int(clamping: handle.connection.configuration.maxMessageSize)
+    let count = try checkedLength(body.len, "body length")
+    guard count <= limit else { throw InvalidArgument(message: "body is \(count) bytes, above max_message_size \(limit)") }
+    return try buffer(body, "body")
 }
 
 private func basicGet(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {

@@ -168,7 +168,7 @@ import Testing
         try server.open()
         let close = server.request()
         let now = server.now
-        try server.drive { $0.close(request: close, timeoutNs: 1_000_000_000, now: now, into: &$1) }
+        try server.drive { $0.close(request: close, timeoutMs: 1_000, now: now, into: &$1) }
         try server.drive { $0.connectionLost(AMQPError(.connectionLost, "eof"), into: &$1) }
         #expect(server.engine.state == .closed)
     }
