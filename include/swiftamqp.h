@@ -64,6 +64,22 @@
  *   count too). A publish-only program should drain now and then (swamqp_events_release is
  *   not needed: the next drain releases the previous batch). Blocking calls produce no
  *   completion events; only `_async` calls do.
+ * - NULL. `swamqp_error *error` may always be NULL. `arguments` tables and `properties` may be
+ *   NULL (none). Result pointers (`result`, `tag`, `sequence`, `message_count`, `dispatched`) may
+ *   be NULL: the result is then not stored. Required, or SWAMQP_ERR_INVALID_ARGUMENT: every
+ *   `request_id` of an `_async` call, `channel` of swamqp_channel_open(_async), `events` and
+ *   `count` of the drains, `message` of swamqp_basic_get, `options` and `out` of create, connect
+ *   and the URL parsers, the outputs of swamqp_connection_tune, `stats`. A swamqp_bytes with a
+ *   non-zero `len` needs non-NULL `bytes`. A NULL connection handle gives
+ *   SWAMQP_ERR_INVALID_HANDLE (swamqp_connection_is_open false, swamqp_connection_event_fd -1);
+ *   swamqp_connection_free and swamqp_message_free accept NULL. C strings in the options may be
+ *   NULL: the default (host, vhost, user, password) or nothing (the rest).
+ * - Flags. Each function names the SWAMQP_* flags it reads; any other bit gives
+ *   SWAMQP_ERR_INVALID_ARGUMENT, nothing sent.
+ * - Outbound order. All frames of a connection go through one outbound buffer in the order the
+ *   calls queued them: a blocking request made after publishes is written after them (so, on
+ *   one channel, the broker sees it after them), and swamqp_connection_close writes its
+ *   connection.close after every publish, ack, nack and reject queued before it.
  * - Concurrency on one connection. Requests, publishes, acks and channel calls may run on any
  *   threads at once; frames of one thread's calls go out in call order. Draining is different:
  *   a batch of events belongs to the connection, and the next swamqp_next_events,
@@ -144,9 +160,13 @@ typedef enum swamqp_status {
     SWAMQP_ERR_AUTH = -404,             /**< login refused (wrong user or password, or no access to vhost). */
     SWAMQP_ERR_NACKED = -405,           /**< the broker nacked a confirmed publish (swamqp_wait_for_confirms). */
 
-    /* The broker closed something on purpose; swamqp_error has its reply code and text. */
+    /* Closed on purpose: by the broker (swamqp_error has its reply code and text) or by the application. */
     SWAMQP_ERR_CHANNEL_CLOSED = -500,   /**< the channel was closed (by the broker: a channel exception). */
-    SWAMQP_ERR_CONNECTION_CLOSED = -501 /**< the connection is closed (by the broker or by us). */
+    SWAMQP_ERR_CONNECTION_CLOSED = -501,/**< the connection is closed (by the broker, or earlier). */
+    SWAMQP_ERR_CLOSED_BY_APPLICATION = -502 /**< the clean end: the application's swamqp_connection_close
+                                             or _free. The status of that CONNECTION_CLOSED event and of
+                                             calls that were waiting then; later calls get
+                                             SWAMQP_ERR_CONNECTION_CLOSED. */
 } swamqp_status;
 
 /** A static, NUL-terminated English name for a status ("SWAMQP_ERR_TIMEOUT"); never NULL. */
@@ -341,7 +361,10 @@ typedef struct swamqp_connection_options {
     const char *vhost;             /**< C string, default "/". */
     const char *user;              /**< C string, default "guest". */
     const char *password;          /**< C string, default "guest"; never logged. */
-    uint16_t heartbeat;            /**< seconds we propose; 0 = off if the broker agrees. Default 60. */
+    uint16_t heartbeat;            /**< seconds we propose; default 60. 0: no heartbeats, whatever
+                                        the broker proposes (our tune-ok decides and says 0). Else
+                                        the smaller of ours and the broker's (the broker's 0 keeps
+                                        ours). */
     uint32_t frame_max;            /**< bytes we accept per frame (all of it: header, payload and end
                                         octet); default 131072; below 4096 is refused; 0 takes the
                                         broker's proposal, up to 4 GiB (each frame is held in memory
@@ -533,7 +556,8 @@ typedef struct swamqp_event {
     uint16_t channel;
     uint32_t flags;                 /**< SWAMQP_EVENT_FLAG_*. */
     uint64_t request_id;            /**< completion: the id the _async call returned. */
-    uint64_t delivery_tag;          /**< confirms. */
+    uint64_t delivery_tag;          /**< confirms (the sequence number; with FLAG_MULTIPLE all up to
+                                         it), deliveries and LATE_GET_MESSAGE (the message's tag). */
     uint32_t message_count;         /**< queue.declare-ok, queue.purge-ok, queue.delete-ok. */
     uint32_t consumer_count;        /**< queue.declare-ok. */
     int32_t log_level;              /**< SWAMQP_EVENT_LOG: swamqp_log_level. */
@@ -563,6 +587,27 @@ int swamqp_connection_event_fd(swamqp_connection *connection);
  */
 int swamqp_next_events(swamqp_connection *connection, swamqp_event *events, size_t capacity,
                        size_t *count, uint32_t timeout_ms);
+
+/**
+ * As swamqp_next_events, for consumers that want fewer, larger batches: once the first event is
+ * there (within `timeout_ms`), it waits up to `linger_us` microseconds more, never past
+ * `timeout_ms`, until `min_count` events are queued (or the connection ends, or the queue reaches
+ * event_queue_limit), then moves up to `capacity`. Against RabbitMQ each swamqp_next_events takes
+ * what one socket read brought (often 10-20 deliveries); CPU per message follows the number of
+ * wake-ups, so e.g. min_count 64 and linger_us 200 trade at most 0.2 ms of latency for batches.
+ * With min_count <= 1 or linger_us 0 it is swamqp_next_events. `error` (may be NULL) is filled on
+ * failure: SWAMQP_ERR_CONNECTION_CLOSED after the last event, SWAMQP_ERR_INVALID_ARGUMENT,
+ * SWAMQP_ERR_IN_CALLBACK, SWAMQP_ERR_INVALID_HANDLE.
+ */
+int swamqp_next_events_batch(swamqp_connection *connection, swamqp_event *events, size_t capacity, size_t min_count,
+                             uint32_t linger_us, size_t *count, uint32_t timeout_ms, swamqp_error *error);
+
+/**
+ * Which log records the connection queues as SWAMQP_EVENT_LOG: `level` 0 none, else those of
+ * swamqp_log_level `level` and more severe (1 errors only ... 4 all, the default). Records not
+ * queued are dropped. SWAMQP_ERR_INVALID_ARGUMENT outside 0..4.
+ */
+int swamqp_set_log_level(swamqp_connection *connection, int level);
 
 /** Releases the memory of the last batch of events now instead of at the next drain. */
 int swamqp_events_release(swamqp_connection *connection);
@@ -686,8 +731,10 @@ int swamqp_basic_get_async(swamqp_connection *connection, uint16_t channel, swam
  * freed twice, is detected and ignored (returns SWAMQP_ERR_INVALID_HANDLE). */
 int swamqp_message_free(swamqp_message *message);
 
-/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. A tag from before an automatic
- * recovery gives SWAMQP_ERR_STALE_DELIVERY_TAG (nothing sent); likewise for nack and reject. */
+/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits and is never refused for
+ * outbound_limit (an ack frees broker memory; it goes out after what is queued before it). A tag
+ * from before an automatic recovery gives SWAMQP_ERR_STALE_DELIVERY_TAG (nothing sent); likewise
+ * for nack and reject. */
 int swamqp_basic_ack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
                      swamqp_error *error);
 

@@ -81,11 +81,11 @@ public struct ConnectionStateMachine {
             }
         case .idle, .recovering:
             recoveryActive = false
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
             out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .awaitingStart, .awaitingTune, .awaitingOpenOk:
             recoveryActive = false
-            finish(AMQPError(.connectionClosed, "connection closed by the application during the handshake"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application during the handshake"), into: &out)
             out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .open:
             state = .closing
@@ -104,7 +104,7 @@ public struct ConnectionStateMachine {
             // The broker may close the socket right after close-ok; a close we asked for succeeded.
             closeRequest = nil
             out.events.append(.completion(request, channel: 0, .success(.done)))
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
             return
         }
         var error = error
@@ -188,7 +188,7 @@ public struct ConnectionStateMachine {
         }
         channels.removeAll()
         if wasOpen {
-            out.events.append(.log(error.kind == .connectionClosed && !error.fromBroker ? .info : .error, "connection closed: \(error)"))
+            out.events.append(.log(error.kind == .closedByApplication ? .info : .error, "connection closed: \(error)"))
         }
         out.events.append(.connectionClosed(error))
         out.closeSocket = true
@@ -223,7 +223,7 @@ public struct ConnectionStateMachine {
                     closeRequest = nil
                     out.events.append(.completion(request, channel: 0, .success(.done)))
                 }
-                finish(AMQPError(.connectionClosed, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
+                finish(AMQPError(.closedByApplication, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
                 return
             case .awaitingStart, .awaitingTune, .awaitingOpenOk:
                 end(AMQPError(.timeout, "the AMQP handshake did not finish within \(configuration.connectTimeoutMs) ms"), into: &out)
@@ -326,7 +326,7 @@ public struct ConnectionStateMachine {
                 closeRequest = nil
                 out.events.append(.completion(request, channel: 0, .success(.done)))
             }
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
 
         case (.open, .connectionBlocked(let blockedMethod)), (.closing, .connectionBlocked(let blockedMethod)):
             blocked = true

@@ -41,6 +41,8 @@ public final class Connection: @unchecked Sendable {
     private var spareBuffer: [UInt8] = []
     /// When a caller last wrote through (monotonic ns).
     private var lastWriteThrough: UInt64 = 0
+    /// Log records above this level are not queued (0: none).
+    private var logLevel = LogLevel.debug.rawValue
     private var bytesIn: UInt64 = 0
     private var bytesOut: UInt64 = 0
 
@@ -302,7 +304,7 @@ public final class Connection: @unchecked Sendable {
             // Never opened, or stopped between recovery attempts: the engine has not ended yet.
             // End it, so threads blocked in a publish, a request or a drain wake now and
             // CONNECTION_CLOSED is the last event.
-            engine.terminate(AMQPError(.connectionClosed, "connection freed by the application"), into: &output)
+            engine.terminate(AMQPError(.closedByApplication, "connection freed by the application"), into: &output)
             _ = route()
             lock.broadcast()
             // The connection owns an adopted socket from creation on, used or not.
@@ -316,12 +318,17 @@ public final class Connection: @unchecked Sendable {
     /// A blocking open gave up waiting: end the connection so it cannot open later behind the
     /// caller's back.
     public func abandonOpen() {
-        perform(blocking: false) { id, engine, output in
-            engine.close(request: id, timeoutMs: 0, now: monotonicNow(), into: &output)
+        withEngine { engine, output in
+            engine.terminate(AMQPError(.timeout, "the open timed out; the connection was abandoned"), into: &output)
         }
     }
 
     public var isOpen: Bool { lock.withLock { engine.state == .open } }
+
+    /// Queue log records up to `level` (1 errors ... 4 debug) from now on; 0 queues none.
+    public func setLogLevel(_ level: Int32) {
+        lock.withLock { logLevel = level }
+    }
 
     public var tune: (channelMax: UInt16, frameMax: UInt32, heartbeat: UInt16) {
         lock.withLock { (engine.channelMax, engine.frameMax, engine.heartbeat) }
@@ -331,7 +338,10 @@ public final class Connection: @unchecked Sendable {
 
     /// Moves up to `limit` events out of the queue, waiting until `deadline` for the first one.
     /// Returns nil when the connection has ended and every event was taken.
-    public func takeEvents(limit: Int, timeoutMs: UInt32) -> [EngineEvent]? {
+    /// With `minCount` > 1 and a `lingerNs`, once the first event is there it waits up to
+    /// `lingerNs` more (never past the deadline) for `minCount` events, so a consumer takes bigger
+    /// batches with fewer wake-ups.
+    public func takeEvents(limit: Int, timeoutMs: UInt32, minCount: Int = 1, lingerNs: UInt64 = 0) -> [EngineEvent]? {
         let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
         var wakeIO = false
         let taken: [EngineEvent]? = lock.withLock {
@@ -339,6 +349,15 @@ public final class Connection: @unchecked Sendable {
                 if finalError != nil { return nil }
                 if timeoutMs == 0 || monotonicNow() >= deadline { return [] }
                 _ = lock.wait(until: deadline)
+            }
+            if minCount > 1 && lingerNs > 0 {
+                let (lingerEnd, overflow) = monotonicNow().addingReportingOverflow(lingerNs)
+                let until = overflow ? deadline : min(lingerEnd, deadline)
+                // The connection's end, or a queue at its limit (reading has paused), ends the wait too.
+                while queue.count - queueHead < minCount && finalError == nil && queuedBytes < eventQueueLimit
+                        && monotonicNow() < until {
+                    _ = lock.wait(until: until)
+                }
             }
             // `limit` may be as large as Int.max: never add it to anything.
             let end = queueHead + min(queue.count - queueHead, max(limit, 1))
@@ -377,6 +396,7 @@ public final class Connection: @unchecked Sendable {
                 }
                 if abandoned.remove(id) != nil { continue }
             }
+            if case .log(let level, _) = event, level.rawValue > logLevel { continue }
             if case .connectionClosed(let error) = event { finalError = error }
             queuedBytes += Self.size(of: event)
             queue.append(event)
@@ -569,7 +589,7 @@ public final class Connection: @unchecked Sendable {
             }
             if stop {
                 lock.withLock {
-                    engine.terminate(AMQPError(.connectionClosed, "connection freed by the application"), into: &output)
+                    engine.terminate(AMQPError(.closedByApplication, "connection freed by the application"), into: &output)
                     _ = route()
                 }
                 return

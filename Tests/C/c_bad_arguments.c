@@ -73,6 +73,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_NACKED),
         KNOWN(SWAMQP_ERR_CHANNEL_CLOSED),
         KNOWN(SWAMQP_ERR_CONNECTION_CLOSED),
+        KNOWN(SWAMQP_ERR_CLOSED_BY_APPLICATION),
     };
 #undef KNOWN
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -81,7 +82,7 @@ static void test_status_strings_and_version(void)
         CHECK(strcmp(s, known[i].name) == 0, "swamqp_status_string(%d) is \"%s\", expected \"%s\"",
               known[i].status, s, known[i].name);
     }
-    static const int unknown[] = {1, 2, -1, -99, -150, -199, -202, -299, -350, -399, -450, -499, -502,
+    static const int unknown[] = {1, 2, -1, -99, -150, -199, -202, -299, -350, -399, -450, -499, -503,
                                   -1000, 100, 12345, INT_MAX, INT_MIN, INT_MIN + 1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = swamqp_status_string(unknown[i]);
@@ -129,6 +130,8 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
           swamqp_connection_event_fd(h));
     CHECK_STATUS(swamqp_next_events(h, events, 4, &n, 0), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_next_events(h, events, 4, &n, 50), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_HANDLE(swamqp_next_events_batch(h, events, 4, 2, 100, &n, 0, &err));
+    CHECK_STATUS(swamqp_set_log_level(h, 1), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_events_release(h), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_set_event_callback(h, never_called, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_set_event_callback(h, NULL, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
@@ -311,6 +314,16 @@ static void test_arguments_offline(void)
     size_t n = 0;
     CHECK_STATUS(swamqp_next_events(conn, NULL, 4, &n, 0), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
     CHECK_STATUS(swamqp_next_events(conn, events, 4, NULL, 0), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_next_events_batch(conn, NULL, 4, 2, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 4, 2, 100, NULL, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 0, 2, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 4, SIZE_MAX, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_next_events_batch(conn, events, 4, 2, 100, &n, 0, &err), &err);
+    CHECK(n == 0, "a never-opened connection drained %zu events", n);
+    CHECK_STATUS(swamqp_set_log_level(conn, 5), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_set_log_level(conn, -1), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_OK(swamqp_set_log_level(conn, 0), NULL);
+    CHECK_OK(swamqp_set_log_level(conn, 4), NULL);
     CHECK_OK(swamqp_events_release(conn), NULL);
     CHECK_STATUS(swamqp_dispatch_events(conn, 0, NULL), SWAMQP_ERR_BAD_STATE, NULL); /* no callback set */
     CHECK_OK(swamqp_set_event_callback(conn, never_called, NULL), NULL);

@@ -449,7 +449,7 @@ static int status_from(amqp_connection_state_t c, int rc, swamqp_error *err)
     if (rc == SWAMQP_ERR_CHANNEL_CLOSED)
         return AMQP_STATUS_OK; /* the broker closed the channel; its close event reports it */
     int st = compat_status_from_sw(rc);
-    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CONNECTION_LOST || rc == SWAMQP_ERR_IO ||
+    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CLOSED_BY_APPLICATION || rc == SWAMQP_ERR_CONNECTION_LOST || rc == SWAMQP_ERR_IO ||
         rc == SWAMQP_ERR_HEARTBEAT_TIMEOUT) {
         c->closed = 1;
         if (!c->dead_status)

@@ -107,7 +107,7 @@ def make_exception(info, *, connection_level=False):
         exc = Recovering(detail, status)
     elif status in _LOST:
         exc = ConnectionLostError(detail)
-    elif status == _ffi.SWAMQP_ERR_CONNECTION_CLOSED:
+    elif status in (_ffi.SWAMQP_ERR_CONNECTION_CLOSED, _ffi.SWAMQP_ERR_CLOSED_BY_APPLICATION):
         exc = ConnectionClosed(text)
     else:
         exc = LibraryError(detail, status)

@@ -717,7 +717,7 @@ class Connection:
         info = ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CONNECTION_CLOSED) if ev.error else None
         by_us = self._state == _CLOSING
         if self._state == _OPENING and info is not None and info.status not in (
-                _ffi.SWAMQP_OK, _ffi.SWAMQP_ERR_CONNECTION_CLOSED):
+                _ffi.SWAMQP_OK, _ffi.SWAMQP_ERR_CONNECTION_CLOSED, _ffi.SWAMQP_ERR_CLOSED_BY_APPLICATION):
             # The handshake failed: the open request's error is the most useful one.
             exc = make_exception(info, connection_level=True)
         elif info is not None and info.from_broker:
@@ -725,7 +725,7 @@ class Connection:
             if not isinstance(exc, ConnectionClosed):
                 exc = ConnectionClosed(info.message, info.reply_code)
         elif info is None or info.origin == _ffi.SWAMQP_ORIGIN_NONE or info.status in (
-                _ffi.SWAMQP_OK, _ffi.SWAMQP_ERR_CONNECTION_CLOSED):
+                _ffi.SWAMQP_OK, _ffi.SWAMQP_ERR_CONNECTION_CLOSED, _ffi.SWAMQP_ERR_CLOSED_BY_APPLICATION):
             exc = ConnectionClosed("Closed by application" if by_us else
                                    (info.message if info and info.message else "Connection closed"))
         else:
