@@ -114,7 +114,8 @@ func table(_ value: swamqp_table, depth: Int) throws(InvalidArgument) -> FieldTa
     for i in 0..<count {
         let entry = entries[i]
         let keyLength = try checkedLength(entry.key.len, "field table key length")
-        guard keyLength <= 128 else { throw InvalidArgument(message: "field table key is \(keyLength) bytes; AMQP allows at most 128") }
+        // A short string on the wire: the spec asks for 128 bytes at most, RabbitMQ and librabbitmq take 255.
+        guard keyLength <= 255 else { throw InvalidArgument(message: "field table key is \(keyLength) bytes; a key is a short string of at most 255") }
         let key = try bytes(entry.key, "field table key")
         result.append(FieldTable.Entry(key: key, value: try fieldValue(entry.value, depth: depth + 1)))
     }
