@@ -83,7 +83,7 @@ class Channel:
         self._return_handler = _default_return_handler
         self._cancel_handler = None
         self._consumers = {}          # raw consumer tag (bytes) -> Consumer
-        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> no_ack
+        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> (no_ack, Queue)
         self._flow_active = True
         self._confirm_mode = False
         self._confirm_selecting = None
@@ -429,21 +429,28 @@ class Channel:
         raw_tag = read(fields[_CONSUMER_TAG], fields[_CONSUMER_TAG_LEN])
         consumer = self._consumers.get(raw_tag)
         if consumer is None:
-            self._unexpected_delivery(raw_tag, fields[_DELIVERY_TAG])
+            self._unexpected_delivery(raw_tag, fields)
             return
         consumer._deliver(_incoming(fields, self, consumer.tag))
 
-    def _unexpected_delivery(self, raw_tag, delivery_tag):
-        no_ack = self._orphan_tags.get(raw_tag)
-        if no_ack is False and self._closed_exc is None and not self._closing:
+    def _unexpected_delivery(self, raw_tag, fields):
+        orphan = self._orphan_tags.get(raw_tag)
+        if orphan is None:
+            log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
+            return
+        no_ack, queue = orphan
+        if no_ack:
+            # For a no-ack consumer whose consume() was cancelled: the broker has forgotten the
+            # message, so it waits for the next no-ack get on the Queue (see Queue.get).
+            queue._unclaimed.append(_incoming(fields, self, None))
+            return
+        if self._closed_exc is None and not self._closing:
             # For a consumer whose consume() was cancelled: hand the message back.
             conn = self._connection
-            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, delivery_tag,
+            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, fields[_DELIVERY_TAG],
                                               _ffi.SWAMQP_REQUEUE, conn._err_ref)
             if rc:
                 log.debug("reject of an orphan delivery failed: %s", conn._error(rc))
-            return
-        log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
 
     def _on_consumer_cancelled(self, raw_tag):
         consumer = self._consumers.pop(raw_tag, None)

@@ -52,6 +52,7 @@ class Queue:
         self.consumer_count = None
         self._keep = []
         self._c_name = bytes_struct(name.encode("utf-8"), self._keep)
+        self._unclaimed = collections.deque()  # messages of cancelled no-ack gets
 
     def __repr__(self):
         return "<swiftamqp.Queue %r>" % (self.name,)
@@ -95,20 +96,47 @@ class Queue:
 
     async def get(self, *, no_ack: bool = False) -> Optional["IncomingMessage"]:
         """basic.get: the next message as an :class:`IncomingMessage`, or None when the queue is
-        empty."""
+        empty.
+
+        When the caller gives up (cancellation, ``asyncio.wait_for``) and the broker's reply
+        brings a message anyway, that message is not lost: with acknowledgements it is rejected
+        with requeue (the broker redelivers it, ``redelivered`` set); with ``no_ack`` the broker
+        has already forgotten it, so it is kept on this Queue object (:attr:`unclaimed` counts
+        them) and handed to the next ``get(no_ack=True)`` on it, oldest first and before any
+        message fetched later, without asking the broker, even once the channel is closed. So
+        are the deliveries that reach a no-ack consumer whose :meth:`consume` was cancelled
+        before it returned (the binding then cancels that consumer at the broker).
+        """
+        unclaimed = self._unclaimed
+        if no_ack and unclaimed:
+            return unclaimed.popleft()
         self._check()
         channel = self._channel
+        from .message import IncomingMessage
 
         def convert(ev):
-            if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
-                return None
-            from .message import IncomingMessage
-            return IncomingMessage._from_address(ev.message, channel, None)
+            msg = None
+            if not ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY and ev.message:
+                msg = IncomingMessage._from_address(ev.message, channel, None)
+            if no_ack and unclaimed:
+                # A cancelled get's message came first (replies arrive in request order).
+                if msg is not None:
+                    unclaimed.append(msg)
+                return unclaimed.popleft()
+            return msg
 
         def orphan(ev):
-            # The caller gave up (cancelled) but the broker handed over a message: give it back.
-            if no_ack or not ev.message or channel.is_closed():
+            # The caller gave up but the broker handed over a message: it must not vanish.
+            if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
                 return
+            if no_ack:
+                msg = IncomingMessage._from_address(ev.message, channel, None)
+                unclaimed.append(msg)
+                log.debug("basic.get on %r was cancelled: message %d kept for the next no-ack get",
+                          self.name, msg.delivery_tag)
+                return
+            if channel.is_closed():
+                return  # the broker requeues what the closed channel had not acknowledged
             tag = _ffi.swamqp_message.from_address(ev.message).delivery_tag
             log.debug("basic.get on %r was cancelled: rejecting (requeue) message %d", self.name, tag)
             try:
@@ -119,6 +147,12 @@ class Queue:
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
             _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan)
+
+    @property
+    def unclaimed(self) -> int:
+        """How many messages of cancelled ``get(no_ack=True)`` (or no-ack ``consume``) calls
+        wait for the next no-ack :meth:`get` on this Queue object."""
+        return len(self._unclaimed)
 
     async def consume(self, callback: Callable[["IncomingMessage"], Any], *, no_local: bool = False,
                       no_ack: bool = False, exclusive: bool = False,
@@ -155,7 +189,7 @@ class Queue:
             # The caller gave up, but the consumer exists at the broker: cancel it, and hand back
             # whatever reaches it meanwhile.
             raw = read_bytes(ev.name)
-            channel._orphan_tags[raw] = no_ack
+            channel._orphan_tags[raw] = (no_ack, self)
             if not channel.is_closed():
                 log.debug("consume on %r was cancelled: cancelling consumer %r", self.name, raw)
                 c_raw = bytes_struct(raw, [])
