@@ -461,12 +461,13 @@ class Channel:
         if self._cancel_handler is not None:
             self._connection._call_handler(self._cancel_handler, consumer)
 
-    def _publish(self, exchange_c_name, routing_key_c, flags, c_message, sequence_ref):
-        """One swamqp_basic_publish call (never waits); returns its status (error in conn._err)."""
+    def _publish(self, exchange_c_name, routing_key_c, flags, c_message, sequence_ref, timeout_ms=0):
+        """One swamqp_basic_publish call, waiting up to `timeout_ms` for room (0: never waits);
+        returns its status (error in conn._err)."""
         conn = self._connection
         return _ffi.lib.swamqp_basic_publish(
             conn._native.handle, self.id, exchange_c_name, routing_key_c, flags, c_message.pointer,
-            c_message.body, sequence_ref, 0, conn._err_ref)
+            c_message.body, sequence_ref, timeout_ms, conn._err_ref)
 
     def _basic_ack(self, delivery_tag, multiple=False):
         self._check_open()

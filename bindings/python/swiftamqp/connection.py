@@ -46,6 +46,8 @@ _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loo
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
 _LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections to close
 _UPDATE_SECRET_TIMEOUT_MS = 30000
+DEFAULT_PUBLISH_TIMEOUT = 5.0  # seconds a plain publish waits for room (connect option publish_timeout)
+_MAX_TIMEOUT_MS = 0xFFFFFFFF
 
 _LOG_LEVELS = {
     _ffi.SWAMQP_LOG_ERROR: logging.ERROR,
@@ -215,8 +217,10 @@ class Connection:
     """
 
     def __init__(self, loop, handle, *, host, port, virtual_host, username,
-                 on_connection_close=None, connection_name=None):
+                 on_connection_close=None, connection_name=None,
+                 publish_timeout=DEFAULT_PUBLISH_TIMEOUT):
         self._loop = loop
+        self.publish_timeout = publish_timeout
         self._native = native = _Native(handle, loop)
         self._finalizer = weakref.finalize(self, native.release)
         self._state = _OPENING
@@ -252,6 +256,17 @@ class Connection:
         self._seq = ctypes.c_uint64()
         self._seq_ref = ctypes.byref(self._seq)
         native.add_reader(_drain_callback, weakref.ref(self))
+
+    @property
+    def publish_timeout(self) -> float:
+        """Seconds a publish waits for room before it raises :class:`PublishTimeout` (the
+        ``publish_timeout`` connect option; assignable; 0: raise :class:`WouldBlock` at once)."""
+        return self._publish_timeout
+
+    @publish_timeout.setter
+    def publish_timeout(self, seconds: float) -> None:
+        self._publish_timeout = check_timeout(seconds, "publish_timeout")
+        self._publish_timeout_ms = timeout_ms(seconds)
 
     def __repr__(self):
         name = " %r" % self.connection_name if self.connection_name else ""
@@ -797,6 +812,38 @@ _OTHER_OPTIONS = ({"connection_name", "auth_mechanism", "tls_ca_certificates", "
                   | set(_TLS_STRINGS) | set(_FLAGS))
 
 
+def check_timeout(value, what, *, allow_none=False):
+    """`value` (seconds) checked: a number >= 0 (None too with `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of seconds, not %r" % (what, value))
+    if not 0 <= value <= _MAX_TIMEOUT_MS / 1000:
+        raise ValueError("%s out of range (0..%d seconds): %r" % (what, _MAX_TIMEOUT_MS // 1000, value))
+    return value
+
+
+def timeout_ms(seconds):
+    """Seconds -> whole milliseconds for a uint32_t timeout_ms argument (a positive timeout
+    never rounds down to 0, which would mean "do not wait")."""
+    ms = int(seconds * 1000 + 0.5)
+    if seconds > 0 and ms == 0:
+        ms = 1
+    return min(ms, _MAX_TIMEOUT_MS)
+
+
+def _python_options(kwargs):
+    """(kwargs without the options the binding handles itself, those options)."""
+    if "publish_timeout" not in kwargs:
+        return kwargs, {}
+    kwargs = dict(kwargs)
+    out = {}
+    value = kwargs.pop("publish_timeout")
+    if value is not None:
+        out["publish_timeout"] = check_timeout(value, "publish_timeout")
+    return kwargs, out
+
+
 def _endpoint(endpoint):
     """(host, port) from a (host, port) pair or a "host:port" / "[v6]:port" / "host" string."""
     if isinstance(endpoint, str):
@@ -891,7 +938,7 @@ def _apply_options(opts, kwargs, keep):
 
 
 async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_host, username, connection_name,
-                           on_connection_close):
+                           on_connection_close, python_options):
     handle = ctypes.c_void_p()
     err = _ffi.swamqp_error()
     rc = _ffi.lib.swamqp_connection_create(ctypes.byref(opts), ctypes.byref(handle), ctypes.byref(err))
@@ -904,7 +951,7 @@ async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_h
         sock.detach()  # the connection owns the descriptor now (on failure it stayed the caller's)
     conn = Connection(loop, handle.value, host=host, port=port, virtual_host=virtual_host,
                       username=username, on_connection_close=on_connection_close,
-                      connection_name=connection_name)
+                      connection_name=connection_name, **python_options)
     try:
         await conn._open()
     except BaseException:
@@ -916,6 +963,7 @@ async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_h
 async def _connect(host='localhost', port=5672, username='guest', password='guest',
                    virtual_host='/', on_connection_close=None, *, loop=None, sock=None, **kwargs):
     loop = _get_loop(loop)
+    kwargs, python_options = _python_options(kwargs)
     opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     opts.host = _c_string(host, "host")
@@ -937,11 +985,12 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
     return await _create_and_open(
         loop, opts, keep, sock=sock, host=host if sock is None else "<socket>", port=port if sock is None else None,
         virtual_host=virtual_host, username=username, connection_name=name,
-        on_connection_close=on_connection_close)
+        on_connection_close=on_connection_close, python_options=python_options)
 
 
 async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     loop = _get_loop(loop)
+    kwargs, python_options = _python_options(kwargs)
     opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     err = _ffi.swamqp_error()
@@ -964,7 +1013,8 @@ async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     return await _create_and_open(loop, opts, keep, host=host, port=port, virtual_host=vhost, username=user,
-                                  connection_name=name, on_connection_close=on_connection_close)
+                                  connection_name=name, on_connection_close=on_connection_close,
+                                  python_options=python_options)
 
 
 class _Connecting:
@@ -1004,7 +1054,9 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
     the broker), ``connect_timeout`` (seconds; bounds resolve + TCP connect + handshake),
     ``frame_max``, ``channel_max``, ``max_message_size``, ``event_queue_limit``,
     ``outbound_limit``, ``max_unconfirmed`` (per confirm-mode channel: publishing waits while
-    this many publishes await their confirms; 0 = no bound), ``auth_mechanism`` ('PLAIN',
+    this many publishes await their confirms; 0 = no bound), ``publish_timeout`` (seconds a
+    publish waits for room before raising :class:`PublishTimeout`; default 5; 0: raise
+    :class:`WouldBlock` at once), ``auth_mechanism`` ('PLAIN',
     'AMQPLAIN', 'EXTERNAL' or None for automatic). TLS (the system OpenSSL; the broker's
     certificate and host name are verified unless said otherwise): ``tls=True``,
     ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from . import _ffi
-from ._errors import ErrorInfo, make_exception
+from ._errors import ErrorInfo, make_exception, publish_timeout_error
 from ._table import bytes_struct, encode_table
+from .connection import check_timeout, timeout_ms
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 
@@ -17,6 +18,7 @@ __all__ = ["Exchange", "ExchangeBinding"]
 _ROUTING_KEY_CACHE = 256  # routing keys kept encoded per exchange
 _ROOM_DELAY_MIN = 0.001   # seconds publish_confirmed waits before retrying a publish that would block
 _ROOM_DELAY_MAX = 0.05
+_WAITED = (_ffi.SWAMQP_ERR_TIMEOUT, _ffi.SWAMQP_ERR_WOULD_BLOCK)  # a publish that found no room
 
 
 def _exchange_name(exchange):
@@ -54,15 +56,20 @@ class Exchange:
     def channel(self) -> "Channel":
         return self._channel
 
-    def publish(self, message: Message, routing_key: str, *, mandatory: bool = True) -> None:
+    def publish(self, message: Message, routing_key: str, *, mandatory: bool = True,
+                timeout: Optional[float] = None) -> None:
         """Publishes `message` (a :class:`Message`) now: one library call that queues the frames
-        for the connection's I/O thread and never waits for the broker.
+        for the connection's I/O thread and never waits for the broker's answer.
 
         With ``mandatory`` (the default) a message no queue takes comes back to the channel's
         return handler (see :meth:`Channel.set_return_handler`). Raises when the channel or
-        connection is closed, and :class:`WouldBlock` when publishing must pause (the broker
-        blocked the connection or stopped the channel, the outbound buffer is over its limit, or
-        ``max_unconfirmed`` publishes await confirms); :meth:`publish_confirmed` waits instead.
+        connection is closed. While publishing must pause (the outbound buffer is over its
+        limit, the broker blocked the connection or stopped the channel, or ``max_unconfirmed``
+        publishes await confirms) the call waits for room, blocking the event loop, for at most
+        ``timeout`` seconds (default: the connection's ``publish_timeout``), then raises
+        :class:`PublishTimeout` and the message is not sent; with a timeout of 0 it raises
+        :class:`WouldBlock` at once instead. :meth:`publish_async` waits without blocking the
+        loop.
         """
         if not isinstance(message, Message):
             raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
@@ -75,8 +82,52 @@ class Exchange:
         key = self._routing_keys.get(routing_key)
         if key is None:
             key = self._routing_key(routing_key)
+        if timeout is None:
+            ms = conn._publish_timeout_ms
+        else:
+            ms = timeout_ms(check_timeout(timeout, "timeout"))
         rc = channel._publish(self._c_name, key[0], _ffi.SWAMQP_MANDATORY if mandatory else 0,
-                              message._c_message(), None)
+                              message._c_message(), None, ms)
+        if rc:
+            info = ErrorInfo.take(conn._err, rc)
+            if ms and rc in _WAITED:
+                raise publish_timeout_error(info, ms / 1000)
+            raise make_exception(info)
+
+    async def publish_async(self, message: Message, routing_key: str, *, mandatory: bool = True,
+                            timeout: Optional[float] = None) -> None:
+        """:meth:`publish`, waiting for room without blocking the event loop: returns once the
+        message is queued for sending (not once the broker has it: see
+        :meth:`publish_confirmed`). When there is room it publishes at once, without yielding.
+        Raises :class:`PublishTimeout` after ``timeout`` seconds (default: the connection's
+        ``publish_timeout``) without room; the message is then not sent. Cancelling it before
+        that sends nothing either.
+        """
+        if not isinstance(message, Message):
+            raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
+        channel = self._channel
+        channel._check_open()
+        conn = channel._connection
+        seconds = conn.publish_timeout if timeout is None else check_timeout(timeout, "timeout")
+        key = self._routing_keys.get(routing_key)
+        if key is None:
+            key = self._routing_key(routing_key)
+        flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
+        c_message = message._c_message()
+        rc = channel._publish(self._c_name, key[0], flags, c_message, None)
+        if rc == _ffi.SWAMQP_ERR_WOULD_BLOCK:
+            loop = conn._loop
+            deadline = loop.time() + seconds
+            delay = _ROOM_DELAY_MIN
+            while rc == _ffi.SWAMQP_ERR_WOULD_BLOCK:
+                info = ErrorInfo.take(conn._err, rc)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise publish_timeout_error(info, seconds)
+                await conn._wait_for_room(min(delay, remaining))
+                delay = min(delay * 2, _ROOM_DELAY_MAX)
+                channel._check_open()
+                rc = channel._publish(self._c_name, key[0], flags, c_message, None)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
 
