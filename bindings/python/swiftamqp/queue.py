@@ -75,11 +75,15 @@ class Queue:
 
     async def bind(self, exchange: Union["Exchange", str], routing_key: str, *,
                    arguments: Optional[Dict[str, Any]] = None) -> QueueBinding:
-        """Binds the queue to `exchange` (an :class:`Exchange`) with `routing_key`;
-        returns a :class:`QueueBinding`."""
+        """Binds the queue to `exchange` (an :class:`Exchange`, or an exchange name) with
+        `routing_key`; returns a :class:`QueueBinding`.
+
+        As in asynqp, a falsy `exchange` (``''``, None) raises :class:`InvalidExchangeName`
+        without asking the broker; the default exchange's :class:`Exchange` object is sent, and
+        the broker refuses it (:class:`AccessRefused`, which closes the channel)."""
         if self.deleted:
             raise Deleted("Queue {} was deleted".format(self.name))
-        if not exchange or not _name_of(exchange):
+        if not exchange:
             raise InvalidExchangeName("Can't bind queue {} to the default exchange".format(self.name))
         if not isinstance(routing_key, str):
             raise TypeError("routing_key must be a str")

@@ -133,7 +133,7 @@ def test_exchange_names(params):
         assert msg.body == b"via default"
         assert msg.exchange_name == "" and msg.routing_key == queue.name
         with pytest.raises(swiftamqp.InvalidExchangeName):
-            await queue.bind(default, "x")
+            await queue.bind("", "x")
         await connection.close()
 
     run(main())
