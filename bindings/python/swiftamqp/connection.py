@@ -32,7 +32,7 @@ from ._errors import ErrorInfo, make_exception
 from ._reader import EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, read_bytes
 from .tls import merge_ssl
-from .exceptions import ConnectionClosed, ConnectionLostError
+from .exceptions import AMQPTimeoutError, ConnectionClosed, ConnectionLostError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .channel import Channel
@@ -44,9 +44,11 @@ log = logging.getLogger("swiftamqp")
 _BATCH = 256          # events per swamqp_next_events call
 _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loop (the fd stays readable)
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
+_CLOSE_WAIT = 10.0       # seconds close() waits in all by default (the library's own close deadline is 5 s)
 _LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections to close
 _UPDATE_SECRET_TIMEOUT_MS = 30000
 DEFAULT_PUBLISH_TIMEOUT = 5.0  # seconds a plain publish waits for room (connect option publish_timeout)
+DEFAULT_RPC_TIMEOUT = 60.0     # seconds a coroutine waits for the broker's reply (connect option rpc_timeout)
 _MAX_TIMEOUT_MS = 0xFFFFFFFF
 
 _LOG_LEVELS = {
@@ -79,13 +81,14 @@ class _Pending:
     what the request left at the broker).
     """
 
-    __slots__ = ("future", "channel", "convert", "orphan")
+    __slots__ = ("future", "channel", "convert", "orphan", "timer")
 
-    def __init__(self, future, channel, convert, orphan=None):
+    def __init__(self, future, channel, convert, orphan=None, timer=None):
         self.future = future
         self.channel = channel
         self.convert = convert
         self.orphan = orphan
+        self.timer = timer
 
 
 class _Native:
@@ -218,9 +221,11 @@ class Connection:
 
     def __init__(self, loop, handle, *, host, port, virtual_host, username,
                  on_connection_close=None, connection_name=None,
-                 publish_timeout=DEFAULT_PUBLISH_TIMEOUT):
+                 publish_timeout=DEFAULT_PUBLISH_TIMEOUT, rpc_timeout=DEFAULT_RPC_TIMEOUT):
         self._loop = loop
         self.publish_timeout = publish_timeout
+        self.rpc_timeout = rpc_timeout
+        self._tasks = set()  # tasks the binding started (asyncio keeps only weak references)
         self._native = native = _Native(handle, loop)
         self._finalizer = weakref.finalize(self, native.release)
         self._state = _OPENING
@@ -268,6 +273,17 @@ class Connection:
         self._publish_timeout = check_timeout(seconds, "publish_timeout")
         self._publish_timeout_ms = timeout_ms(seconds)
 
+    @property
+    def rpc_timeout(self) -> Optional[float]:
+        """Seconds a coroutine waits for the broker's reply before it raises
+        :class:`AMQPTimeoutError` (the ``rpc_timeout`` connect option; assignable; None: no
+        bound). Calls take ``timeout=`` to override it."""
+        return self._rpc_timeout
+
+    @rpc_timeout.setter
+    def rpc_timeout(self, seconds: Optional[float]) -> None:
+        self._rpc_timeout = check_timeout(seconds, "rpc_timeout", allow_none=True)
+
     def __repr__(self):
         name = " %r" % self.connection_name if self.connection_name else ""
         return "<swiftamqp.Connection%s %s@%s:%s vhost=%r %s>" % (
@@ -282,8 +298,9 @@ class Connection:
     # ------------------------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------------------------
-    async def open_channel(self) -> "Channel":
-        """Opens a new channel on this connection and returns the :class:`Channel`."""
+    async def open_channel(self, *, timeout: Optional[float] = None) -> "Channel":
+        """Opens a new channel on this connection and returns the :class:`Channel`.
+        ``timeout``: seconds to wait for the broker (default: :attr:`rpc_timeout`)."""
         from .channel import Channel
         self._check_usable()
         number = ctypes.c_uint16()
@@ -293,7 +310,7 @@ class Connection:
             raise self._error(rc, channel_level=False)
         channel = Channel(self, number.value, loop=self._loop)
         self._channels[channel.id] = channel
-        fut = self._register(channel.id, None)
+        fut = self._register(channel.id, None, timeout=timeout, what="channel.open")
         try:
             await fut
         except BaseException:
@@ -357,9 +374,13 @@ class Connection:
             raise make_exception(ErrorInfo(rc), connection_level=True)
         return ConnectionStats(*[getattr(stats, f) for f in ConnectionStats._fields])
 
-    async def update_secret(self, new_secret: Union[str, bytes], reason: str = "") -> None:
+    async def update_secret(self, new_secret: Union[str, bytes], reason: str = "", *,
+                            timeout: Optional[float] = None) -> None:
         """connection.update-secret: hands the broker a new secret (e.g. a refreshed OAuth 2
-        token) for this connection. The secret is never logged."""
+        token) for this connection. The secret is never logged. ``timeout``: seconds to wait for
+        the broker (default: :attr:`rpc_timeout`, or 30 s when that is None)."""
+        seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        wait_ms = _UPDATE_SECRET_TIMEOUT_MS if seconds is None else timeout_ms(seconds)
         self._check_usable()
         secret = new_secret.encode("utf-8") if isinstance(new_secret, str) else bytes(new_secret)
         why = reason.encode("utf-8")
@@ -373,7 +394,7 @@ class Connection:
             c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None,
                                          len(why))
             rc = _ffi.lib.swamqp_connection_update_secret(handle, c_secret, c_reason,
-                                                          _UPDATE_SECRET_TIMEOUT_MS, ctypes.byref(err))
+                                                          wait_ms, ctypes.byref(err))
             ctypes.memset(keep, 0, len(secret))
             return rc, (ErrorInfo.take(err, rc) if rc else None)
 
@@ -381,34 +402,46 @@ class Connection:
         if rc:
             raise make_exception(info, connection_level=True)
 
-    async def close(self) -> None:
-        """Closes the connection (connection.close / close-ok), then frees its native resources."""
+    async def close(self, *, timeout: Optional[float] = None) -> None:
+        """Closes the connection (connection.close / close-ok), then frees its native resources.
+
+        Waits at most ``timeout`` seconds for the broker (default: the library's 5 s close
+        deadline); a broker that does not answer in time does not make it raise: the
+        connection is over either way."""
+        if timeout is not None:
+            check_timeout(timeout, "timeout")
         if self._state == _CLOSED or self.closed.done():
             self._release()
             return
         if self._state == _CLOSING:
             log.warning("Called `close` on already closing connection...")
-            await asyncio.wait({self.closed})
+            await asyncio.wait({self.closed}, timeout=timeout)
             return
         self._state = _CLOSING
+        deadline = self._loop.time() + (timeout if timeout is not None else _CLOSE_WAIT)
         try:
             rc = _ffi.lib.swamqp_connection_close_async(self._native.handle, self._rid_ref,
                                                         self._err_ref)
             if rc == 0:
                 try:
-                    await self._register(0, None)
+                    # the library gives up on the close-ok after 5 s by itself
+                    await self._register(0, None, what="connection.close",
+                                         timeout=timeout if timeout is not None else _CLOSE_WAIT)
                 except (ConnectionClosed, ConnectionLostError):
                     pass
+                except AMQPTimeoutError as exc:
+                    log.warning("%s; freeing the connection anyway", exc)
             else:
                 info = ErrorInfo.take(self._err, rc)
                 log.debug("swamqp_connection_close_async: %s", make_exception(info))
             if not self.closed.done():
                 self._drain()
+            wait = min(_CLOSE_EVENT_WAIT, max(0.0, deadline - self._loop.time()))
+            if not self.closed.done() and wait > 0:
+                await asyncio.wait({self.closed}, timeout=wait)
             if not self.closed.done():
-                await asyncio.wait({self.closed}, timeout=_CLOSE_EVENT_WAIT)
-            if not self.closed.done():
-                log.warning("no SWAMQP_EVENT_CONNECTION_CLOSED %.0fs after close; freeing anyway",
-                            _CLOSE_EVENT_WAIT)
+                log.warning("no SWAMQP_EVENT_CONNECTION_CLOSED %.1fs after close; freeing anyway",
+                            wait)
                 self._connection_over(ConnectionClosed("Closed by application"), notify=False)
         finally:
             self._release()
@@ -429,18 +462,35 @@ class Connection:
         """The exception for a failed call whose details are in self._err (then cleared)."""
         return make_exception(ErrorInfo.take(self._err, status), connection_level=not channel_level)
 
-    def _register(self, channel, convert, orphan=None):
-        """A Future for the request whose id is in self._rid."""
+    def _register(self, channel, convert, orphan=None, *, timeout=None, what="request"):
+        """A Future for the request whose id is in self._rid. It fails with AMQPTimeoutError
+        after `timeout` seconds (None: rpc_timeout) without a completion; the request stays
+        registered, so its late completion is handled as that of a cancelled request."""
         fut = self._loop.create_future()
-        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan)
+        seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        timer = None
+        if seconds is not None:
+            timer = self._loop.call_later(seconds, expire_request, fut, what, seconds)
+        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan, timer)
         return fut
 
-    def _start(self, channel, convert, fn, *args, orphan=None):
-        """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its Future."""
+    def _start(self, channel, convert, fn, *args, orphan=None, timeout=None):
+        """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its
+        Future (see _register for `timeout`)."""
+        if timeout is not None:
+            check_timeout(timeout, "timeout")  # before anything is sent
         rc = fn(self._native.handle, *args, self._rid_ref, self._err_ref)
         if rc:
             raise self._error(rc, channel_level=channel != 0)
-        return self._register(channel, convert, orphan)
+        return self._register(channel, convert, orphan, timeout=timeout, what=_request_name(fn))
+
+    def _spawn(self, awaitable):
+        """Runs `awaitable` as a task kept referenced until it ends (a task only the loop knows
+        can be garbage collected mid-run)."""
+        task = asyncio.ensure_future(awaitable, loop=self._loop)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _start_ignored(self, fn, *args):
         """Starts an `_async` request whose completion nobody awaits (errors are only logged)."""
@@ -633,7 +683,7 @@ class Connection:
         try:
             result = fn(*args)
             if inspect.isawaitable(result):
-                asyncio.ensure_future(result, loop=self._loop)
+                self._spawn(result)
         except Exception as exc:
             self._loop.call_exception_handler({
                 "message": "Exception in swiftamqp callback %r" % (fn,),
@@ -646,6 +696,8 @@ class Connection:
         if pending is None:
             log.debug("completion for unknown request %d", ev.request_id)
             return
+        if pending.timer is not None:
+            pending.timer.cancel()
         fut = pending.future
         status = ev.status
         if status == _ffi.SWAMQP_ERR_CHANNEL_CLOSED and pending.channel:
@@ -723,6 +775,8 @@ class Connection:
         for rid, pending in list(self._pending.items()):
             if pending.channel == number:
                 del self._pending[rid]
+                if pending.timer is not None:
+                    pending.timer.cancel()
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         channel._set_closed(exc)
@@ -767,6 +821,8 @@ class Connection:
             self.closed.set_exception(exc)
         pending, self._pending = self._pending, {}
         for p in pending.values():
+            if p.timer is not None:
+                p.timer.cancel()
             if not p.future.done():
                 p.future.set_exception(exc)
         for number in list(self._channels):
@@ -781,6 +837,24 @@ class Connection:
 def _resolve(fut):
     if not fut.done():
         fut.set_result(None)
+
+
+def expire_request(fut, what, seconds):
+    if not fut.done():
+        exc = AMQPTimeoutError("%s: no reply from the broker within %gs (timeout)" % (what, seconds),
+                               _ffi.SWAMQP_ERR_TIMEOUT)
+        exc.status_name = _ffi.status_name(_ffi.SWAMQP_ERR_TIMEOUT)
+        fut.set_exception(exc)
+
+
+def _request_name(fn):
+    """'queue_declare' for swamqp_queue_declare_async (for error texts)."""
+    name = getattr(fn, "__name__", "request")
+    if name.startswith("swamqp_"):
+        name = name[len("swamqp_"):]
+    if name.endswith("_async"):
+        name = name[:-len("_async")]
+    return name
 
 
 def _text(b):
@@ -834,13 +908,16 @@ def timeout_ms(seconds):
 
 def _python_options(kwargs):
     """(kwargs without the options the binding handles itself, those options)."""
-    if "publish_timeout" not in kwargs:
+    if "publish_timeout" not in kwargs and "rpc_timeout" not in kwargs:
         return kwargs, {}
     kwargs = dict(kwargs)
     out = {}
-    value = kwargs.pop("publish_timeout")
-    if value is not None:
-        out["publish_timeout"] = check_timeout(value, "publish_timeout")
+    if "publish_timeout" in kwargs:
+        value = kwargs.pop("publish_timeout")
+        if value is not None:
+            out["publish_timeout"] = check_timeout(value, "publish_timeout")
+    if "rpc_timeout" in kwargs:
+        out["rpc_timeout"] = check_timeout(kwargs.pop("rpc_timeout"), "rpc_timeout", allow_none=True)
     return kwargs, out
 
 
@@ -1056,7 +1133,9 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
     ``outbound_limit``, ``max_unconfirmed`` (per confirm-mode channel: publishing waits while
     this many publishes await their confirms; 0 = no bound), ``publish_timeout`` (seconds a
     publish waits for room before raising :class:`PublishTimeout`; default 5; 0: raise
-    :class:`WouldBlock` at once), ``auth_mechanism`` ('PLAIN',
+    :class:`WouldBlock` at once), ``rpc_timeout`` (seconds every coroutine waits for the
+    broker's reply before raising :class:`AMQPTimeoutError`, unless given ``timeout=``; default
+    60; None: no bound), ``auth_mechanism`` ('PLAIN',
     'AMQPLAIN', 'EXTERNAL' or None for automatic). TLS (the system OpenSSL; the broker's
     certificate and host name are verified unless said otherwise): ``tls=True``,
     ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 from . import _ffi
 from ._errors import ErrorInfo, make_exception, publish_timeout_error
 from ._table import bytes_struct, encode_table
-from .connection import check_timeout, timeout_ms
+from .connection import check_timeout, expire_request, timeout_ms
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 
@@ -132,7 +132,7 @@ class Exchange:
             raise make_exception(ErrorInfo.take(conn._err, rc))
 
     async def publish_confirmed(self, message: Message, routing_key: str, *,
-                                mandatory: bool = True) -> None:
+                                mandatory: bool = True, timeout: Optional[float] = None) -> None:
         """Publishes `message` and returns once the broker confirmed it (publisher confirms;
         the channel is put in confirm mode on first use).
 
@@ -141,34 +141,54 @@ class Exchange:
         channel's or connection's error when that ends first. While publishing must pause (the
         broker blocked the connection, the outbound buffer is full, or the connection's
         ``max_unconfirmed`` bound of outstanding confirms is reached) it waits. Cancelling the
-        call stops the wait, not the publish.
+        call stops the wait, not the publish. ``timeout`` (seconds; default: the connection's
+        ``rpc_timeout``) bounds the whole call: :class:`PublishTimeout` when the message could
+        not be sent in time, :class:`AMQPTimeoutError` when it was sent but not confirmed in
+        time (the broker may still take it).
         """
         if not isinstance(message, Message):
             raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
         channel = self._channel
         channel._check_open()
+        conn = channel._connection
+        seconds = conn._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        loop = conn._loop
+        deadline = None if seconds is None else loop.time() + seconds
         if not channel._confirm_mode:
-            await channel.confirm_select()
+            await channel.confirm_select(timeout=seconds)
         key = self._routing_keys.get(routing_key)
         if key is None:
             key = self._routing_key(routing_key)
         flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
         c_message = message._c_message()
-        conn = channel._connection
         delay = _ROOM_DELAY_MIN
         while True:
             channel._check_open()
             rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
             if rc != _ffi.SWAMQP_ERR_WOULD_BLOCK:
                 break
-            ErrorInfo.take(conn._err, rc)
-            await conn._wait_for_room(delay)
+            info = ErrorInfo.take(conn._err, rc)
+            wait = delay
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise publish_timeout_error(info, seconds)
+                wait = min(delay, remaining)
+            await conn._wait_for_room(wait)
             delay = min(delay * 2, _ROOM_DELAY_MAX)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
         seq = conn._seq.value
         fut = channel._track(seq, message, mandatory, self.name, routing_key)
-        await fut
+        if deadline is None:
+            await fut
+            return
+        timer = loop.call_later(max(0.0, deadline - loop.time()), expire_request, fut,
+                                "publish_confirmed (sequence %d)" % seq, seconds)
+        try:
+            await fut
+        finally:
+            timer.cancel()
 
     def _routing_key(self, routing_key):
         if not isinstance(routing_key, str):
@@ -183,7 +203,7 @@ class Exchange:
         self._routing_keys[routing_key] = key
         return key
 
-    async def delete(self, *, if_unused: bool = True) -> None:
+    async def delete(self, *, if_unused: bool = True, timeout: Optional[float] = None) -> None:
         """exchange.delete; with ``if_unused`` only when nothing is bound to it (else
         PreconditionFailed)."""
         if not self.name:
@@ -192,10 +212,11 @@ class Exchange:
         channel._check_open()
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_exchange_delete_async, channel.id, self._c_name,
-            _ffi.SWAMQP_IF_UNUSED if if_unused else 0)
+            _ffi.SWAMQP_IF_UNUSED if if_unused else 0, timeout=timeout)
 
     async def bind(self, source: Union[Exchange, str], routing_key: str = '', *,
-                   arguments: Optional[Dict[str, Any]] = None) -> ExchangeBinding:
+                   arguments: Optional[Dict[str, Any]] = None,
+                   timeout: Optional[float] = None) -> ExchangeBinding:
         """exchange.bind (RabbitMQ extension): messages published to `source` (an Exchange or
         an exchange name) that match `routing_key` are routed through this exchange too.
         Returns an :class:`ExchangeBinding`."""
@@ -205,16 +226,17 @@ class Exchange:
         if not isinstance(routing_key, str):
             raise TypeError("routing_key must be a str")
         await self._exchange_binding(_ffi.lib.swamqp_exchange_bind_async, source_name, routing_key,
-                                     arguments)
+                                     arguments, timeout)
         return ExchangeBinding(self, source, routing_key, arguments)
 
     async def unbind(self, source: Union[Exchange, str], routing_key: str = '', *,
-                     arguments: Optional[Dict[str, Any]] = None) -> None:
+                     arguments: Optional[Dict[str, Any]] = None,
+                     timeout: Optional[float] = None) -> None:
         """exchange.unbind: removes a binding made by :meth:`bind`."""
         await self._exchange_binding(_ffi.lib.swamqp_exchange_unbind_async, _exchange_name(source),
-                                     routing_key, arguments)
+                                     routing_key, arguments, timeout)
 
-    async def _exchange_binding(self, fn, source_name, routing_key, arguments):
+    async def _exchange_binding(self, fn, source_name, routing_key, arguments, timeout):
         channel = self._channel
         channel._check_open()
         keep = []
@@ -223,7 +245,7 @@ class Exchange:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, fn, channel.id, self._c_name, c_source, c_key, 0,
-            table.pointer if table is not None else None)
+            table.pointer if table is not None else None, timeout=timeout)
 
 
 class ExchangeBinding:
@@ -244,11 +266,13 @@ class ExchangeBinding:
         return "<swiftamqp.ExchangeBinding %r -> %r (%r)>" % (
             _exchange_name(self.source), self.destination.name, self.routing_key)
 
-    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None, *,
+                     timeout: Optional[float] = None) -> None:
         """exchange.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Exchange {} was already unbound from {}".format(
                 self.destination.name, _exchange_name(self.source)))
         await self.destination.unbind(self.source, self.routing_key,
-                                      arguments=self.arguments if arguments is None else arguments)
+                                      arguments=self.arguments if arguments is None else arguments,
+                                      timeout=timeout)
         self.deleted = True

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Union
 from . import _ffi
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import (
-    AMQPError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
+    AMQPError, AMQPTimeoutError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +74,8 @@ class Queue:
         self._channel._check_open()
 
     async def bind(self, exchange: Union["Exchange", str], routing_key: str, *,
-                   arguments: Optional[Dict[str, Any]] = None) -> QueueBinding:
+                   arguments: Optional[Dict[str, Any]] = None,
+                   timeout: Optional[float] = None) -> QueueBinding:
         """Binds the queue to `exchange` (an :class:`Exchange`, or an exchange name) with
         `routing_key`; returns a :class:`QueueBinding`.
 
@@ -95,10 +96,11 @@ class Queue:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_queue_bind_async, channel.id, self._c_name,
-            c_exchange, c_key, 0, table.pointer if table is not None else None)
+            c_exchange, c_key, 0, table.pointer if table is not None else None, timeout=timeout)
         return QueueBinding(self, exchange, routing_key, arguments)
 
-    async def get(self, *, no_ack: bool = False) -> Optional["IncomingMessage"]:
+    async def get(self, *, no_ack: bool = False,
+                  timeout: Optional[float] = None) -> Optional["IncomingMessage"]:
         """basic.get: the next message as an :class:`IncomingMessage`, or None when the queue is
         empty.
 
@@ -150,7 +152,7 @@ class Queue:
 
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
-            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan)
+            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan, timeout=timeout)
 
     @property
     def unclaimed(self) -> int:
@@ -160,7 +162,8 @@ class Queue:
 
     async def consume(self, callback: Callable[["IncomingMessage"], Any], *, no_local: bool = False,
                       no_ack: bool = False, exclusive: bool = False,
-                      arguments: Optional[Dict[str, Any]] = None, consumer_tag: str = '') -> Consumer:
+                      arguments: Optional[Dict[str, Any]] = None, consumer_tag: str = '',
+                      timeout: Optional[float] = None) -> Consumer:
         """basic.consume: calls ``callback(message)`` with every message the broker delivers
         from this queue; returns the :class:`Consumer`.
 
@@ -202,7 +205,8 @@ class Queue:
 
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_consume_async, channel.id, self._c_name,
-            c_tag, flags, table.pointer if table is not None else None, orphan=orphan)
+            c_tag, flags, table.pointer if table is not None else None, orphan=orphan,
+            timeout=timeout)
 
     def iterate(self, *, no_ack: bool = False, exclusive: bool = False,
                 arguments: Optional[Dict[str, Any]] = None) -> QueueIterator:
@@ -214,14 +218,16 @@ class Queue:
     def __aiter__(self) -> QueueIterator:
         return QueueIterator(self)
 
-    async def purge(self) -> int:
+    async def purge(self, *, timeout: Optional[float] = None) -> int:
         """queue.purge: drops the queue's ready messages; returns how many."""
         self._check()
         channel = self._channel
         return await channel._connection._start(
-            channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0)
+            channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0,
+            timeout=timeout)
 
-    async def delete(self, *, if_unused: bool = True, if_empty: bool = True) -> int:
+    async def delete(self, *, if_unused: bool = True, if_empty: bool = True,
+                     timeout: Optional[float] = None) -> int:
         """queue.delete; with ``if_unused`` only when it has no consumers, with ``if_empty`` only
         when it holds no messages (else PreconditionFailed). Returns how many messages it held."""
         if self.deleted:
@@ -231,7 +237,7 @@ class Queue:
         flags = (_ffi.SWAMQP_IF_UNUSED if if_unused else 0) | (_ffi.SWAMQP_IF_EMPTY if if_empty else 0)
         count = await channel._connection._start(
             channel.id, _message_count, _ffi.lib.swamqp_queue_delete_async, channel.id, self._c_name,
-            flags)
+            flags, timeout=timeout)
         self.deleted = True
         return count
 
@@ -257,7 +263,8 @@ class QueueBinding:
         return "<swiftamqp.QueueBinding %r -> %r (%r)>" % (
             self.queue.name, _name_of(self.exchange), self.routing_key)
 
-    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None, *,
+                     timeout: Optional[float] = None) -> None:
         """queue.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Queue {} was already unbound from exchange {}".format(
@@ -272,7 +279,7 @@ class QueueBinding:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_queue_unbind_async, channel.id, self.queue._c_name,
-            c_exchange, c_key, table.pointer if table is not None else None)
+            c_exchange, c_key, table.pointer if table is not None else None, timeout=timeout)
         self.deleted = True
 
 
@@ -304,9 +311,11 @@ class Consumer:
         return "<swiftamqp.Consumer %r on %r%s>" % (
             self.tag, self.queue.name, " cancelled" if self.cancelled else "")
 
-    async def cancel(self) -> None:
+    async def cancel(self, *, timeout: Optional[float] = None) -> None:
         """basic.cancel: stops deliveries to this consumer. Messages already delivered (or
-        already queued in the library) still reach the callback first."""
+        already queued in the library) still reach the callback first. Raises
+        :class:`AMQPTimeoutError` when the broker does not confirm within ``timeout`` (default:
+        the connection's ``rpc_timeout``); the consumer then still counts as active."""
         if self.cancelled:
             return
         channel = self._channel
@@ -319,9 +328,13 @@ class Consumer:
             keep = []
             c_tag = bytes_struct(self._raw_tag, keep)
             self._cancelling = channel._connection._start(
-                channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0)
+                channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0,
+                timeout=timeout)
         try:
             await asyncio.shield(self._cancelling)
+        except AMQPTimeoutError:
+            self._cancelling = None  # a later cancel() asks again
+            raise
         except AMQPError:
             pass  # the channel closed meanwhile: the consumer is gone anyway (asynqp does the same)
         if channel._consumers.get(self._raw_tag) is self:
@@ -333,7 +346,7 @@ class Consumer:
         try:
             result = self.callback(message)
             if result is not None and (self._is_coroutine_function or inspect.isawaitable(result)):
-                asyncio.ensure_future(result, loop=self._loop)
+                self._channel._connection._spawn(result)
         except Exception as exc:
             self._loop.call_exception_handler({
                 "message": "Exception in the callback of consumer %r" % (self.tag,),
@@ -414,7 +427,7 @@ class QueueIterator:
                 self._waiter = None
         return self._buffer.popleft()
 
-    async def cancel(self) -> None:
+    async def cancel(self, *, timeout: Optional[float] = None) -> None:
         """Cancels the consumer; the iteration then ends."""
         if self.consumer is None and self._starting is not None:
             try:
@@ -423,7 +436,7 @@ class QueueIterator:
             except (AMQPError, asyncio.CancelledError):
                 pass
         if self.consumer is not None:
-            await self.consumer.cancel()
+            await self.consumer.cancel(timeout=timeout)
         self._finish(None, drop=True)
 
     # The consumer's callback --------------------------------------------------------------
