@@ -417,3 +417,35 @@ def test_cancelled_no_ack_consume_keeps_what_reached_it(params):
         await connection.close()
 
     run(main())
+
+
+def test_coroutine_callback_tasks_are_kept_referenced(params):
+    """asyncio keeps only weak references to tasks: the task running a coroutine callback
+    (or handler) must be referenced by the binding, or a garbage collection mid-run ends it."""
+    import gc
+    import weakref
+
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        loop = asyncio.get_running_loop()
+        waiting, done = [], []
+
+        async def callback(message):
+            fut = loop.create_future()  # referenced only by this coroutine's task
+            waiting.append(weakref.ref(fut))
+            await fut
+            done.append(message.body)
+
+        await queue.consume(callback, no_ack=True)
+        exchange.publish(swiftamqp.Message(b"kept alive"), queue.name)
+        await until(lambda: waiting)
+        await asyncio.sleep(0.05)
+        gc.collect()
+        fut = waiting[0]()
+        assert fut is not None, "the callback's task was garbage collected while it ran"
+        fut.set_result(None)
+        await until(lambda: done)
+        assert done == [b"kept alive"]
+        await connection.close()
+
+    run(main())
