@@ -33,6 +33,11 @@ class Exchange:
 
     .. attribute:: name
     .. attribute:: type
+
+    Every coroutine here takes ``timeout=`` (seconds; default: the connection's
+    ``rpc_timeout``) and raises :class:`AMQPTimeoutError` when the broker did not answer in
+    time (see :class:`Channel`); :meth:`publish` and :meth:`publish_async` take it as the
+    ``publish_timeout`` for room to send.
     """
 
     def __init__(self, channel, name, type, durable, auto_delete, internal):

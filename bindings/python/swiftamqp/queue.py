@@ -38,6 +38,10 @@ class Queue:
     it again; ``name`` follows), ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
     ``deleted``; ``message_count`` and ``consumer_count`` as the broker's declare-ok reported
     them (None after ``nowait``); a passive declare reads them again. ``async for message in queue:`` consumes it (see :meth:`iterate`).
+
+    Every coroutine here takes ``timeout=`` (seconds; default: the connection's
+    ``rpc_timeout``) and raises :class:`AMQPTimeoutError` when the broker did not answer in
+    time (see :class:`Channel`).
     """
 
     def __init__(self, channel, name, durable, exclusive, auto_delete, arguments):
