@@ -380,7 +380,8 @@ class Connection:
         token) for this connection. The secret is never logged. ``timeout``: seconds to wait for
         the broker (default: :attr:`rpc_timeout`, or 30 s when that is None)."""
         seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
-        wait_ms = _UPDATE_SECRET_TIMEOUT_MS if seconds is None else timeout_ms(seconds)
+        # a blocking request with timeout 0 could only time out (the library refuses it)
+        wait_ms = _UPDATE_SECRET_TIMEOUT_MS if seconds is None else max(1, timeout_ms(seconds))
         self._check_usable()
         secret = new_secret.encode("utf-8") if isinstance(new_secret, str) else bytes(new_secret)
         why = reason.encode("utf-8")
