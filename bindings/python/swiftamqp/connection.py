@@ -49,6 +49,7 @@ _LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections t
 _UPDATE_SECRET_TIMEOUT_MS = 30000
 DEFAULT_PUBLISH_TIMEOUT = 5.0  # seconds a plain publish waits for room (connect option publish_timeout)
 DEFAULT_RPC_TIMEOUT = 60.0     # seconds a coroutine waits for the broker's reply (connect option rpc_timeout)
+NO_TIMEOUT = object()          # timeout= of a request the library bounds itself (no rpc_timeout timer)
 _MAX_TIMEOUT_MS = 0xFFFFFFFF
 
 _LOG_LEVELS = {
@@ -468,7 +469,10 @@ class Connection:
         after `timeout` seconds (None: rpc_timeout) without a completion; the request stays
         registered, so its late completion is handled as that of a cancelled request."""
         fut = self._loop.create_future()
-        seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        if timeout is NO_TIMEOUT:
+            seconds = None
+        else:
+            seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
         timer = None
         if seconds is not None:
             timer = self._loop.call_later(seconds, expire_request, fut, what, seconds)
@@ -478,7 +482,7 @@ class Connection:
     def _start(self, channel, convert, fn, *args, orphan=None, timeout=None):
         """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its
         Future (see _register for `timeout`)."""
-        if timeout is not None:
+        if timeout is not None and timeout is not NO_TIMEOUT:
             check_timeout(timeout, "timeout")  # before anything is sent
         rc = fn(self._native.handle, *args, self._rid_ref, self._err_ref)
         if rc:
@@ -526,7 +530,8 @@ class Connection:
         self._native.release()
 
     async def _open(self):
-        fut = self._start(0, None, _ffi.lib.swamqp_connection_open_async)
+        # bounded by the library's connect_timeout, not by rpc_timeout
+        fut = self._start(0, None, _ffi.lib.swamqp_connection_open_async, timeout=NO_TIMEOUT)
         await fut
         if self._state == _OPENING:
             self._state = _OPEN

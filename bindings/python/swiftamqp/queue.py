@@ -319,7 +319,9 @@ class Consumer:
         """basic.cancel: stops deliveries to this consumer. Messages already delivered (or
         already queued in the library) still reach the callback first. Raises
         :class:`AMQPTimeoutError` when the broker does not confirm within ``timeout`` (default:
-        the connection's ``rpc_timeout``); the consumer then still counts as active."""
+        the connection's ``rpc_timeout``); the consumer then counts as cancelled once the
+        broker's late cancel-ok arrives (``cancelled_future`` tells when), and calling
+        :meth:`cancel` again asks again."""
         if self.cancelled:
             return
         channel = self._channel
@@ -333,7 +335,7 @@ class Consumer:
             c_tag = bytes_struct(self._raw_tag, keep)
             self._cancelling = channel._connection._start(
                 channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0,
-                timeout=timeout)
+                timeout=timeout, orphan=self._late_cancel_ok)
         try:
             await asyncio.shield(self._cancelling)
         except AMQPTimeoutError:
@@ -341,6 +343,13 @@ class Consumer:
             raise
         except AMQPError:
             pass  # the channel closed meanwhile: the consumer is gone anyway (asynqp does the same)
+        if channel._consumers.get(self._raw_tag) is self:
+            del channel._consumers[self._raw_tag]
+        self._cancelled_by(server=False)
+
+    def _late_cancel_ok(self, ev):
+        """The cancel-ok of a cancel() that timed out: the consumer is gone at the broker."""
+        channel = self._channel
         if channel._consumers.get(self._raw_tag) is self:
             del channel._consumers[self._raw_tag]
         self._cancelled_by(server=False)

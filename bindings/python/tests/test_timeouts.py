@@ -75,6 +75,16 @@ def test_every_broker_wait_has_a_timeout(params, unique):
         assert check.consumer_count == 0
         assert not channel.is_closed()
 
+        # a consumer whose cancel timed out counts as cancelled once the late cancel-ok came
+        consumer = await queue.consume(lambda m: None, timeout=5)
+        forwarder.hold_inbound = True
+        await gives_up(consumer.cancel(timeout=0.2), 0.2)
+        assert not consumer.cancelled
+        forwarder.hold_inbound = False
+        await asyncio.wait_for(consumer.cancelled_future, 5)
+        assert consumer.cancelled
+        await consumer.cancel()  # nothing more to do
+
         # confirms: publish_confirmed and wait_for_confirms
         await channel.confirm_select(timeout=5)
         forwarder.hold_inbound = True
@@ -92,6 +102,25 @@ def test_every_broker_wait_has_a_timeout(params, unique):
 
     try:
         run(main(), timeout=60)
+    finally:
+        forwarder.close()
+
+
+def test_open_is_bounded_by_connect_timeout_not_rpc_timeout(params):
+    """The handshake is bounded by connect_timeout (the library's), whatever rpc_timeout says."""
+    forwarder = Forwarder((params["host"], params["port"]))
+
+    async def main():
+        forwarder.hold_inbound = True
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.5, setattr, forwarder, "hold_inbound", False)
+        connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=forwarder.port),
+                                             rpc_timeout=0.1, connect_timeout=10)
+        assert not connection.is_closed()
+        await connection.close()
+
+    try:
+        run(main())
     finally:
         forwarder.close()
 
