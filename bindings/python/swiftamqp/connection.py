@@ -407,9 +407,9 @@ class Connection:
     async def close(self, *, timeout: Optional[float] = None) -> None:
         """Closes the connection (connection.close / close-ok), then frees its native resources.
 
-        Waits at most ``timeout`` seconds for the broker (default: the library's 5 s close
-        deadline); a broker that does not answer in time does not make it raise: the
-        connection is over either way."""
+        Waits at most ``timeout`` seconds for the broker (default: the library's own 5 s close
+        deadline, and 10 s in all); a broker that does not answer in time does not make it
+        raise: the connection is over either way."""
         if timeout is not None:
             check_timeout(timeout, "timeout")
         if self._state == _CLOSED or self.closed.done():
