@@ -23,7 +23,7 @@ public struct ConnectionStateMachine {
     /// How many times a handshake completed (the first connect and every reconnect).
     public private(set) var handshakesCompleted = 0
 
-    var channels: [UInt16: ChannelStateMachine] = [:]
+    var channels = ChannelTable()
     /// Message objects handed back by the transport once converted for the application (`reuse`).
     var messagePool: [InboundMessage] = []
     var topology = TopologyRecords()
@@ -184,9 +184,8 @@ public struct ConnectionStateMachine {
         }
         for request in updateSecretRequests { out.events.append(.completion(request, channel: 0, .failure(error))) }
         updateSecretRequests.removeAll()
-        var open = channels
-        for number in open.keys.sorted() {
-            open[number]?.failAll(error, into: &out)
+        for number in channels.numbers {
+            _ = channels.modify(number) { $0.failAll(error, into: &out) }
         }
         channels.removeAll()
         if wasOpen {
@@ -538,7 +537,7 @@ public struct ConnectionStateMachine {
     /// or it is raw, for the general path to handle.
     private mutating func confirmed(_ number: UInt16, ack: Bool, tag brokerTag: UInt64, multiple: Bool,
                                     into out: inout EngineOutput) -> Bool {
-        guard let index = channels.index(forKey: number), !channels.values[index].raw else { return false }
+        guard channels.isRaw(number) == false else { return false }
         let covered = inChannel(number) { channel -> Int in
             // Between our channel.close and its close-ok everything else is discarded.
             guard channel.state != .closing else { return 0 }
@@ -584,14 +583,13 @@ public struct ConnectionStateMachine {
     /// compiler refuses a `body` that touches `self`.
     @inline(__always)
     private mutating func inChannel<R>(_ number: UInt16, _ body: (inout ChannelStateMachine) -> R) -> R? {
-        guard channels.index(forKey: number) != nil else { return nil }
-        return body(&channels[number, default: ChannelStateMachine(number: number, openRequest: nil)])
+        channels.modify(number, body)
     }
 
     /// The hot path of basic.deliver, in place; nil leaves the frame to the general path (no such
     /// channel, or a raw one).
     private mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ContentOutcome? {
-        guard let index = channels.index(forKey: number), !channels.values[index].raw else { return nil }
+        guard channels.isRaw(number) == false else { return nil }
         let message = newMessage(.delivery, channel: number)
         let outcome = inChannel(number) { channel -> ContentOutcome? in
             if channel.state == .closing { return .nothing }
@@ -917,11 +915,10 @@ public struct ConnectionStateMachine {
     public func publishPause(_ number: UInt16) -> String? {
         if recoveryActive { return "the connection is being recovered" }
         if blocked { return "the broker blocked the connection (connection.blocked)" }
-        guard let channel = channels[number] else { return nil }
+        guard let channel = channels.publishState(of: number) else { return nil }
         if !channel.flowActive { return "the broker stopped channel \(number) (channel.flow)" }
-        if let confirms = channel.confirms, configuration.maxUnconfirmed > 0,
-           confirms.unconfirmedCount >= Int(configuration.maxUnconfirmed) {
-            return "\(confirms.unconfirmedCount) publishes on channel \(number) await confirms (max_unconfirmed)"
+        if let unconfirmed = channel.unconfirmed, configuration.maxUnconfirmed > 0, unconfirmed >= Int(configuration.maxUnconfirmed) {
+            return "\(unconfirmed) publishes on channel \(number) await confirms (max_unconfirmed)"
         }
         return nil
     }
@@ -955,7 +952,7 @@ public struct ConnectionStateMachine {
     /// news), a channel that opens is closed again, and a basic.get's message is handed back to
     /// the queue (basic.reject with requeue) or, with no-ack, handed out as `lateGetMessage`.
     public mutating func abandon(_ request: RequestID) {
-        for number in channels.keys {
+        for number in channels.numbers {
             inChannel(number) { channel in
                 if channel.confirms?.waiters.contains(where: { $0.id == request }) == true {
                     channel.confirms?.waiters.removeAll { $0.id == request }
@@ -1021,8 +1018,8 @@ public struct ConnectionStateMachine {
     private func usableChannelError(_ number: UInt16) -> AMQPError? {
         if recoveryActive { return AMQPError(.recovering, "the connection is being recovered; retry when it is back", channel: number) }
         guard state == .open else { return notOpenError() }
-        // Through the index: reading channels[number] would copy the whole channel.
-        guard let index = channels.index(forKey: number), channels.values[index].state == .open else {
+        // In place: reading channels[number] out would copy the whole channel.
+        guard channels.state(of: number) == .open else {
             return AMQPError(.channelClosed, "channel \(number) is not open", channel: number)
         }
         return nil

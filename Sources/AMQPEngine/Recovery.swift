@@ -16,7 +16,7 @@ extension ConnectionStateMachine {
         recoverySteps.removeAll()
         for request in updateSecretRequests { out.events.append(.completion(request, channel: 0, .failure(error))) }
         updateSecretRequests.removeAll()
-        for number in channels.keys.sorted() {
+        for number in channels.numbers {
             guard var channel = channels[number] else { continue }
             if channel.state == .closing {
                 // The application was closing it anyway: that close has succeeded.
@@ -74,7 +74,7 @@ extension ConnectionStateMachine {
     /// The reconnected connection is open: queue the restoration steps and run the first.
     mutating func beginRestore(into out: inout EngineOutput) {
         var steps: [RecoveryStep] = []
-        let numbers = channels.keys.sorted()
+        let numbers = channels.numbers
         for number in numbers {
             steps.append(.openChannel(number))
             steps += settingsSteps(number)
@@ -104,7 +104,7 @@ extension ConnectionStateMachine {
 
     /// The channel topology steps run on: the lowest-numbered open channel that is not raw.
     private var topologyChannel: UInt16? {
-        channels.keys.sorted().first { channels[$0]?.raw == false && channels[$0]?.state == .open }
+        channels.numbers.first { channels[$0]?.raw == false && channels[$0]?.state == .open }
     }
 
     mutating func runNextStep(into out: inout EngineOutput) {

@@ -580,8 +580,6 @@ public final class Connection: @unchecked Sendable {
         var parser = FrameParser(frameMax: engine.initialFrameMax)
         var pending: [UInt8] = []
         var pendingOffset = 0
-        var frames: [Frame] = []
-        frames.reserveCapacity(64)
         var closing = false
         // What the stream asked for before it can go on (TLS may read to write, or write to read).
         var writeWaitsFor = Int16(POLLOUT)
@@ -679,7 +677,7 @@ public final class Connection: @unchecked Sendable {
             let readable = fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
                 || (readWaitsForWrite && fds[0].revents & Int16(POLLOUT) != 0)
             if (readable || buffered) && !closing && !readPaused {
-                switch readStream(stream, &parser, &frames) {
+                switch readStream(stream, &parser) {
                 case .ended: return
                 case .waitsForWrite: readWaitsForWrite = true
                 case .drained: readWaitsForWrite = false
@@ -711,7 +709,7 @@ public final class Connection: @unchecked Sendable {
     /// Reads what is available and feeds whole frames to the engine.
     /// Reads what is available and feeds whole frames to the engine after each read, stopping once
     /// the event queue reaches its limit, so it overshoots by one read's messages at most.
-    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser, _ frames: inout [Frame]) -> ReadOutcome {
+    private func readStream(_ stream: ByteStream, _ parser: inout FrameParser) -> ReadOutcome {
         for _ in 0..<64 {
             var endError: AMQPError?
             var parseError: WireError?
@@ -728,13 +726,7 @@ public final class Connection: @unchecked Sendable {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)
             }
             switch result {
-            case .transferred(let n):
-                received = n
-                do {
-                    while let frame = try parser.next() { frames.append(frame) }
-                } catch {
-                    parseError = error as? WireError ?? .allocationFailed(size: 0)
-                }
+            case .transferred(let n): received = n
             case .wantRead: break
             case .wantWrite: outcome = .waitsForWrite
             case .closed: endError = AMQPError(.connectionLost, "the peer closed the socket without connection.close")
@@ -744,10 +736,21 @@ public final class Connection: @unchecked Sendable {
             let full: Bool = lock.withLock {
                 bytesIn &+= UInt64(received)
                 if received > 0 { engine.noteInbound(now: now) }
-                for frame in frames {
-                    engine.receive(frame, now: now, into: &output)
+                // Each frame goes to the engine as it is cut from the chunk, under the lock taken
+                // once per read: no array of frames to copy them through.
+                if received > 0 && parseError == nil {
+                    do {
+                        while let frame = try parser.next() {
+                            engine.receive(frame, now: now, into: &output)
+                            if let frameMax = output.newFrameMax {
+                                parser.frameMax = frameMax
+                                output.newFrameMax = nil
+                            }
+                        }
+                    } catch {
+                        parseError = error as? WireError ?? .allocationFailed(size: 0)
+                    }
                 }
-                frames.removeAll(keepingCapacity: true)
                 if let parseError { engine.protocolError(parseError, into: &output) }
                 if let endError { engine.connectionLost(endError, into: &output) }
                 _ = route()
