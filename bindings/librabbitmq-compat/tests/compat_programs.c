@@ -4,7 +4,7 @@
  * library and on the compat one and compares what it prints.
  *
  *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
- *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | tls (AMQPS_URL)
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | close_keeps | tls (AMQPS_URL)
  *
  * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
  * "FAIL: ..." on stderr.
@@ -728,10 +728,104 @@ static void tls(const char *url, const char *prefix)
     printf("another CA: connected %d\n", tls_try(url, dir, "other-ca.pem", 0, NULL));
 }
 
+/* Deliveries that were queued for a channel, or on their way, when the program closes the
+ * channel are not lost: librabbitmq queues every frame that is not the reply it waits for, so
+ * they are read after amqp_channel_close. For no-ack consumers a lost frame is a lost message. */
+static int drain_after_close(amqp_connection_state_t c, int *per_channel, uint64_t *last_tag, int n_channels)
+{
+    int total = 0;
+    for (;;) {
+        amqp_envelope_t env;
+        struct timeval tv = {1, 500000};
+        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT)
+            return total;
+        check_reply(r, "consume_message after close");
+        if (env.channel >= n_channels)
+            fail("delivery on unexpected channel %u", env.channel);
+        per_channel[env.channel]++;
+        if (env.delivery_tag != last_tag[env.channel] + 1)
+            fail("channel %u: tag %llu after %llu", env.channel, (unsigned long long)env.delivery_tag,
+                 (unsigned long long)last_tag[env.channel]);
+        last_tag[env.channel] = env.delivery_tag;
+        total++;
+        amqp_destroy_envelope(&env);
+        amqp_maybe_release_buffers(c);
+    }
+}
+
+static uint32_t passive_count(amqp_connection_state_t c, const char *q)
+{
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "passive queue.declare");
+    return ok->message_count;
+}
+
+static void publish_n(amqp_connection_state_t c, const char *q, int n, size_t size)
+{
+    char *body = calloc(1, size);
+    for (int i = 0; i < n; i++) {
+        snprintf(body, size, "message %d", i);
+        amqp_bytes_t b = {size, body};
+        check_status(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0, NULL, b), "publish");
+    }
+    free(body);
+}
+
+static void close_keeps(const char *url, const char *prefix)
+{
+    char q[256], q2[256];
+    snprintf(q, sizeof q, "%s.close-keeps", prefix);
+    snprintf(q2, sizeof q2, "%s.close-keeps-2", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    declare(c, q);
+    declare(c, q2);
+    int per[8] = {0};
+    uint64_t last[8] = {0};
+
+    /* 1. 300 no-ack deliveries already received when channel 2 is closed */
+    publish_n(c, q, 300, 2000);
+    amqp_channel_open(c, 2);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 2");
+    amqp_basic_consume(c, 2, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume no-ack");
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL); /* every message is on its way to us */
+    check_reply(amqp_channel_close(c, 2, AMQP_REPLY_SUCCESS), "channel.close 2");
+    /* a new channel (the engine may give it the closed channel's number) with its own consumer */
+    amqp_channel_open(c, 5);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 5");
+    publish_n(c, q2, 3, 100);
+    amqp_basic_consume(c, 5, amqp_cstring_bytes(q2), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume on 5");
+    int got = drain_after_close(c, per, last, 8);
+    printf("after close: %d deliveries, channel 2: %d, channel 5: %d; left in queue %u\n", got, per[2], per[5],
+           passive_count(c, q));
+    check_reply(amqp_channel_close(c, 5, AMQP_REPLY_SUCCESS), "channel.close 5");
+
+    /* 2. channel 3 is closed while 2000 no-ack deliveries are still coming: every message is
+       either received or still in the queue */
+    publish_n(c, q, 2000, 1000);
+    amqp_channel_open(c, 3);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 3");
+    amqp_basic_consume(c, 3, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume no-ack 3");
+    check_reply(amqp_channel_close(c, 3, AMQP_REPLY_SUCCESS), "channel.close 3");
+    got = drain_after_close(c, per, last, 8);
+    uint32_t left = passive_count(c, q);
+    printf("closed while in flight: received + left = %u\n", (unsigned)got + left);
+    if (got != per[3])
+        fail("deliveries on other channels: %d of %d", got - per[3], got);
+    amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0); /* what is left depends on timing */
+    check_reply(amqp_get_rpc_reply(c), "queue.delete");
+    delete_queue(c, q2);
+    disconnect(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|tls AMQP_URL QUEUE_PREFIX", argv[0]);
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|close_keeps|tls AMQP_URL QUEUE_PREFIX", argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *s = argv[1];
     if (strcmp(s, "producer_consumer") == 0)
@@ -752,6 +846,8 @@ int main(int argc, char **argv)
         login(argv[2], argv[3]);
     else if (strcmp(s, "connection_error") == 0)
         connection_error(argv[2], argv[3]);
+    else if (strcmp(s, "close_keeps") == 0)
+        close_keeps(argv[2], argv[3]);
     else
         fail("unknown scenario %s", s);
     printf("done\n");
