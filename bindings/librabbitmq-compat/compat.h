@@ -39,7 +39,22 @@ struct amqp_connection_state_t_ {
     uint16_t channel_max, heartbeat;
     uint32_t frame_max;
     uint16_t *u2s;                 /* user channel -> swamqp channel (0: not open) */
-    uint16_t *s2u;                 /* swamqp channel -> user channel */
+    uint16_t *s2u;                 /* swamqp channel -> user channel of its events; kept after a
+                                      close until the engine's channel-closed event, so events
+                                      queued before it still reach the program's channel */
+    uint8_t *s_state;              /* per swamqp channel: COMPAT_CH_* */
+    struct compat_consumer *consumers; /* consumers started through this layer, for channel close */
+    uint64_t await_id;             /* an _async request whose completion pump() is looking for */
+    int await_done;
+    int await_status;
+    int await_reports;
+    swamqp_error await_err;
+    char await_name[256];          /* its results: queue name / consumer tag, counts */
+    size_t await_name_len;
+    uint32_t await_message_count, await_consumer_count;
+    int await_has_message;         /* basic.get: get-ok below, content frames at await_frames */
+    amqp_basic_get_ok_t await_get;
+    compat_frame *await_frames;
     compat_frame *head, *tail;     /* inbound frames not yet read */
     amqp_pool_t pool;              /* RPC results and frames handed out; freed by release_buffers */
     amqp_pool_t reply_pool;        /* the decoded method of the last server exception */
@@ -53,12 +68,32 @@ struct amqp_connection_state_t_ {
     amqp_pool_t props_pool;
 };
 
+/* swamqp channel states (s_state): a close is under way whose channel-closed event is still to
+ * be read from the engine */
+enum {
+    COMPAT_CH_OPEN = 0,
+    COMPAT_CH_CLOSING = 1,        /* amqp_channel_close runs: a broker close still becomes a frame */
+    COMPAT_CH_CLOSE_REPORTED = 2  /* a call already reported the broker's channel.close */
+};
+
+/* A consumer on a swamqp channel (amqp_channel_close cancels them before closing, see there). */
+typedef struct compat_consumer {
+    uint16_t sw_channel;
+    size_t len;
+    char tag[256];
+    struct compat_consumer *next;
+} compat_consumer;
+
 /* compat_connection.c */
 void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded);
 void compat_reply_library(amqp_connection_state_t c, int status);
+int compat_await(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err);
 int compat_status_from_sw(int rc);
 int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *e);
-void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel);
+void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int state);
+void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len);
+void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len,
+                            int all_of_channel);
 uint32_t compat_rpc_timeout(amqp_connection_state_t c);
 #define COMPAT_FOREVER_MS 86400000u
 

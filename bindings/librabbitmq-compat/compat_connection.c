@@ -64,14 +64,48 @@ int compat_status_from_sw(int rc)
     }
 }
 
-void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel)
+/* The program's channel of swamqp channel `sw_channel` is closed now (its number may be opened
+ * again); the swamqp number keeps mapping to it until the engine's channel-closed event, which
+ * follows every event queued for the channel before the close. */
+void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int state)
 {
     if (sw_channel == 0)
         return;
     uint16_t user = c->s2u[sw_channel];
-    if (user != 0 && c->u2s[user] == sw_channel)
+    if (user == 0)
+        return; /* the channel-closed event was already handled */
+    if (c->u2s[user] == sw_channel)
         c->u2s[user] = 0;
-    c->s2u[sw_channel] = 0;
+    c->s_state[sw_channel] = (uint8_t)state;
+}
+
+void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len)
+{
+    if (len > sizeof ((compat_consumer *)0)->tag)
+        return;
+    compat_consumer *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return;
+    k->sw_channel = sw_channel;
+    k->len = len;
+    memcpy(k->tag, tag, len);
+    k->next = c->consumers;
+    c->consumers = k;
+}
+
+void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len,
+                            int all_of_channel)
+{
+    compat_consumer **p = &c->consumers;
+    while (*p) {
+        compat_consumer *k = *p;
+        if (k->sw_channel == sw_channel && (all_of_channel || (k->len == len && memcmp(k->tag, tag, len) == 0))) {
+            *p = k->next;
+            free(k);
+        } else {
+            p = &k->next;
+        }
+    }
 }
 
 /* Fills the reply from a failed swamqp call: a broker close becomes a server exception whose
@@ -99,7 +133,7 @@ int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *
             c->reply.reply.id = AMQP_CHANNEL_CLOSE_METHOD;
             c->reply.reply.decoded = m;
             c->reply.library_error = 0;
-            compat_forget_channel(c, e->channel);
+            compat_channel_closing(c, e->channel, COMPAT_CH_CLOSE_REPORTED);
         } else {
             amqp_connection_close_t *m = amqp_pool_alloc(&c->reply_pool, sizeof *m);
             if (m == NULL) {
@@ -145,9 +179,11 @@ amqp_connection_state_t amqp_new_connection(void)
         return NULL;
     c->u2s = calloc(65536, sizeof(uint16_t));
     c->s2u = calloc(65536, sizeof(uint16_t));
-    if (c->u2s == NULL || c->s2u == NULL) {
+    c->s_state = calloc(65536, 1);
+    if (c->u2s == NULL || c->s2u == NULL || c->s_state == NULL) {
         free(c->u2s);
         free(c->s2u);
+        free(c->s_state);
         free(c);
         return NULL;
     }
@@ -199,6 +235,18 @@ int amqp_destroy_connection(amqp_connection_state_t c)
     empty_amqp_pool(&c->props_pool);
     free(c->u2s);
     free(c->s2u);
+    free(c->s_state);
+    while (c->await_frames) {
+        compat_frame *n = c->await_frames->next;
+        empty_amqp_pool(&c->await_frames->pool);
+        free(c->await_frames);
+        c->await_frames = n;
+    }
+    while (c->consumers) {
+        compat_consumer *k = c->consumers;
+        c->consumers = k->next;
+        free(k);
+    }
     free(c);
     return AMQP_STATUS_OK;
 }
@@ -642,7 +690,12 @@ amqp_rpc_reply_t amqp_connection_close(amqp_connection_state_t c, int code)
     }
     swamqp_error err;
     c->closed = 1;
-    int rc = swamqp_connection_close(c->sw, compat_rpc_timeout(c), &err);
+    /* the async form, so events are still read (the event queue cannot fill up and stall the
+       close-ok) */
+    uint64_t id = 0;
+    int rc = swamqp_connection_close_async(c->sw, &id, &err);
+    if (rc == SWAMQP_OK)
+        rc = compat_await(c, id, compat_rpc_timeout(c), &err);
     if (rc == SWAMQP_OK)
         compat_reply_ok(c, AMQP_CONNECTION_CLOSE_OK_METHOD, NULL);
     else

@@ -816,7 +816,28 @@ static void close_keeps(const char *url, const char *prefix)
     printf("closed while in flight: received + left = %u\n", (unsigned)got + left);
     if (got != per[3])
         fail("deliveries on other channels: %d of %d", got - per[3], got);
-    amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0); /* what is left depends on timing */
+    amqp_queue_purge(c, 1, amqp_cstring_bytes(q)); /* what is left depends on timing */
+    check_reply(amqp_get_rpc_reply(c), "queue.purge");
+
+    /* 3. 80 MB of no-ack deliveries arrive while the program makes no call, then an RPC: it is
+       answered (librabbitmq reads and keeps the deliveries while it waits for the reply), and
+       every delivery is still read afterwards */
+    struct timeval rpc_tv = {30, 0};
+    amqp_set_rpc_timeout(c, &rpc_tv);
+    publish_n(c, q, 80, 1 << 20);
+    amqp_channel_open(c, 4);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 4");
+    amqp_basic_consume(c, 4, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume no-ack 4");
+    struct timespec pause2 = {3, 0};
+    nanosleep(&pause2, NULL);
+    printf("rpc during a flood: %u left\n", passive_count(c, q));
+    memset(per, 0, sizeof per);
+    memset(last, 0, sizeof last);
+    got = drain_after_close(c, per, last, 8);
+    printf("flood: %d deliveries on channel 4\n", per[4]);
+    check_reply(amqp_channel_close(c, 4, AMQP_REPLY_SUCCESS), "channel.close 4");
+    amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
     check_reply(amqp_get_rpc_reply(c), "queue.delete");
     delete_queue(c, q2);
     disconnect(c);
