@@ -64,6 +64,8 @@ struct amqp_connection_state_t_ {
     struct timeval rpc_timeout_tv;
     struct timeval handshake_tv;
     int has_handshake_timeout;
+    int cap_cancel_notify;         /* the program asked for consumer_cancel_notify (login properties) */
+    int cap_blocked;               /* ... and for connection.blocked */
     amqp_table_t client_properties;
     amqp_pool_t props_pool;
 };

@@ -534,6 +534,35 @@ int amqp_open_socket(char const *hostname, int portnumber)
 }
 
 /* ---- login ---------------------------------------------------------------------------------- */
+static int key_is(const amqp_bytes_t *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->len == n && memcmp(k->bytes, name, n) == 0;
+}
+
+/* librabbitmq 0.11 advertises only the capabilities authentication_failure_close and
+ * exchange_exchange_bindings, plus those the program adds in a "capabilities" table of its login
+ * properties. The engine always advertises consumer_cancel_notify and connection.blocked, so the
+ * broker sends basic.cancel and connection.blocked/unblocked that a librabbitmq program would
+ * never get; they become frames only when the program asked for them. */
+static void read_capabilities(amqp_connection_state_t c, const amqp_table_t *properties)
+{
+    for (int i = 0; i < properties->num_entries; i++) {
+        const amqp_table_entry_t *e = &properties->entries[i];
+        if (!key_is(&e->key, "capabilities") || e->value.kind != AMQP_FIELD_KIND_TABLE)
+            continue;
+        const amqp_table_t *caps = &e->value.value.table;
+        for (int j = 0; j < caps->num_entries; j++) {
+            const amqp_table_entry_t *k = &caps->entries[j];
+            int on = k->value.kind == AMQP_FIELD_KIND_BOOLEAN && k->value.value.boolean;
+            if (key_is(&k->key, "consumer_cancel_notify"))
+                c->cap_cancel_notify = on;
+            else if (key_is(&k->key, "connection.blocked"))
+                c->cap_blocked = on;
+        }
+    }
+}
+
 static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, int channel_max, int frame_max,
                                  int heartbeat, const amqp_table_t *properties, amqp_sasl_method_enum method,
                                  va_list ap)
@@ -596,6 +625,7 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
         }
         empty_amqp_pool(&c->props_pool);
         amqp_table_clone(properties, &c->client_properties, &c->props_pool);
+        read_capabilities(c, properties);
     }
     if (s->tls) {
         o.tls = true;

@@ -877,8 +877,8 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         return;
     case SWAMQP_EVENT_CONSUMER_CANCELLED: {
         compat_consumer_remove(c, e->channel, e->name.bytes, e->name.len, 0);
-        if (uch == 0)
-            return;
+        if (uch == 0 || !c->cap_cancel_notify)
+            return; /* librabbitmq's broker would not have sent it (see read_capabilities) */
         compat_frame *f = method_frame(uch, AMQP_BASIC_CANCEL_METHOD, sizeof(amqp_basic_cancel_t), &d);
         if (f) {
             amqp_basic_cancel_t *x = d;
@@ -898,6 +898,8 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         break;
     }
     case SWAMQP_EVENT_BLOCKED: {
+        if (!c->cap_blocked)
+            return; /* see read_capabilities; the engine still holds publishes while blocked */
         compat_frame *f = method_frame(0, AMQP_CONNECTION_BLOCKED_METHOD, sizeof(amqp_connection_blocked_t), &d);
         if (f)
             ((amqp_connection_blocked_t *)d)->reason = compat_pool_dup(&f->pool, e->name.bytes, e->name.len);
@@ -905,6 +907,8 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         break;
     }
     case SWAMQP_EVENT_UNBLOCKED: {
+        if (!c->cap_blocked)
+            return;
         compat_frame *f = method_frame(0, AMQP_CONNECTION_UNBLOCKED_METHOD, sizeof(amqp_connection_unblocked_t), &d);
         fl_add(&l, f);
         break;

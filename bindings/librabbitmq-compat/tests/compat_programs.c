@@ -4,7 +4,7 @@
  * library and on the compat one and compares what it prints.
  *
  *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
- *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | close_keeps | tls (AMQPS_URL)
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | close_keeps | cancel_notify | tls (AMQPS_URL)
  *
  * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
  * "FAIL: ..." on stderr.
@@ -843,10 +843,70 @@ static void close_keeps(const char *url, const char *prefix)
     disconnect(c);
 }
 
+/* A consumer whose queue is deleted: the broker sends basic.cancel only to a client that
+ * advertised consumer_cancel_notify, which librabbitmq does only when the program adds it to the
+ * login properties' capabilities. Without it the consumer just stops receiving. */
+static void cancel_notify(const char *url, const char *prefix)
+{
+    for (int asked = 0; asked < 2; asked++) {
+        char q[256];
+        snprintf(q, sizeof q, "%s.cancel-%d", prefix, asked);
+        struct amqp_connection_info ci;
+        char *u = strdup(url);
+        check_status(amqp_parse_url(u, &ci), "amqp_parse_url");
+        amqp_connection_state_t c = amqp_new_connection();
+        amqp_socket_t *s = amqp_tcp_socket_new(c);
+        check_status(amqp_socket_open(s, ci.host, ci.port), "amqp_socket_open");
+        amqp_table_entry_t cap[1], props[2];
+        cap[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+        cap[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+        cap[0].value.value.boolean = 1;
+        props[0].key = amqp_cstring_bytes("capabilities");
+        props[0].value.kind = AMQP_FIELD_KIND_TABLE;
+        props[0].value.value.table.num_entries = 1;
+        props[0].value.value.table.entries = cap;
+        props[1].key = amqp_cstring_bytes("product");
+        props[1].value.kind = AMQP_FIELD_KIND_UTF8;
+        props[1].value.value.bytes = amqp_cstring_bytes("compat_programs");
+        amqp_table_t pt = {asked ? 2 : 1, asked ? props : props + 1};
+        check_reply(amqp_login_with_properties(c, ci.vhost, 0, 131072, 0, &pt, AMQP_SASL_METHOD_PLAIN, ci.user,
+                                               ci.password),
+                    "login with properties");
+        free(u);
+        amqp_channel_open(c, 1);
+        check_reply(amqp_get_rpc_reply(c), "channel.open");
+        declare(c, q);
+        amqp_basic_consume(c, 1, amqp_cstring_bytes(q), amqp_cstring_bytes("ctag-cancel"), 0, 0, 0, amqp_empty_table);
+        check_reply(amqp_get_rpc_reply(c), "basic.consume");
+        amqp_channel_open(c, 2);
+        check_reply(amqp_get_rpc_reply(c), "channel.open 2");
+        amqp_queue_delete(c, 2, amqp_cstring_bytes(q), 0, 0);
+        check_reply(amqp_get_rpc_reply(c), "queue.delete");
+        amqp_envelope_t env;
+        struct timeval tv = {1, 0};
+        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+        printf("capability %s: consume_message type %d, %s\n", asked ? "asked" : "not asked", r.reply_type,
+               amqp_error_string2(r.library_error));
+        if (r.reply_type == AMQP_RESPONSE_NORMAL)
+            fail("a delivery from a deleted queue");
+        if (r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+            amqp_frame_t f;
+            check_status(amqp_simple_wait_frame_noblock(c, &f, &tv), "wait_frame");
+            if (f.frame_type != AMQP_FRAME_METHOD || f.payload.method.id != AMQP_BASIC_CANCEL_METHOD)
+                fail("frame type %d method 0x%08X", f.frame_type, f.payload.method.id);
+            amqp_basic_cancel_t *m = f.payload.method.decoded;
+            printf("frame on channel %u: %s, tag %.*s\n", f.channel, amqp_method_name(f.payload.method.id),
+                   (int)m->consumer_tag.len, (char *)m->consumer_tag.bytes);
+        }
+        check_reply(amqp_channel_close(c, 2, AMQP_REPLY_SUCCESS), "channel.close 2");
+        disconnect(c);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|close_keeps|tls AMQP_URL QUEUE_PREFIX", argv[0]);
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|close_keeps|cancel_notify|tls AMQP_URL QUEUE_PREFIX", argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *s = argv[1];
     if (strcmp(s, "producer_consumer") == 0)
@@ -869,6 +929,8 @@ int main(int argc, char **argv)
         connection_error(argv[2], argv[3]);
     else if (strcmp(s, "close_keeps") == 0)
         close_keeps(argv[2], argv[3]);
+    else if (strcmp(s, "cancel_notify") == 0)
+        cancel_notify(argv[2], argv[3]);
     else
         fail("unknown scenario %s", s);
     printf("done\n");
