@@ -831,11 +831,14 @@ static void close_keeps(const char *url, const char *prefix)
     check_reply(amqp_get_rpc_reply(c), "basic.consume no-ack 4");
     struct timespec pause2 = {3, 0};
     nanosleep(&pause2, NULL);
-    printf("rpc during a flood: %u left\n", passive_count(c, q));
+    (void)passive_count(c, q); /* the RPC is answered (the count depends on timing) */
+    printf("rpc during a flood: answered\n");
     memset(per, 0, sizeof per);
     memset(last, 0, sizeof last);
     got = drain_after_close(c, per, last, 8);
-    printf("flood: %d deliveries on channel 4\n", per[4]);
+    printf("flood: %d deliveries on channel 4\n", per[4]); /* the consumer goes on: all 80 */
+    if (got != per[4])
+        fail("flood: deliveries on other channels");
     check_reply(amqp_channel_close(c, 4, AMQP_REPLY_SUCCESS), "channel.close 4");
     amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
     check_reply(amqp_get_rpc_reply(c), "queue.delete");
