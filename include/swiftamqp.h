@@ -40,9 +40,53 @@
  *   on the same connection, or until swamqp_events_release; copy what you keep longer. Strings are
  *   length-plus-pointer byte strings (swamqp_bytes), not NUL-terminated, except where a function
  *   says "C string".
- * - Limits. The event queue and the outbound buffer have byte limits (options). Past the event
- *   limit the I/O thread stops reading the socket (the broker then holds deliveries) until the
- *   application drains; past the outbound limit publishing waits up to its timeout, then fails.
+ * - Timeouts. Every `timeout_ms` is milliseconds; SWAMQP_WAIT_FOREVER (UINT32_MAX) means no limit
+ *   (wait until the reply, or until the connection ends). Deadlines never wrap: no value, however
+ *   large, turns into a short wait. A blocking request to the broker with timeout 0 is refused
+ *   with SWAMQP_ERR_INVALID_ARGUMENT before anything is sent (it could only time out); use the
+ *   `_async` form not to wait. For swamqp_basic_publish, swamqp_next_events,
+ *   swamqp_dispatch_events and swamqp_wait_for_confirms, 0 means "don't wait". A blocking call
+ *   that returns SWAMQP_ERR_TIMEOUT gave up waiting, but its request was sent: a late reply
+ *   completes nobody, except that a late basic.get message is never lost (see swamqp_basic_get)
+ *   and a channel opened late is closed again.
+ * - Limits. Lengths and counts are size_t; any above 2^63-1, or above a limit named where the
+ *   argument is documented, give SWAMQP_ERR_INVALID_ARGUMENT naming the argument, nothing sent.
+ *   Short strings (names, tags, field-table keys, property strings) are at most 255 bytes, long
+ *   strings and byte arrays in tables 2^32-1, a published body at most max_message_size.
+ *   The event queue and the outbound buffer have byte limits (options). Past event_queue_limit
+ *   the I/O thread stops reading the socket (the broker then holds deliveries) until the
+ *   application drains; while a blocking call waits for its reply, reading goes on up to 4 times
+ *   the limit, since the reply may sit behind deliveries not drained yet. Bytes left unread
+ *   because of the limit count as a live broker for the heartbeat check. Past outbound_limit
+ *   publishing waits up to its timeout, then fails.
+ * - What must be drained. Every connection queues events: a program that never drains them
+ *   stops reading once event_queue_limit is reached (log records, confirms and channel closes
+ *   count too). A publish-only program should drain now and then (swamqp_events_release is
+ *   not needed: the next drain releases the previous batch). Blocking calls produce no
+ *   completion events; only `_async` calls do.
+ * - NULL. `swamqp_error *error` may always be NULL. `arguments` tables and `properties` may be
+ *   NULL (none). Result pointers (`result`, `tag`, `sequence`, `message_count`, `dispatched`) may
+ *   be NULL: the result is then not stored. Required, or SWAMQP_ERR_INVALID_ARGUMENT: every
+ *   `request_id` of an `_async` call, `channel` of swamqp_channel_open(_async), `events` and
+ *   `count` of the drains, `message` of swamqp_basic_get, `options` and `out` of create, connect
+ *   and the URL parsers, the outputs of swamqp_connection_tune, `stats`. A swamqp_bytes with a
+ *   non-zero `len` needs non-NULL `bytes`. A NULL connection handle gives
+ *   SWAMQP_ERR_INVALID_HANDLE (swamqp_connection_is_open false, swamqp_connection_event_fd -1);
+ *   swamqp_connection_free and swamqp_message_free accept NULL. C strings in the options may be
+ *   NULL: the default (host, vhost, user, password) or nothing (the rest).
+ * - Flags. Each function names the SWAMQP_* flags it reads; any other bit gives
+ *   SWAMQP_ERR_INVALID_ARGUMENT, nothing sent.
+ * - Outbound order. All frames of a connection go through one outbound buffer in the order the
+ *   calls queued them: a blocking request made after publishes is written after them (so, on
+ *   one channel, the broker sees it after them), and swamqp_connection_close writes its
+ *   connection.close after every publish, ack, nack and reject queued before it.
+ * - Concurrency on one connection. Requests, publishes, acks and channel calls may run on any
+ *   threads at once; frames of one thread's calls go out in call order. Draining is different:
+ *   a batch of events belongs to the connection, and the next swamqp_next_events,
+ *   swamqp_dispatch_events or swamqp_events_release on any thread releases it, so drain from one
+ *   thread at a time (or copy what you keep). swamqp_connection_free must not race other calls on
+ *   the same handle that started after it (they get SWAMQP_ERR_INVALID_HANDLE once it is freed;
+ *   threads already blocked in the handle wake up with SWAMQP_ERR_CONNECTION_CLOSED).
  * - Secrets. Passwords never appear in log records, error texts or descriptions.
  * - fork(). A connection created before fork() cannot be used in the child: every call on it
  *   returns SWAMQP_ERR_FORKED there (swamqp_connection_is_open is false, swamqp_connection_event_fd
@@ -71,6 +115,9 @@ extern "C" {
 #define SWAMQP_VERSION_STRING "0.1.0"
 /** MAJOR * 10000 + MINOR * 100 + PATCH, as swamqp_version_number() returns it. */
 #define SWAMQP_VERSION_NUMBER (SWAMQP_VERSION_MAJOR * 10000 + SWAMQP_VERSION_MINOR * 100 + SWAMQP_VERSION_PATCH)
+
+/** A timeout_ms meaning "no limit": wait until the thing happens or the connection ends. */
+#define SWAMQP_WAIT_FOREVER UINT32_MAX
 
 /* ------------------------------------------------------------------------------------------ */
 /* Status codes, grouped by subsystem. Zero is success; every error is negative.              */
@@ -113,9 +160,13 @@ typedef enum swamqp_status {
     SWAMQP_ERR_AUTH = -404,             /**< login refused (wrong user or password, or no access to vhost). */
     SWAMQP_ERR_NACKED = -405,           /**< the broker nacked a confirmed publish (swamqp_wait_for_confirms). */
 
-    /* The broker closed something on purpose; swamqp_error has its reply code and text. */
+    /* Closed on purpose: by the broker (swamqp_error has its reply code and text) or by the application. */
     SWAMQP_ERR_CHANNEL_CLOSED = -500,   /**< the channel was closed (by the broker: a channel exception). */
-    SWAMQP_ERR_CONNECTION_CLOSED = -501 /**< the connection is closed (by the broker or by us). */
+    SWAMQP_ERR_CONNECTION_CLOSED = -501,/**< the connection is closed (by the broker, or earlier). */
+    SWAMQP_ERR_CLOSED_BY_APPLICATION = -502 /**< the clean end: the application's swamqp_connection_close
+                                             or _free. The status of that CONNECTION_CLOSED event and of
+                                             calls that were waiting then; later calls get
+                                             SWAMQP_ERR_CONNECTION_CLOSED. */
 } swamqp_status;
 
 /** A static, NUL-terminated English name for a status ("SWAMQP_ERR_TIMEOUT"); never NULL. */
@@ -221,7 +272,8 @@ typedef struct swamqp_field_value {
     } value;
 } swamqp_field_value;
 
-/** A table entry; keys are at most 128 bytes (AMQP). */
+/** A table entry; keys are short strings of at most 255 bytes (AMQP 0-9-1 asks for 128; RabbitMQ
+ * and librabbitmq accept 255). */
 typedef struct swamqp_table_entry {
     swamqp_bytes key;
     swamqp_field_value value;
@@ -310,12 +362,22 @@ typedef struct swamqp_connection_options {
     const char *vhost;             /**< C string, default "/". */
     const char *user;              /**< C string, default "guest". */
     const char *password;          /**< C string, default "guest"; never logged. */
-    uint16_t heartbeat;            /**< seconds we propose; 0 = off if the broker agrees. Default 60. */
-    uint32_t frame_max;            /**< bytes we accept; default 131072; below 4096 is refused. */
+    uint16_t heartbeat;            /**< seconds we propose; default 60. 0: no heartbeats, whatever
+                                        the broker proposes (our tune-ok decides and says 0). Else
+                                        the smaller of ours and the broker's (the broker's 0 keeps
+                                        ours). */
+    uint32_t frame_max;            /**< bytes we accept per frame (all of it: header, payload and end
+                                        octet); default 131072; below 4096 is refused; 0 takes the
+                                        broker's proposal, up to 4 GiB (each frame is held in memory
+                                        whole while it arrives). */
     uint16_t channel_max;          /**< default 2047; 0 = 65535 (see tune rule in docs). */
-    uint32_t connect_timeout_ms;   /**< bounds resolve + connect + handshake. Default 30000. */
+    uint32_t connect_timeout_ms;   /**< bounds resolve + connect + handshake. Default 30000 (also for
+                                        0); SWAMQP_WAIT_FOREVER: no bound. */
     const char *connection_name;   /**< C string or NULL: sent as client property connection_name. */
-    uint64_t max_message_size;     /**< bodies announced larger than this close the connection. Default 128 MiB. */
+    uint64_t max_message_size;     /**< bodies announced larger than this close the connection
+                                        (SWAMQP_ERR_MESSAGE_TOO_LARGE), and publishes with larger
+                                        bodies are refused (SWAMQP_ERR_INVALID_ARGUMENT). Default
+                                        128 MiB (also for 0); UINT64_MAX: no limit of ours. */
     uint64_t event_queue_limit;    /**< bytes of queued events before reading pauses. Default 64 MiB. */
     uint64_t outbound_limit;       /**< bytes of unsent frames before publishing waits. Default 16 MiB. */
     int auth_mechanism;            /**< swamqp_auth_mechanism; default SWAMQP_AUTH_AUTO. */
@@ -339,7 +401,7 @@ typedef struct swamqp_connection_options {
     uint32_t recovery_max_delay_ms;        /**< cap of the delay. Default 30000. */
     uint32_t recovery_max_attempts;        /**< 0 (default): never give up. */
     const struct swamqp_endpoint *endpoints; /**< further hosts to try after host:port, or NULL; copied at create. */
-    size_t endpoint_count;
+    size_t endpoint_count;                 /**< at most 1024. */
 
     /* TLS through the system OpenSSL. Verification of the broker's certificate chain and host name
        is ON by default; only the two loudly named flags below turn parts of it off. Minimum
@@ -350,7 +412,7 @@ typedef struct swamqp_connection_options {
     const char *tls_ca_dir;                /**< OpenSSL hashed directory of CA certificates, or NULL. */
     const swamqp_bytes *tls_ca_certificates; /**< DER certificates to trust, copied at create; or NULL.
                                                   With no CA given at all, the system's CAs are used. */
-    size_t tls_ca_certificate_count;
+    size_t tls_ca_certificate_count;       /**< at most 1024. */
     const char *tls_cert_file;             /**< client certificate chain (PEM) for mutual TLS / EXTERNAL. */
     const char *tls_key_file;              /**< its private key (PEM); NULL: the key is in tls_cert_file. */
     const char *tls_key_password;          /**< the key's password, or NULL; never logged. */
@@ -410,8 +472,10 @@ int swamqp_connect(const swamqp_connection_options *options, swamqp_connection *
 
 /**
  * Closes the connection (connection.close with reply 200, waits for close-ok up to `timeout_ms`,
- * then closes the socket regardless). Queued events stay readable. Closing a closed or never-opened
- * connection returns SWAMQP_OK.
+ * then closes the socket regardless: the socket is closed within `timeout_ms`, whether the close
+ * frame was written by the calling thread or the I/O thread). 0 sends connection.close and closes
+ * at once; SWAMQP_WAIT_FOREVER waits for close-ok (or the connection's loss). Queued events stay
+ * readable. Closing a closed or never-opened connection returns SWAMQP_OK.
  */
 int swamqp_connection_close(swamqp_connection *connection, uint32_t timeout_ms, swamqp_error *error);
 
@@ -420,8 +484,12 @@ int swamqp_connection_close_async(swamqp_connection *connection, uint64_t *reque
 
 /**
  * Closes (bounded by 2 s) if still open, stops the I/O thread, closes the event fd and invalidates
- * the handle: later calls with it return SWAMQP_ERR_INVALID_HANDLE. Must not be called from inside
- * an event callback of the same connection (returns SWAMQP_ERR_IN_CALLBACK). NULL is accepted.
+ * the handle: later calls with it return SWAMQP_ERR_INVALID_HANDLE. Whatever the state (never
+ * opened, open, recovering), the connection ends: threads blocked in a publish, a request or a
+ * drain on it wake at once (SWAMQP_ERR_CONNECTION_CLOSED), and an adopted socket_fd is closed even
+ * if the connection never opened. Must not be called from inside an event callback of the same
+ * connection (returns SWAMQP_ERR_IN_CALLBACK); freeing another connection there is allowed. NULL
+ * is accepted.
  */
 int swamqp_connection_free(swamqp_connection *connection);
 
@@ -455,8 +523,12 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15, /**< name = what could not be restored, error = why. */
     SWAMQP_EVENT_RECOVERED = 16,        /**< recovery finished; message_count = entities not restored. */
     SWAMQP_EVENT_RECOVERY_FAILED = 17,  /**< recovery gave up (error); CONNECTION_CLOSED follows. */
-    SWAMQP_EVENT_QUEUE_RENAMED = 18     /**< recovery re-declared a server-named queue: name = its new
+    SWAMQP_EVENT_QUEUE_RENAMED = 18,    /**< recovery re-declared a server-named queue: name = its new
                                              name, payload = the old one (publish to the new one). */
+    SWAMQP_EVENT_LATE_GET_MESSAGE = 19  /**< the message of a swamqp_basic_get with SWAMQP_NO_ACK that
+                                             returned SWAMQP_ERR_TIMEOUT, arriving afterwards: nothing
+                                             else holds it (the broker has forgotten it), so it is
+                                             handed out here: channel, delivery_tag, message. */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {
@@ -485,7 +557,8 @@ typedef struct swamqp_event {
     uint16_t channel;
     uint32_t flags;                 /**< SWAMQP_EVENT_FLAG_*. */
     uint64_t request_id;            /**< completion: the id the _async call returned. */
-    uint64_t delivery_tag;          /**< confirms. */
+    uint64_t delivery_tag;          /**< confirms (the sequence number; with FLAG_MULTIPLE all up to
+                                         it), deliveries and LATE_GET_MESSAGE (the message's tag). */
     uint32_t message_count;         /**< queue.declare-ok, queue.purge-ok, queue.delete-ok. */
     uint32_t consumer_count;        /**< queue.declare-ok. */
     int32_t log_level;              /**< SWAMQP_EVENT_LOG: swamqp_log_level. */
@@ -515,6 +588,27 @@ int swamqp_connection_event_fd(swamqp_connection *connection);
  */
 int swamqp_next_events(swamqp_connection *connection, swamqp_event *events, size_t capacity,
                        size_t *count, uint32_t timeout_ms);
+
+/**
+ * As swamqp_next_events, for consumers that want fewer, larger batches: once the first event is
+ * there (within `timeout_ms`), it waits up to `linger_us` microseconds more, never past
+ * `timeout_ms`, until `min_count` events are queued (or the connection ends, or the queue reaches
+ * event_queue_limit), then moves up to `capacity`. Against RabbitMQ each swamqp_next_events takes
+ * what one socket read brought (often 10-20 deliveries); CPU per message follows the number of
+ * wake-ups, so e.g. min_count 64 and linger_us 200 trade at most 0.2 ms of latency for batches.
+ * With min_count <= 1 or linger_us 0 it is swamqp_next_events. `error` (may be NULL) is filled on
+ * failure: SWAMQP_ERR_CONNECTION_CLOSED after the last event, SWAMQP_ERR_INVALID_ARGUMENT,
+ * SWAMQP_ERR_IN_CALLBACK, SWAMQP_ERR_INVALID_HANDLE.
+ */
+int swamqp_next_events_batch(swamqp_connection *connection, swamqp_event *events, size_t capacity, size_t min_count,
+                             uint32_t linger_us, size_t *count, uint32_t timeout_ms, swamqp_error *error);
+
+/**
+ * Which log records the connection queues as SWAMQP_EVENT_LOG: `level` 0 none, else those of
+ * swamqp_log_level `level` and more severe (1 errors only ... 4 all, the default). Records not
+ * queued are dropped. SWAMQP_ERR_INVALID_ARGUMENT outside 0..4.
+ */
+int swamqp_set_log_level(swamqp_connection *connection, int level);
 
 /** Releases the memory of the last batch of events now instead of at the next drain. */
 int swamqp_events_release(swamqp_connection *connection);
@@ -624,7 +718,10 @@ int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp
 
 /**
  * basic.get. Flags: NO_ACK. On success `*message` is a library-owned message (NULL when the queue
- * was empty) valid until swamqp_message_free; `*message` is NULL on failure.
+ * was empty) valid until swamqp_message_free; `*message` is NULL on failure. When the call returns
+ * SWAMQP_ERR_TIMEOUT and the broker's get-ok comes later, the message is not lost: without
+ * NO_ACK the library hands it back to the queue (basic.reject with requeue), with NO_ACK it is
+ * queued as a SWAMQP_EVENT_LATE_GET_MESSAGE event.
  */
 int swamqp_basic_get(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
                      swamqp_message **message, uint32_t timeout_ms, swamqp_error *error);
@@ -635,8 +732,10 @@ int swamqp_basic_get_async(swamqp_connection *connection, uint16_t channel, swam
  * freed twice, is detected and ignored (returns SWAMQP_ERR_INVALID_HANDLE). */
 int swamqp_message_free(swamqp_message *message);
 
-/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits. A tag from before an automatic
- * recovery gives SWAMQP_ERR_STALE_DELIVERY_TAG (nothing sent); likewise for nack and reject. */
+/** basic.ack. Flags: MULTIPLE. Queued for sending; never waits and is never refused for
+ * outbound_limit (an ack frees broker memory; it goes out after what is queued before it). A tag
+ * from before an automatic recovery gives SWAMQP_ERR_STALE_DELIVERY_TAG (nothing sent); likewise
+ * for nack and reject. */
 int swamqp_basic_ack(swamqp_connection *connection, uint16_t channel, uint64_t delivery_tag, uint32_t flags,
                      swamqp_error *error);
 
@@ -823,6 +922,60 @@ int swamqp_send_method(swamqp_connection *connection, uint16_t channel, uint16_t
 int swamqp_send_content(swamqp_connection *connection, uint16_t channel, uint16_t class_id, uint16_t method_id,
                         swamqp_bytes arguments, const swamqp_properties *properties, swamqp_bytes body,
                         swamqp_error *error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Codec: the library's own encoder and decoder, for programs that build or read frames       */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Pure functions: no connection; any thread, concurrently. Encoders write into the caller's
+ * `buffer` of `capacity` bytes and set `*written` (may be NULL) to the size the encoding takes,
+ * also when the buffer is too small (then SWAMQP_ERR_INVALID_ARGUMENT, nothing written): call with
+ * capacity 0 to ask. Decoders copy what they decode into library memory and hand out a pointer
+ * that stays valid until swamqp_decoded_free of that same pointer. Malformed input gives
+ * SWAMQP_ERR_INVALID_ARGUMENT with what is wrong in `error` (may be NULL), never a crash.
+ *
+ * Method arguments are given as one swamqp_field_value per argument in the order of the AMQP
+ * 0-9-1 specification (each bit is an argument): bit SWAMQP_FIELD_BOOL, octet SWAMQP_FIELD_U8,
+ * short SWAMQP_FIELD_U16, long SWAMQP_FIELD_U32, longlong SWAMQP_FIELD_U64 (full 64-bit range),
+ * timestamp SWAMQP_FIELD_TIMESTAMP, shortstr and longstr SWAMQP_FIELD_STRING, table
+ * SWAMQP_FIELD_TABLE. The decoder hands them out the same way.
+ */
+
+/** Encodes the arguments of method class_id.method_id (the bytes after the two ids). `fields`:
+ * `count` values (at most 64) as described above; a wrong count or kind, an unknown method or a
+ * shortstr over 255 bytes gives SWAMQP_ERR_INVALID_ARGUMENT naming the argument. */
+int swamqp_method_encode(uint16_t class_id, uint16_t method_id, const swamqp_field_value *fields, size_t count,
+                         void *buffer, size_t capacity, size_t *written, swamqp_error *error);
+
+/** Decodes the `len` argument bytes of method class_id.method_id; `*fields` (required) receives
+ * the values; free it with swamqp_decoded_free. */
+int swamqp_method_decode(uint16_t class_id, uint16_t method_id, const void *bytes, size_t len,
+                         const swamqp_array **fields, swamqp_error *error);
+
+/** Encodes a field table as on the wire: its 4-byte length, then the entries. `table` NULL is the
+ * empty table. */
+int swamqp_table_encode(const swamqp_table *table, void *buffer, size_t capacity, size_t *written,
+                        swamqp_error *error);
+
+/** Decodes one field table (4-byte length, entries) from the start of `bytes`; `*consumed` (may
+ * be NULL) receives the bytes it took, `*table` (required) the table; free it with
+ * swamqp_decoded_free. */
+int swamqp_table_decode(const void *bytes, size_t len, size_t *consumed, const swamqp_table **table,
+                        swamqp_error *error);
+
+/** Encodes basic properties as a content header carries them after class, weight and body size:
+ * the property flags, then the properties present. `properties` NULL: none. */
+int swamqp_properties_encode(const swamqp_properties *properties, void *buffer, size_t capacity, size_t *written,
+                             swamqp_error *error);
+
+/** Decodes what swamqp_properties_encode writes (all `len` bytes); `*properties` (required)
+ * receives them; free it with swamqp_decoded_free. */
+int swamqp_properties_decode(const void *bytes, size_t len, const swamqp_properties **properties,
+                             swamqp_error *error);
+
+/** Frees what a decode function handed out, given that pointer. NULL is accepted; any other
+ * pointer, or a second free, is detected and ignored (SWAMQP_ERR_INVALID_HANDLE). */
+int swamqp_decoded_free(const void *decoded);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,8 @@ public enum ErrorKind: Sendable, Equatable {
     case authentication
     case channelClosed
     case connectionClosed
+    /// The application closed or freed the connection: its clean end, not a failure.
+    case closedByApplication
     case notConfirmMode
     case nacked
     /// The connection is being recovered; try again once it is.

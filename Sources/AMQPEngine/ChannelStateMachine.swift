@@ -9,6 +9,10 @@ struct PendingRequest {
     var method: Method?
     /// Sent by recovery itself: the reply continues recovery instead of completing anything.
     var isRecoveryStep = false
+    /// The blocking caller gave up waiting (timeout): the reply completes nobody.
+    var abandoned = false
+    /// basic.get with no-ack: a late reply's message cannot go back to the queue.
+    var noAck = false
 }
 
 /// A message whose method arrived and whose header and body frames are being collected.
@@ -16,7 +20,12 @@ struct ContentAssembly {
     var message: InboundMessage
     /// The basic.get request this message answers, if any.
     var request: RequestID?
-    var bodySize: UInt64 = 0
+    /// That request's caller gave up waiting; `noAck` says whether the broker still holds the
+    /// message for us (it does without no-ack, so it can be handed back).
+    var abandoned = false
+    var noAck = false
+    /// The header's body size, checked to fit `Int` and max_message_size.
+    var bodySize = 0
     var headerSeen = false
     var storage: ByteStorage?
     var received = 0
@@ -29,6 +38,9 @@ struct ChannelStateMachine {
 
     var state: State = .opening
     var openRequest: RequestID?
+    /// The blocking channel_open gave up waiting: nobody knows this channel, so it is closed as
+    /// soon as it opens.
+    var openAbandoned = false
     var closeRequest: RequestID?
     var pending: [PendingRequest] = []
     var assembly: ContentAssembly?

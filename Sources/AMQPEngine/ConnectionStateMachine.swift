@@ -56,12 +56,20 @@ public struct ConnectionStateMachine {
         openRequest = request
         lastInbound = now
         lastOutbound = now
-        deadline = now &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+        deadline = handshakeDeadline(now)
+        out.timerChanged = true
         out.outbound.buffer.append(contentsOf: protocolHeader)
     }
 
-    /// Starts a clean close: connection.close 200, then waits up to `timeoutNs` for close-ok.
-    public mutating func close(request: RequestID, timeoutNs: UInt64, now: UInt64, into out: inout EngineOutput) {
+    /// When a handshake begun at `now` must have finished (nil: connect_timeout_ms is forever).
+    func handshakeDeadline(_ now: UInt64) -> UInt64? {
+        let at = Timeout.deadline(afterMs: configuration.connectTimeoutMs, from: now)
+        return at == .max ? nil : at
+    }
+
+    /// Starts a clean close: connection.close 200, then waits up to `timeoutMs` for close-ok
+    /// (`Timeout.forever`: until close-ok or the connection fails).
+    public mutating func close(request: RequestID, timeoutMs: UInt32, now: UInt64, into out: inout EngineOutput) {
         switch state {
         case .closed:
             out.events.append(.completion(request, channel: 0, .success(.done)))
@@ -73,16 +81,18 @@ public struct ConnectionStateMachine {
             }
         case .idle, .recovering:
             recoveryActive = false
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
             out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .awaitingStart, .awaitingTune, .awaitingOpenOk:
             recoveryActive = false
-            finish(AMQPError(.connectionClosed, "connection closed by the application during the handshake"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application during the handshake"), into: &out)
             out.events.insert(.completion(request, channel: 0, .success(.done)), at: 0)
         case .open:
             state = .closing
             closeRequest = request
-            deadline = now &+ timeoutNs
+            let at = Timeout.deadline(afterMs: timeoutMs, from: now)
+            deadline = at == .max ? nil : at
+            out.timerChanged = true
             send(channel: 0, .connectionClose(ConnectionClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
         }
     }
@@ -94,7 +104,7 @@ public struct ConnectionStateMachine {
             // The broker may close the socket right after close-ok; a close we asked for succeeded.
             closeRequest = nil
             out.events.append(.completion(request, channel: 0, .success(.done)))
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
             return
         }
         var error = error
@@ -102,6 +112,16 @@ public struct ConnectionStateMachine {
             error = AMQPError(.authentication, "the broker closed the connection during login (wrong user or password?)")
         }
         end(error, into: &out)
+    }
+
+    /// The application freed the connection: it ends now, whatever its state, without recovery,
+    /// so every waiter wakes and `connectionClosed` is the last event.
+    public mutating func terminate(_ error: AMQPError, into out: inout EngineOutput) {
+        guard state != .closed else { return }
+        recoveryActive = false
+        currentStep = nil
+        recoverySteps.removeAll()
+        finish(error, into: &out)
     }
 
     /// The connection ended unexpectedly: recover when configured and sensible, else finish.
@@ -168,7 +188,7 @@ public struct ConnectionStateMachine {
         }
         channels.removeAll()
         if wasOpen {
-            out.events.append(.log(error.kind == .connectionClosed && !error.fromBroker ? .info : .error, "connection closed: \(error)"))
+            out.events.append(.log(error.kind == .closedByApplication ? .info : .error, "connection closed: \(error)"))
         }
         out.events.append(.connectionClosed(error))
         out.closeSocket = true
@@ -203,7 +223,7 @@ public struct ConnectionStateMachine {
                     closeRequest = nil
                     out.events.append(.completion(request, channel: 0, .success(.done)))
                 }
-                finish(AMQPError(.connectionClosed, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
+                finish(AMQPError(.closedByApplication, "connection closed by the application (no close-ok from the broker in time)"), into: &out)
                 return
             case .awaitingStart, .awaitingTune, .awaitingOpenOk:
                 end(AMQPError(.timeout, "the AMQP handshake did not finish within \(configuration.connectTimeoutMs) ms"), into: &out)
@@ -306,7 +326,7 @@ public struct ConnectionStateMachine {
                 closeRequest = nil
                 out.events.append(.completion(request, channel: 0, .success(.done)))
             }
-            finish(AMQPError(.connectionClosed, "connection closed by the application"), into: &out)
+            finish(AMQPError(.closedByApplication, "connection closed by the application"), into: &out)
 
         case (.open, .connectionBlocked(let blockedMethod)), (.closing, .connectionBlocked(let blockedMethod)):
             blocked = true
@@ -397,6 +417,14 @@ public struct ConnectionStateMachine {
                 runNextStep(into: &out)
                 return
             }
+            if channel.openAbandoned {
+                // Nobody holds this channel's number: close it again rather than leak it.
+                channel.openAbandoned = false
+                channel.state = .closing
+                channels[number] = channel
+                send(channel: number, .channelClose(ChannelClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
+                return
+            }
             if let request = channel.openRequest {
                 channel.openRequest = nil
                 out.events.append(.completion(request, channel: number, .success(.channelOpened(number))))
@@ -408,7 +436,7 @@ public struct ConnectionStateMachine {
             send(channel: number, .channelCloseOk(ChannelCloseOk()), into: &out)
             let error = AMQPError(brokerClose: .channelClosed, replyCode: close.replyCode, replyText: close.replyText,
                                   classID: close.classId, methodID: close.methodId, channel: number)
-            if recoveryActive, currentStep != nil {
+            if recoveryActive, currentStep != nil, channel.pending.contains(where: { $0.isRecoveryStep }) || channel.state == .opening {
                 channels[number] = channel
                 recoveryStepFailed(channel: number, error, into: &out)
                 return
@@ -462,7 +490,10 @@ public struct ConnectionStateMachine {
             message.exchange = getOk.exchange
             message.routingKey = getOk.routingKey
             message.messageCount = getOk.messageCount
-            beginContent(&channel, ContentAssembly(message: message, request: head.id), number, into: &out)
+            var assembly = ContentAssembly(message: message, request: head.id)
+            assembly.abandoned = head.abandoned
+            assembly.noAck = head.noAck
+            beginContent(&channel, assembly, number, into: &out)
             return
 
         case .basicAck(let ack):
@@ -492,7 +523,7 @@ public struct ConnectionStateMachine {
                     return
                 }
                 if let sent = head.method { noteSuccess(sent, channel: number, reply: reply) }
-                out.events.append(.completion(head.id, channel: number, .success(reply)))
+                if !head.abandoned { out.events.append(.completion(head.id, channel: number, .success(reply))) }
                 return
             }
         }
@@ -591,11 +622,12 @@ public struct ConnectionStateMachine {
             guard channel.assembly?.headerSeen == false else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(number)")
             }
-            guard header.bodySize <= maxSize else {
+            // max_message_size may be set above Int.max ("no limit"): the size must fit an Int too.
+            guard header.bodySize <= maxSize, let size = Int(exactly: header.bodySize) else {
                 return .violation(.messageTooLarge, .frameError, "a message of \(header.bodySize) bytes exceeds max_message_size \(maxSize)")
             }
             channel.assembly?.headerSeen = true
-            channel.assembly?.bodySize = header.bodySize
+            channel.assembly?.bodySize = size
             channel.assembly?.message.properties = header.properties
             guard header.bodySize == 0 else { return .nothing }
             var done: ContentAssembly?
@@ -618,10 +650,9 @@ public struct ConnectionStateMachine {
         let outcome = inChannel(number) { channel -> ContentOutcome in
             if channel.raw { return .raw }
             if channel.state == .closing { return .nothing }
-            guard channel.assembly?.headerSeen == true, let size = channel.assembly?.bodySize, let received = channel.assembly?.received else {
+            guard channel.assembly?.headerSeen == true, let total = channel.assembly?.bodySize, let received = channel.assembly?.received else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "body frame without a content header on channel \(number)")
             }
-            let total = Int(size) // bodySize <= maxMessageSize, which fits Int on 64-bit
             guard body.count <= total - received else {
                 return .violation(.protocolViolation, .frameError, "body frames on channel \(number) exceed the announced size")
             }
@@ -666,10 +697,26 @@ public struct ConnectionStateMachine {
             out.events.append(.returned(assembly.message))
         case .getOk:
             counters.deliveries += 1
-            if let request = assembly.request {
-                out.events.append(.completion(request, channel: assembly.message.channel, .success(.message(assembly.message))))
+            let message = assembly.message
+            if assembly.abandoned {
+                lateGetReply(message, noAck: assembly.noAck, into: &out)
+            } else if let request = assembly.request {
+                out.events.append(.completion(request, channel: message.channel, .success(.message(message))))
             }
         }
+    }
+
+    /// The get-ok of a basic.get whose caller gave up: the message must not be lost.
+    private mutating func lateGetReply(_ message: InboundMessage, noAck: Bool, into out: inout EngineOutput) {
+        let number = message.channel
+        if noAck {
+            out.events.append(.log(.warning, "basic.get on channel \(number) answered after its caller gave up; the no-ack message is handed out as a late event"))
+            out.events.append(.lateGetMessage(message))
+            return
+        }
+        let offset = channels[number]?.deliveryTagOffset ?? 0
+        out.events.append(.log(.info, "basic.get on channel \(number) answered after its caller gave up; the message goes back to the queue"))
+        send(channel: number, .basicReject(BasicReject(deliveryTag: message.deliveryTag &- offset, requeue: true)), into: &out)
     }
 
     // MARK: - Commands from the application
@@ -732,9 +779,10 @@ public struct ConnectionStateMachine {
             out.events.append(.completion(request, channel: number, .success(reply)))
         } else {
             // The sent method is kept only for recovery to record on success.
-            channels[number]?.pending.append(PendingRequest(id: request, classID: method.classID,
-                                                            replies: ChannelStateMachine.replies(to: method),
-                                                            method: configuration.recovery == nil ? nil : method))
+            var pending = PendingRequest(id: request, classID: method.classID, replies: ChannelStateMachine.replies(to: method),
+                                         method: configuration.recovery == nil ? nil : method)
+            if case .basicGet(let get) = method { pending.noAck = get.noAck }
+            channels[number]?.pending.append(pending)
         }
     }
 
@@ -860,10 +908,25 @@ public struct ConnectionStateMachine {
         channels[number] = channel
     }
 
-    /// A blocking wait-for-confirms gave up: its waiter must not take the next wait's news.
-    public mutating func forgetConfirmWaiter(_ request: RequestID) {
-        for number in channels.keys where channels[number]?.confirms?.waiters.contains(where: { $0.id == request }) == true {
-            channels[number]?.confirms?.waiters.removeAll { $0.id == request }
+    /// A blocking caller gave up waiting for `request` (its timeout passed). Its reply, when it
+    /// comes, completes nobody: a confirm wait is forgotten (it must not take the next wait's
+    /// news), a channel that opens is closed again, and a basic.get's message is handed back to
+    /// the queue (basic.reject with requeue) or, with no-ack, handed out as `lateGetMessage`.
+    public mutating func abandon(_ request: RequestID) {
+        for number in channels.keys {
+            inChannel(number) { channel in
+                if channel.confirms?.waiters.contains(where: { $0.id == request }) == true {
+                    channel.confirms?.waiters.removeAll { $0.id == request }
+                }
+                if channel.openRequest == request {
+                    channel.openRequest = nil
+                    channel.openAbandoned = true
+                }
+                if let index = channel.pending.firstIndex(where: { $0.id == request }) {
+                    channel.pending[index].abandoned = true
+                }
+                if channel.assembly?.request == request { channel.assembly?.abandoned = true }
+            }
         }
     }
 

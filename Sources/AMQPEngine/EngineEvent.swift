@@ -73,6 +73,9 @@ public enum EngineEvent: Sendable {
     case recovered(failedEntities: Int)
     /// Recovery gave up (attempts exhausted); a connectionClosed follows.
     case recoveryFailed(AMQPError)
+    /// The message of a no-ack basic.get whose blocking caller had given up waiting: nothing else
+    /// holds it, so it is handed out here rather than lost.
+    case lateGetMessage(InboundMessage)
     /// A frame of a channel in raw mode, uninterpreted.
     case rawFrame(channel: UInt16, RawFrame)
     case log(LogLevel, String)
@@ -118,6 +121,9 @@ public struct EngineOutput {
     public var closeSocket = false
     /// The parser must accept frames up to this size from now on.
     public var newFrameMax: UInt32?
+    /// A command set a timer earlier than the I/O thread may be sleeping towards (a close's
+    /// timeout): the I/O thread must recompute its wait.
+    public var timerChanged = false
 
     public init() {}
 }

@@ -30,11 +30,14 @@ extension ConnectionStateMachine {
             if first {
                 channel.failAll(error, into: &out)
                 channel.confirms?.resetAfterLoss()
-                channel.deliveryTagOffset = channel.highestDeliveryTag
             } else {
                 channel.pending.removeAll() // recovery's own steps only
                 channel.assembly = nil
             }
+            // Also after a loss during recovery: consumers restored on the connection just lost
+            // may have delivered tags the application saw, and the next connection's tags must
+            // start above them (and acks of them must be refused as stale).
+            channel.deliveryTagOffset = channel.highestDeliveryTag
             channel.state = .opening
             channel.flowActive = true
             channels[number] = channel
@@ -54,7 +57,8 @@ extension ConnectionStateMachine {
         state = .awaitingStart
         lastInbound = now
         lastOutbound = now
-        deadline = now &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+        deadline = handshakeDeadline(now)
+        out.timerChanged = true
         out.outbound.buffer.append(contentsOf: protocolHeader)
     }
 

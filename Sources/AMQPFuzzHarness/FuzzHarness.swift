@@ -319,7 +319,7 @@ struct Driver {
         case .closing:
             let close = request()
             let time = now
-            apply { $0.close(request: close, timeoutNs: 5_000_000_000, now: time, into: &$1) }
+            apply { $0.close(request: close, timeoutMs: 5_000, now: time, into: &$1) }
         case .channelClosing:
             let close = request()
             apply { $0.closeChannel(1, request: close, into: &$1) }

@@ -41,6 +41,8 @@ public final class Connection: @unchecked Sendable {
     private var spareBuffer: [UInt8] = []
     /// When a caller last wrote through (monotonic ns).
     private var lastWriteThrough: UInt64 = 0
+    /// Log records above this level are not queued (0: none).
+    private var logLevel = LogLevel.debug.rawValue
     private var bytesIn: UInt64 = 0
     private var bytesOut: UInt64 = 0
 
@@ -49,6 +51,8 @@ public final class Connection: @unchecked Sendable {
     /// Wakes the I/O thread when commands leave frames to write.
     private let wakeFD: Int32
     public let configuration: ConnectionConfiguration
+    /// configuration.eventQueueLimit as an Int (it is a UInt64 option).
+    private let eventQueueLimit: Int
 
     public init?(configuration: ConnectionConfiguration) {
         let eventFD = swiftamqp_shim_eventfd()
@@ -61,6 +65,7 @@ public final class Connection: @unchecked Sendable {
         self.eventFD = eventFD
         self.wakeFD = wakeFD
         self.configuration = configuration
+        self.eventQueueLimit = Int(clamping: configuration.eventQueueLimit)
         self.engine = ConnectionStateMachine(configuration: configuration)
     }
 
@@ -81,6 +86,9 @@ public final class Connection: @unchecked Sendable {
         if blocking { waiters[id] = .some(nil) }
         let hadOutbound = output.outbound.count > 0
         body(id, &engine, &output)
+        // Reading may be paused over the event-queue limit; a blocking request lets it go on (its
+        // reply may sit behind deliveries), so the I/O thread must look again.
+        if blocking && queuedBytes >= eventQueueLimit { output.timerChanged = true }
         finishCommand(hadOutbound: hadOutbound)
         return id
     }
@@ -106,7 +114,7 @@ public final class Connection: @unchecked Sendable {
                 lock.unlock()
                 return .failure(AMQPError(.wouldBlock, "publishing must wait: \(reason)", channel: channel))
             }
-            if deadline == 0 { deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000 }
+            if deadline == 0 { deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow()) }
             if monotonicNow() >= deadline {
                 lock.unlock()
                 return .failure(AMQPError(.timeout, "publish waited \(timeoutMs) ms: \(reason)", channel: channel))
@@ -126,6 +134,11 @@ public final class Connection: @unchecked Sendable {
     /// lock held; returns with it released.
     private func finishCommand(hadOutbound: Bool) {
         var wake = route()
+        if output.timerChanged {
+            // The I/O thread may sleep towards a later deadline than the one just set.
+            output.timerChanged = false
+            wake = true
+        }
         var direct: [UInt8]?
         let fd = directFD
         if output.outbound.count > 0 {
@@ -183,6 +196,16 @@ public final class Connection: @unchecked Sendable {
         if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
     }
 
+    /// The event queue is full: the I/O thread stops reading so TCP makes the broker hold
+    /// deliveries. While a blocking call waits, reading goes on up to four times the limit, since
+    /// its reply may sit behind deliveries the application has not drained. Called with the lock held.
+    private var readingPaused: Bool {
+        guard queuedBytes >= eventQueueLimit else { return false }
+        if waiters.isEmpty { return true }
+        let (hardLimit, overflow) = eventQueueLimit.multipliedReportingOverflow(by: 4)
+        return !overflow && queuedBytes >= hardLimit
+    }
+
     /// Called with the lock held.
     private func publishPause(_ channel: UInt16) -> String? {
         // A closed connection fails the publish at once instead of waiting for its timeout.
@@ -209,7 +232,7 @@ public final class Connection: @unchecked Sendable {
     /// Waits for the completion of blocking request `id` until `timeoutMs` passes. On timeout the
     /// request is abandoned: its reply, when it comes, is dropped.
     public func wait(for id: RequestID, timeoutMs: UInt32) -> Result<Reply, AMQPError> {
-        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+        let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
         return lock.withLock {
             while true {
                 if case .some(.some(let result)) = waiters[id] {
@@ -223,7 +246,7 @@ public final class Connection: @unchecked Sendable {
                     }
                     waiters[id] = nil
                     abandoned.insert(id)
-                    engine.forgetConfirmWaiter(id)
+                    engine.abandon(id)
                     return .failure(AMQPError(.timeout, "no reply within \(timeoutMs) ms"))
                 }
             }
@@ -277,9 +300,35 @@ public final class Connection: @unchecked Sendable {
         }
         swiftamqp_shim_eventfd_signal(wakeFD)
         if let handle { pthread_join(handle, nil) }
+        lock.withLock {
+            // Never opened, or stopped between recovery attempts: the engine has not ended yet.
+            // End it, so threads blocked in a publish, a request or a drain wake now and
+            // CONNECTION_CLOSED is the last event.
+            engine.terminate(AMQPError(.closedByApplication, "connection freed by the application"), into: &output)
+            _ = route()
+            lock.broadcast()
+            // The connection owns an adopted socket from creation on, used or not.
+            if configuration.socketFD >= 0 && !adoptedSocketUsed {
+                adoptedSocketUsed = true
+                close(configuration.socketFD)
+            }
+        }
+    }
+
+    /// A blocking open gave up waiting: end the connection so it cannot open later behind the
+    /// caller's back.
+    public func abandonOpen() {
+        withEngine { engine, output in
+            engine.terminate(AMQPError(.timeout, "the open timed out; the connection was abandoned"), into: &output)
+        }
     }
 
     public var isOpen: Bool { lock.withLock { engine.state == .open } }
+
+    /// Queue log records up to `level` (1 errors ... 4 debug) from now on; 0 queues none.
+    public func setLogLevel(_ level: Int32) {
+        lock.withLock { logLevel = level }
+    }
 
     public var tune: (channelMax: UInt16, frameMax: UInt32, heartbeat: UInt16) {
         lock.withLock { (engine.channelMax, engine.frameMax, engine.heartbeat) }
@@ -289,8 +338,11 @@ public final class Connection: @unchecked Sendable {
 
     /// Moves up to `limit` events out of the queue, waiting until `deadline` for the first one.
     /// Returns nil when the connection has ended and every event was taken.
-    public func takeEvents(limit: Int, timeoutMs: UInt32) -> [EngineEvent]? {
-        let deadline = monotonicNow() &+ UInt64(timeoutMs) * 1_000_000
+    /// With `minCount` > 1 and a `lingerNs`, once the first event is there it waits up to
+    /// `lingerNs` more (never past the deadline) for `minCount` events, so a consumer takes bigger
+    /// batches with fewer wake-ups.
+    public func takeEvents(limit: Int, timeoutMs: UInt32, minCount: Int = 1, lingerNs: UInt64 = 0) -> [EngineEvent]? {
+        let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
         var wakeIO = false
         let taken: [EngineEvent]? = lock.withLock {
             while queueHead == queue.count {
@@ -298,9 +350,19 @@ public final class Connection: @unchecked Sendable {
                 if timeoutMs == 0 || monotonicNow() >= deadline { return [] }
                 _ = lock.wait(until: deadline)
             }
-            let end = min(queue.count, queueHead + max(limit, 1))
+            if minCount > 1 && lingerNs > 0 {
+                let (lingerEnd, overflow) = monotonicNow().addingReportingOverflow(lingerNs)
+                let until = overflow ? deadline : min(lingerEnd, deadline)
+                // The connection's end, or a queue at its limit (reading has paused), ends the wait too.
+                while queue.count - queueHead < minCount && finalError == nil && queuedBytes < eventQueueLimit
+                        && monotonicNow() < until {
+                    _ = lock.wait(until: until)
+                }
+            }
+            // `limit` may be as large as Int.max: never add it to anything.
+            let end = queueHead + min(queue.count - queueHead, max(limit, 1))
             let batch = Array(queue[queueHead..<end])
-            let wasOverLimit = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+            let wasOverLimit = queuedBytes >= eventQueueLimit
             for event in batch { queuedBytes -= Self.size(of: event) }
             queueHead = end
             if queueHead == queue.count {
@@ -311,7 +373,7 @@ public final class Connection: @unchecked Sendable {
                 queue.removeFirst(queueHead)
                 queueHead = 0
             }
-            wakeIO = wasOverLimit && queuedBytes < Int(clamping: configuration.eventQueueLimit)
+            wakeIO = wasOverLimit && queuedBytes < eventQueueLimit
             return batch
         }
         if wakeIO { swiftamqp_shim_eventfd_signal(wakeFD) }
@@ -334,6 +396,7 @@ public final class Connection: @unchecked Sendable {
                 }
                 if abandoned.remove(id) != nil { continue }
             }
+            if case .log(let level, _) = event, level.rawValue > logLevel { continue }
             if case .connectionClosed(let error) = event { finalError = error }
             queuedBytes += Self.size(of: event)
             queue.append(event)
@@ -347,7 +410,7 @@ public final class Connection: @unchecked Sendable {
 
     private static func size(of event: EngineEvent) -> Int {
         switch event {
-        case .delivery(let message), .returned(let message): return 256 + message.body.count
+        case .delivery(let message), .returned(let message), .lateGetMessage(let message): return 256 + message.body.count
         case .completion(_, _, .success(.message(let message))): return 256 + message.body.count
         default: return 128
         }
@@ -358,7 +421,8 @@ public final class Connection: @unchecked Sendable {
     private func run(request: RequestID) {
         swiftamqp_shim_block_sigpipe()
         let endpoints = [Endpoint(host: configuration.host, port: configuration.port)] + configuration.endpoints
-        let cancelled = { self.lock.withLock { self.stopRequested } }
+        // The application freed the connection, or gave up on its open.
+        let cancelled = { self.lock.withLock { self.stopRequested || self.engine.state == .closed } }
         var first = true
         // Failed attempts since the last successful reconnect (backoff and the give-up limit
         // count these), and a rotation through the endpoints that never resets.
@@ -367,7 +431,7 @@ public final class Connection: @unchecked Sendable {
         var lastError = AMQPError(.connectionLost, "not connected")
         var random = SplitMix(seed: monotonicNow())
         while true {
-            let deadline = monotonicNow() &+ UInt64(configuration.connectTimeoutMs) * 1_000_000
+            let deadline = Timeout.deadline(afterMs: configuration.connectTimeoutMs, from: monotonicNow())
             // The first connect tries each endpoint in turn within one timeout; recovery takes the
             // next endpoint on each attempt.
             let candidates = first ? endpoints : [endpoints[(rotation - 1) % endpoints.count]]
@@ -475,7 +539,7 @@ public final class Connection: @unchecked Sendable {
 
     /// Waits `ms` unless the application stops or closes the connection meanwhile; false then.
     private func sleep(ms: UInt32) -> Bool {
-        let deadline = monotonicNow() &+ UInt64(ms) * 1_000_000
+        let deadline = Timeout.deadline(afterMs: ms, from: monotonicNow())
         while true {
             let going = lock.withLock { engine.state == .recovering && !stopRequested }
             guard going else { return false }
@@ -520,15 +584,13 @@ public final class Connection: @unchecked Sendable {
                     output.newFrameMax = nil
                 }
                 deadline = Self.borrow(&engine) { $0.nextDeadline }
-                readPaused = queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+                readPaused = readingPaused
                 stop = stopRequested
             }
             if stop {
-                if !closing {
-                    lock.withLock {
-                        engine.connectionLost(AMQPError(.connectionClosed, "connection freed by the application"), into: &output)
-                        _ = route()
-                    }
+                lock.withLock {
+                    engine.terminate(AMQPError(.closedByApplication, "connection freed by the application"), into: &output)
+                    _ = route()
                 }
                 return
             }
@@ -600,12 +662,22 @@ public final class Connection: @unchecked Sendable {
 
             let now = monotonicNow()
             if let deadline, now >= deadline {
+                // Not reading is our doing, not the peer's silence: while bytes wait unread on the
+                // socket the peer is alive, and the dead-peer check must not fire.
+                let unread = readPaused && !closing && (stream.hasBufferedInput || Self.hasUnreadInput(stream.fd))
                 lock.withLock {
+                    if unread { engine.noteInbound(now: now) }
                     engine.tick(now: now, into: &output)
                     _ = route()
                 }
             }
         }
+    }
+
+    /// Whether the socket holds received bytes not read yet (a peek, nothing consumed).
+    private static func hasUnreadInput(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) > 0
     }
 
     private enum ReadOutcome { case drained, waitsForWrite, ended }
@@ -657,7 +729,7 @@ public final class Connection: @unchecked Sendable {
                     parser.frameMax = frameMax
                     output.newFrameMax = nil
                 }
-                return queuedBytes >= Int(clamping: configuration.eventQueueLimit)
+                return readingPaused
             }
             if endError != nil { return .ended }
             if parseError != nil || received == 0 || full { return outcome }

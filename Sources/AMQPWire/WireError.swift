@@ -21,6 +21,9 @@ public enum WireError: Error, Equatable, Sendable {
     case valueTooLarge(context: String)
     /// Memory for `size` bytes could not be had.
     case allocationFailed(size: Int)
+    /// A method's arguments given as field values (`Method(classID:methodID:fields:)`) that do not
+    /// match the spec: a missing, extra or wrongly typed value, named by `context`.
+    case wrongField(context: String)
 }
 
 extension WireError: CustomStringConvertible {
@@ -28,7 +31,9 @@ extension WireError: CustomStringConvertible {
         switch self {
         case .truncated(let context): return "truncated input while reading \(context)"
         case .badFrameEnd(let found): return "frame end octet is \(found), expected 206"
-        case .frameTooLarge(let size, let frameMax): return "frame of \(size) bytes exceeds frame_max \(frameMax)"
+        case .frameTooLarge(let size, let frameMax):
+            // frame_max counts the whole frame: the 7-byte header and the end octet too.
+            return "frame with a \(size)-byte payload (\(UInt64(size) + 8) bytes in all) exceeds frame_max \(frameMax)"
         case .unknownFrameType(let type): return "unknown frame type \(type)"
         case .unknownMethod(let classID, let methodID): return "unknown method \(classID).\(methodID)"
         case .unknownFieldType(let tag): return "unknown field table type tag \(tag)"
@@ -37,6 +42,7 @@ extension WireError: CustomStringConvertible {
         case .invalidContentHeader(let why): return "invalid content header: \(why)"
         case .valueTooLarge(let context): return "value too large for \(context)"
         case .allocationFailed(let size): return "could not allocate \(size) bytes"
+        case .wrongField(let context): return "method arguments: \(context)"
         }
     }
 }

@@ -46,9 +46,16 @@ uint64_t swiftamqp_shim_fork_generation(void) {
 }
 
 static __thread int callback_depth;
+static __thread const void *callback_connection;
 int swiftamqp_shim_callback_depth(void) { return callback_depth; }
-void swiftamqp_shim_callback_enter(void) { callback_depth++; }
-void swiftamqp_shim_callback_leave(void) { callback_depth--; }
+const void *swiftamqp_shim_callback_connection(void) { return callback_connection; }
+void swiftamqp_shim_callback_enter(const void *connection) {
+    callback_depth++;
+    callback_connection = connection;
+}
+void swiftamqp_shim_callback_leave(void) {
+    if (--callback_depth == 0) callback_connection = 0;
+}
 
 static __thread void *thread_slot;
 void *swiftamqp_shim_thread_slot(void) { return thread_slot; }

@@ -20,11 +20,16 @@ func copyName<Buffer>(_ name: Bytes, into buffer: inout Buffer) -> Int {
 
 // MARK: basic.qos
 
+private func basicQos(_ size: UInt32, _ count: UInt16, _ flags: UInt32) throws(InvalidArgument) -> Method {
+    try onlyFlags(flags, [SWAMQP_GLOBAL], "basic.qos")
+    return .basicQos(BasicQos(prefetchSize: size, prefetchCount: count, global: flag(flags, SWAMQP_GLOBAL)))
+}
+
 @_cdecl("swamqp_basic_qos")
 public func swamqp_basic_qos(_ c: OpaquePointer?, _ channel: UInt16, _ size: UInt32, _ count: UInt16, _ flags: UInt32,
                              _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: false) { () throws(InvalidArgument) in
-        .basicQos(BasicQos(prefetchSize: size, prefetchCount: count, global: flag(flags, SWAMQP_GLOBAL)))
+        try basicQos(size, count, flags)
     }
 }
 
@@ -32,7 +37,7 @@ public func swamqp_basic_qos(_ c: OpaquePointer?, _ channel: UInt16, _ size: UIn
 public func swamqp_basic_qos_async(_ c: OpaquePointer?, _ channel: UInt16, _ size: UInt32, _ count: UInt16, _ flags: UInt32,
                                    _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .async(requestID), error, noWait: false) { () throws(InvalidArgument) in
-        .basicQos(BasicQos(prefetchSize: size, prefetchCount: count, global: flag(flags, SWAMQP_GLOBAL)))
+        try basicQos(size, count, flags)
     }
 }
 
@@ -40,6 +45,7 @@ public func swamqp_basic_qos_async(_ c: OpaquePointer?, _ channel: UInt16, _ siz
 
 private func consume(_ queue: swamqp_bytes, _ tag: swamqp_bytes, _ flags: UInt32,
                      _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
+    try onlyFlags(flags, [SWAMQP_NO_LOCAL, SWAMQP_NO_ACK, SWAMQP_EXCLUSIVE, SWAMQP_NOWAIT], "basic.consume")
     let consumerTag = try shortString(tag, "consumer_tag")
     if flag(flags, SWAMQP_NOWAIT) && consumerTag.isEmpty {
         throw InvalidArgument(message: "basic.consume with NOWAIT needs a consumer tag (the broker's reply would carry it)")
@@ -70,11 +76,16 @@ public func swamqp_basic_consume_async(_ c: OpaquePointer?, _ channel: UInt16, _
     }
 }
 
+private func basicCancel(_ consumerTag: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
+    try onlyFlags(flags, [SWAMQP_NOWAIT], "basic.cancel")
+    return .basicCancel(BasicCancel(consumerTag: try shortString(consumerTag, "consumer_tag"), nowait: flag(flags, SWAMQP_NOWAIT)))
+}
+
 @_cdecl("swamqp_basic_cancel")
 public func swamqp_basic_cancel(_ c: OpaquePointer?, _ channel: UInt16, _ consumerTag: swamqp_bytes, _ flags: UInt32,
                                 _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
-        .basicCancel(BasicCancel(consumerTag: try shortString(consumerTag, "consumer_tag"), nowait: flag(flags, SWAMQP_NOWAIT)))
+        try basicCancel(consumerTag, flags)
     }
 }
 
@@ -82,17 +93,22 @@ public func swamqp_basic_cancel(_ c: OpaquePointer?, _ channel: UInt16, _ consum
 public func swamqp_basic_cancel_async(_ c: OpaquePointer?, _ channel: UInt16, _ consumerTag: swamqp_bytes, _ flags: UInt32,
                                       _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .async(requestID), error, noWait: flag(flags, SWAMQP_NOWAIT)) { () throws(InvalidArgument) in
-        .basicCancel(BasicCancel(consumerTag: try shortString(consumerTag, "consumer_tag"), nowait: flag(flags, SWAMQP_NOWAIT)))
+        try basicCancel(consumerTag, flags)
     }
 }
 
 // MARK: basic.recover
 
+private func basicRecover(_ flags: UInt32) throws(InvalidArgument) -> Method {
+    try onlyFlags(flags, [SWAMQP_REQUEUE], "basic.recover")
+    return .basicRecover(BasicRecover(requeue: flag(flags, SWAMQP_REQUEUE)))
+}
+
 @_cdecl("swamqp_basic_recover")
 public func swamqp_basic_recover(_ c: OpaquePointer?, _ channel: UInt16, _ flags: UInt32, _ timeoutMs: UInt32,
                                  _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: false) { () throws(InvalidArgument) in
-        .basicRecover(BasicRecover(requeue: flag(flags, SWAMQP_REQUEUE)))
+        try basicRecover(flags)
     }
 }
 
@@ -100,6 +116,6 @@ public func swamqp_basic_recover(_ c: OpaquePointer?, _ channel: UInt16, _ flags
 public func swamqp_basic_recover_async(_ c: OpaquePointer?, _ channel: UInt16, _ flags: UInt32,
                                        _ requestID: UnsafeMutablePointer<UInt64>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .async(requestID), error, noWait: false) { () throws(InvalidArgument) in
-        .basicRecover(BasicRecover(requeue: flag(flags, SWAMQP_REQUEUE)))
+        try basicRecover(flags)
     }
 }

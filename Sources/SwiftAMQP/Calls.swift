@@ -24,8 +24,11 @@ func withHandle(_ pointer: OpaquePointer?, _ error: ErrorOut, _ body: (Connectio
 }
 
 /// How a request is carried out: waiting for its reply, or returning its id at once.
+/// A blocking request to the broker with timeout 0 could only time out after sending it, so it is
+/// refused before anything is sent; `zeroPolls` marks the waits for which 0 means "only if the
+/// answer is already known" (swamqp_wait_for_confirms).
 enum CallMode {
-    case blocking(timeoutMs: UInt32)
+    case blocking(timeoutMs: UInt32, zeroPolls: Bool = false)
     case async(UnsafeMutablePointer<UInt64>?)
 }
 
@@ -38,8 +41,12 @@ func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ com
         requestOut.pointee = handle.connection.perform(blocking: false, command)
         clear(error)
         return SWAMQP_OK.rawValue
-    case .blocking(let timeoutMs):
+    case .blocking(let timeoutMs, let zeroPolls):
         if let status = inCallbackError(error) { return status }
+        if timeoutMs == 0 && !zeroPolls {
+            return report(.invalidArgument, "timeout_ms 0 would give up before the broker can answer, and nothing was sent: "
+                          + "pass a timeout, SWAMQP_WAIT_FOREVER, or use the _async form", error)
+        }
         let id = handle.connection.perform(blocking: true, command)
         switch handle.connection.wait(for: id, timeoutMs: timeoutMs) {
         case .success(let reply):

@@ -211,6 +211,32 @@ private func configuration(from options: swamqp_connection_options) -> Connectio
     return c
 }
 
+/// The most endpoints and in-memory CA certificates a connection takes (documented in the header).
+let optionListLimit = 1024
+
+/// The options' arrays: counts within `optionListLimit`, no NULL array with a count, no NULL host,
+/// no empty certificate. After this, `configuration(from:)` may walk them.
+private func checkLists(_ options: swamqp_connection_options) throws(InvalidArgument) {
+    let certificates = try checkedLength(options.tls_ca_certificate_count, "tls_ca_certificate_count", limit: optionListLimit)
+    if certificates > 0 {
+        guard let list = options.tls_ca_certificates else {
+            throw InvalidArgument(message: "tls_ca_certificates is NULL with a count of \(certificates)")
+        }
+        for index in 0..<certificates {
+            guard try buffer(list[index], "tls_ca_certificates[\(index)]").count > 0 else {
+                throw InvalidArgument(message: "tls_ca_certificates[\(index)] is empty")
+            }
+        }
+    }
+    let endpoints = try checkedLength(options.endpoint_count, "endpoint_count", limit: optionListLimit)
+    if endpoints > 0 {
+        guard let list = options.endpoints else { throw InvalidArgument(message: "endpoints is NULL with a count of \(endpoints)") }
+        for index in 0..<endpoints where list[index].host == nil {
+            throw InvalidArgument(message: "endpoints[\(index)].host is NULL")
+        }
+    }
+}
+
 @_cdecl("swamqp_connection_create")
 public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_options>?,
                                      _ out: UnsafeMutablePointer<OpaquePointer?>?,
@@ -218,20 +244,10 @@ public func swamqp_connection_create(_ options: UnsafePointer<swamqp_connection_
     guard let out else { return report(.invalidArgument, "out must not be NULL", error) }
     out.pointee = nil
     guard let options else { return report(.invalidArgument, "options must not be NULL", error) }
-    if options.pointee.tls_ca_certificate_count > 0, let list = options.pointee.tls_ca_certificates {
-        for index in 0..<options.pointee.tls_ca_certificate_count where list[index].bytes == nil || list[index].len == 0 {
-            return report(.invalidArgument, "tls_ca_certificates[\(index)] is empty", error)
-        }
-    } else if options.pointee.tls_ca_certificate_count > 0 {
-        return report(.invalidArgument, "tls_ca_certificates is NULL with a count of \(options.pointee.tls_ca_certificate_count)", error)
-    }
-    if options.pointee.endpoint_count > 0 {
-        guard let list = options.pointee.endpoints else {
-            return report(.invalidArgument, "endpoints is NULL with a count of \(options.pointee.endpoint_count)", error)
-        }
-        for index in 0..<options.pointee.endpoint_count where list[index].host == nil {
-            return report(.invalidArgument, "endpoints[\(index)].host is NULL", error)
-        }
+    do throws(InvalidArgument) {
+        try checkLists(options.pointee)
+    } catch let invalid {
+        return report(.invalidArgument, invalid.message, error)
     }
     guard (0...3).contains(options.pointee.auth_mechanism) else {
         return report(.invalidArgument, "auth_mechanism \(options.pointee.auth_mechanism) is not a swamqp_auth_mechanism", error)
@@ -254,11 +270,13 @@ public func swamqp_connection_open(_ pointer: OpaquePointer?, _ error: UnsafeMut
         let id = connection.registerBlockingRequest()
         if let failure = connection.open(request: id) { return report(failure, error) }
         // The I/O thread enforces the connect timeout; the margin only covers its last step.
-        switch connection.wait(for: id, timeoutMs: connection.configuration.connectTimeoutMs &+ 1000) {
+        switch connection.wait(for: id, timeoutMs: Timeout.adding(1000, to: connection.configuration.connectTimeoutMs)) {
         case .success:
             clear(error)
             return SWAMQP_OK.rawValue
         case .failure(let failure):
+            // A connection reported as failed must not open later behind the caller's back.
+            if failure.kind == .timeout { connection.abandonOpen() }
             return report(failure, error)
         }
     }
@@ -292,7 +310,7 @@ public func swamqp_connect(_ options: UnsafePointer<swamqp_connection_options>?,
 
 private func closeCommand(timeoutMs: UInt32) -> Command {
     { id, engine, out in
-        engine.close(request: id, timeoutNs: UInt64(timeoutMs) * 1_000_000, now: monotonicNow(), into: &out)
+        engine.close(request: id, timeoutMs: timeoutMs, now: monotonicNow(), into: &out)
     }
 }
 
@@ -300,7 +318,7 @@ private func closeCommand(timeoutMs: UInt32) -> Command {
 public func swamqp_connection_close(_ pointer: OpaquePointer?, _ timeoutMs: UInt32,
                                     _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
-        call(handle, .blocking(timeoutMs: timeoutMs &+ 1000), error, closeCommand(timeoutMs: timeoutMs))
+        call(handle, .blocking(timeoutMs: Timeout.adding(1000, to: timeoutMs)), error, closeCommand(timeoutMs: timeoutMs))
     }
 }
 
@@ -315,7 +333,8 @@ public func swamqp_connection_close_async(_ pointer: OpaquePointer?, _ requestID
 @_cdecl("swamqp_connection_free")
 public func swamqp_connection_free(_ pointer: OpaquePointer?) -> Int32 {
     guard let pointer else { return SWAMQP_OK.rawValue }
-    guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
+    // A callback reads its own connection's batch; another connection may be freed from it.
+    guard swiftamqp_shim_callback_connection() != UnsafeRawPointer(pointer) else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
     // The parent owns the thread and socket of a handle made before fork(): the child leaves them,
     // and the handle, alone.
     if case .failed(let status) = resolve(pointer) { return status }

@@ -63,18 +63,41 @@ struct InvalidArgument: Error {
 
 // MARK: - C to Swift
 
+/// A C `size_t` length or count. Swift imports `size_t` as `Int`, so values of 2^63 and more
+/// (`(size_t)-1` from a failed `read()`, say) arrive negative: every length and count a caller
+/// passes goes through here before it sizes a buffer or a loop. Anything negative or above
+/// `limit` is an invalid argument naming `what`.
+func checkedLength(_ value: Int, _ what: @autoclosure () -> String, limit: Int = .max) throws(InvalidArgument) -> Int {
+    guard value >= 0 else {
+        throw InvalidArgument(message: "\(what()) is \(UInt(bitPattern: value)), above the largest size this library accepts (2^63-1)")
+    }
+    guard value <= limit else { throw InvalidArgument(message: "\(what()) is \(value); at most \(limit) is allowed") }
+    return value
+}
+
+/// A caller's memory as a buffer: the length checked, NULL with a non-zero length an error.
+func buffer(_ value: swamqp_bytes, _ what: String, limit: Int = .max) throws(InvalidArgument) -> UnsafeRawBufferPointer {
+    let count = try checkedLength(value.len, "\(what) length", limit: limit)
+    if count == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    guard let base = value.bytes else { throw InvalidArgument(message: "\(what): NULL bytes with length \(count)") }
+    return UnsafeRawBufferPointer(start: base, count: count)
+}
+
 /// Copies a caller's byte string; NULL with a non-zero length is an error naming `what`.
-func bytes(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> Bytes {
-    if value.len == 0 { return Bytes() }
-    guard let base = value.bytes else { throw InvalidArgument(message: "\(what): NULL bytes with length \(value.len)") }
-    return Bytes(copying: UnsafeRawBufferPointer(start: base, count: value.len))
+func bytes(_ value: swamqp_bytes, _ what: String, limit: Int = .max) throws(InvalidArgument) -> Bytes {
+    let source = try buffer(value, what, limit: limit)
+    return source.isEmpty ? Bytes() : Bytes(copying: source)
 }
 
 /// A short string argument: at most 255 bytes.
 func shortString(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> Bytes {
-    guard value.len <= 255 else { throw InvalidArgument(message: "\(what) is \(value.len) bytes; AMQP allows at most 255") }
+    let count = try checkedLength(value.len, "\(what) length")
+    guard count <= 255 else { throw InvalidArgument(message: "\(what) is \(count) bytes; AMQP allows at most 255") }
     return try bytes(value, what)
 }
+
+/// A long string or byte array inside a field table: its length travels in 32 bits.
+private let longStringLimit = Int(UInt32.max)
 
 func table(_ pointer: UnsafePointer<swamqp_table>?, depth: Int = 0) throws(InvalidArgument) -> FieldTable {
     guard let pointer else { return FieldTable() }
@@ -83,13 +106,16 @@ func table(_ pointer: UnsafePointer<swamqp_table>?, depth: Int = 0) throws(Inval
 
 func table(_ value: swamqp_table, depth: Int) throws(InvalidArgument) -> FieldTable {
     guard depth < FieldTable.maxDepth else { throw InvalidArgument(message: "field tables nested too deeply") }
-    guard value.count > 0 else { return FieldTable() }
-    guard let entries = value.entries else { throw InvalidArgument(message: "field table: NULL entries with count \(value.count)") }
+    let count = try checkedLength(value.count, "field table count")
+    guard count > 0 else { return FieldTable() }
+    guard let entries = value.entries else { throw InvalidArgument(message: "field table: NULL entries with count \(count)") }
     var result: [FieldTable.Entry] = []
-    result.reserveCapacity(value.count)
-    for i in 0..<value.count {
+    result.reserveCapacity(min(count, 1024))
+    for i in 0..<count {
         let entry = entries[i]
-        guard entry.key.len <= 128 else { throw InvalidArgument(message: "field table key is \(entry.key.len) bytes; AMQP allows at most 128") }
+        let keyLength = try checkedLength(entry.key.len, "field table key length")
+        // A short string on the wire: the spec asks for 128 bytes at most, RabbitMQ and librabbitmq take 255.
+        guard keyLength <= 255 else { throw InvalidArgument(message: "field table key is \(keyLength) bytes; a key is a short string of at most 255") }
         let key = try bytes(entry.key, "field table key")
         result.append(FieldTable.Entry(key: key, value: try fieldValue(entry.value, depth: depth + 1)))
     }
@@ -113,17 +139,19 @@ func fieldValue(_ value: swamqp_field_value, depth: Int) throws(InvalidArgument)
     case UInt8(ascii: "f"): return .float(u.f32)
     case UInt8(ascii: "d"): return .double(u.f64)
     case UInt8(ascii: "D"): return .decimal(scale: u.decimal.scale, value: u.decimal.value)
-    case UInt8(ascii: "S"): return .longString(try bytes(u.bytes, "string field value"))
-    case UInt8(ascii: "x"): return .byteArray(try bytes(u.bytes, "byte array field value"))
+    case UInt8(ascii: "S"): return .longString(try bytes(u.bytes, "string field value", limit: longStringLimit))
+    case UInt8(ascii: "x"): return .byteArray(try bytes(u.bytes, "byte array field value", limit: longStringLimit))
     case UInt8(ascii: "T"): return .timestamp(u.u64)
     case UInt8(ascii: "V"): return .void
     case UInt8(ascii: "F"): return .table(try table(u.table, depth: depth))
     case UInt8(ascii: "A"):
         guard depth < FieldTable.maxDepth else { throw InvalidArgument(message: "field arrays nested too deeply") }
-        guard u.array.count > 0 else { return .array([]) }
-        guard let values = u.array.values else { throw InvalidArgument(message: "field array: NULL values with count \(u.array.count)") }
+        let count = try checkedLength(u.array.count, "field array count")
+        guard count > 0 else { return .array([]) }
+        guard let values = u.array.values else { throw InvalidArgument(message: "field array: NULL values with count \(count)") }
         var result: [FieldValue] = []
-        for i in 0..<u.array.count { result.append(try fieldValue(values[i], depth: depth + 1)) }
+        result.reserveCapacity(min(count, 1024))
+        for i in 0..<count { result.append(try fieldValue(values[i], depth: depth + 1)) }
         return .array(result)
     default:
         throw InvalidArgument(message: "unknown field kind \(value.kind)")
@@ -318,6 +346,11 @@ extension Arena {
             e.flags |= UInt32(SWAMQP_EVENT_FLAG_MULTIPLE)
             e.status = error.kind.status.rawValue
             e.error = UnsafePointer(cError(error))
+        case .lateGetMessage(let message):
+            e.type = Int32(SWAMQP_EVENT_LATE_GET_MESSAGE.rawValue)
+            e.channel = message.channel
+            e.delivery_tag = message.deliveryTag
+            e.message = UnsafePointer(cMessage(message))
         case .rawFrame(let channel, let frame):
             e.type = Int32(SWAMQP_EVENT_RAW_FRAME.rawValue)
             e.channel = channel

@@ -15,21 +15,56 @@ public func swamqp_connection_event_fd(_ pointer: OpaquePointer?) -> Int32 {
 @_cdecl("swamqp_next_events")
 public func swamqp_next_events(_ pointer: OpaquePointer?, _ events: UnsafeMutablePointer<swamqp_event>?, _ capacity: Int,
                                _ count: UnsafeMutablePointer<Int>?, _ timeoutMs: UInt32) -> Int32 {
-    withHandle(pointer, nil) { handle in
-        guard let count else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
+    nextEvents(pointer, events, capacity, minCount: 1, lingerUs: 0, count, timeoutMs, nil)
+}
+
+@_cdecl("swamqp_next_events_batch")
+public func swamqp_next_events_batch(_ pointer: OpaquePointer?, _ events: UnsafeMutablePointer<swamqp_event>?, _ capacity: Int,
+                                     _ minCount: Int, _ lingerUs: UInt32, _ count: UnsafeMutablePointer<Int>?, _ timeoutMs: UInt32,
+                                     _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    nextEvents(pointer, events, capacity, minCount: minCount, lingerUs: lingerUs, count, timeoutMs, error)
+}
+
+private func nextEvents(_ pointer: OpaquePointer?, _ events: UnsafeMutablePointer<swamqp_event>?, _ capacity: Int,
+                        minCount: Int, lingerUs: UInt32, _ count: UnsafeMutablePointer<Int>?, _ timeoutMs: UInt32,
+                        _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(pointer, error) { handle in
+        guard let count else { return report(.invalidArgument, "count must not be NULL", error) }
         count.pointee = 0
-        guard let events, capacity > 0 else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
-        // A callback may still be reading the current batch; draining would free it.
-        guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
-        handle.state.withLock { $0.batch = nil }
-        guard let taken = handle.connection.takeEvents(limit: capacity, timeoutMs: timeoutMs) else {
-            return SWAMQP_ERR_CONNECTION_CLOSED.rawValue
+        guard let events else { return report(.invalidArgument, "events must not be NULL", error) }
+        let limit: Int
+        let wanted: Int
+        do throws(InvalidArgument) {
+            limit = try checkedLength(capacity, "capacity")
+            wanted = try checkedLength(minCount, "min_count")
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
         }
+        guard limit > 0 else { return report(.invalidArgument, "capacity must be at least 1", error) }
+        // A callback may still be reading the current batch; draining would free it.
+        guard swiftamqp_shim_callback_depth() == 0 else {
+            return report(status: SWAMQP_ERR_IN_CALLBACK, "events cannot be drained from inside an event callback", error)
+        }
+        handle.state.withLock { $0.batch = nil }
+        guard let taken = handle.connection.takeEvents(limit: limit, timeoutMs: timeoutMs, minCount: min(wanted, limit),
+                                                       lingerNs: UInt64(lingerUs) * 1000) else {
+            return report(.connectionClosed, "the connection has ended and its last event was taken", error)
+        }
+        clear(error)
         guard !taken.isEmpty else { return SWAMQP_OK.rawValue }
         let arena = Arena()
         for (i, event) in taken.enumerated() { events[i] = arena.cEvent(event) }
         handle.state.withLock { $0.batch = arena }
         count.pointee = taken.count
+        return SWAMQP_OK.rawValue
+    }
+}
+
+@_cdecl("swamqp_set_log_level")
+public func swamqp_set_log_level(_ pointer: OpaquePointer?, _ level: Int32) -> Int32 {
+    withHandle(pointer, nil) { handle in
+        guard (0...4).contains(level) else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
+        handle.connection.setLogLevel(level)
         return SWAMQP_OK.rawValue
     }
 }
@@ -68,7 +103,7 @@ public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt3
         }
         let arena = Arena()
         handle.state.withLock { $0.batch = arena }
-        swiftamqp_shim_callback_enter()
+        swiftamqp_shim_callback_enter(UnsafeRawPointer(pointer))
         defer { swiftamqp_shim_callback_leave() }
         for event in taken {
             var cEvent = arena.cEvent(event)

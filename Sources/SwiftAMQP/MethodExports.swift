@@ -9,11 +9,22 @@ import CSwiftAMQPAPI
 
 func flag(_ flags: UInt32, _ bit: Int) -> Bool { flags & UInt32(bit) != 0 }
 
+/// Refuses flags `call` does not read: SWAMQP_NO_ACK given to basic_ack is a mistake that silence
+/// would hide.
+func onlyFlags(_ flags: UInt32, _ allowed: [Int], _ call: String) throws(InvalidArgument) {
+    let mask = allowed.reduce(UInt32(0)) { $0 | UInt32($1) }
+    let foreign = flags & ~mask
+    guard foreign == 0 else {
+        throw InvalidArgument(message: "\(call) does not take flag bits 0x\(String(foreign, radix: 16)) (see the header for the flags it reads)")
+    }
+}
+
 // MARK: exchange.declare
 
 private func exchangeDeclare(_ exchange: swamqp_bytes, _ type: swamqp_bytes, _ flags: UInt32,
                              _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
-    .exchangeDeclare(ExchangeDeclare(
+    try onlyFlags(flags, [SWAMQP_PASSIVE, SWAMQP_DURABLE, SWAMQP_AUTO_DELETE, SWAMQP_INTERNAL, SWAMQP_NOWAIT], "exchange.declare")
+    return .exchangeDeclare(ExchangeDeclare(
         exchange: try shortString(exchange, "exchange"), type: try shortString(type, "exchange type"),
         passive: flag(flags, SWAMQP_PASSIVE), durable: flag(flags, SWAMQP_DURABLE),
         autoDelete: flag(flags, SWAMQP_AUTO_DELETE), internal: flag(flags, SWAMQP_INTERNAL),
@@ -41,7 +52,8 @@ public func swamqp_exchange_declare_async(_ c: OpaquePointer?, _ channel: UInt16
 // MARK: queue.declare
 
 private func queueDeclare(_ queue: swamqp_bytes, _ flags: UInt32, _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
-    .queueDeclare(QueueDeclare(
+    try onlyFlags(flags, [SWAMQP_PASSIVE, SWAMQP_DURABLE, SWAMQP_EXCLUSIVE, SWAMQP_AUTO_DELETE, SWAMQP_NOWAIT], "queue.declare")
+    return .queueDeclare(QueueDeclare(
         queue: try shortString(queue, "queue"), passive: flag(flags, SWAMQP_PASSIVE), durable: flag(flags, SWAMQP_DURABLE),
         exclusive: flag(flags, SWAMQP_EXCLUSIVE), autoDelete: flag(flags, SWAMQP_AUTO_DELETE),
         nowait: flag(flags, SWAMQP_NOWAIT), arguments: try table(arguments)))
@@ -75,7 +87,8 @@ public func swamqp_queue_declare_async(_ c: OpaquePointer?, _ channel: UInt16, _
 
 private func queueBind(_ queue: swamqp_bytes, _ exchange: swamqp_bytes, _ key: swamqp_bytes, _ flags: UInt32,
                        _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
-    .queueBind(QueueBind(queue: try shortString(queue, "queue"), exchange: try shortString(exchange, "exchange"),
+    try onlyFlags(flags, [SWAMQP_NOWAIT], "queue.bind")
+    return .queueBind(QueueBind(queue: try shortString(queue, "queue"), exchange: try shortString(exchange, "exchange"),
                          routingKey: try shortString(key, "routing_key"), nowait: flag(flags, SWAMQP_NOWAIT),
                          arguments: try table(arguments)))
 }
@@ -109,17 +122,18 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
         sequence?.pointee = 0
         let publish: BasicPublish
         let basicProperties: BasicProperties
+        let content: UnsafeRawBufferPointer
         do throws(InvalidArgument) {
+            try onlyFlags(flags, [SWAMQP_MANDATORY, SWAMQP_IMMEDIATE], "basic.publish")
             publish = BasicPublish(exchange: try shortString(exchange, "exchange"), routingKey: try shortString(routingKey, "routing_key"),
                                    mandatory: flag(flags, SWAMQP_MANDATORY), immediate: flag(flags, SWAMQP_IMMEDIATE))
             basicProperties = try properties(props)
-            try checkBody(body)
+            content = try messageBody(body, handle)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
         let result = handle.connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            engine.publish(publish, properties: basicProperties, body: UnsafeRawBufferPointer(start: body.bytes, count: body.len),
-                           channel: channel, into: &out)
+            engine.publish(publish, properties: basicProperties, body: content, channel: channel, into: &out)
         }
         switch result {
         case .success(let number):
@@ -132,12 +146,18 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
     }
 }
 
-func checkBody(_ body: swamqp_bytes) throws(InvalidArgument) {
-    if body.len > 0 && body.bytes == nil { throw InvalidArgument(message: "body: NULL bytes with length \(body.len)") }
+/// A message body from the caller: at most the connection's max_message_size (the limit applies
+/// both ways), NULL only when empty.
+func messageBody(_ body: swamqp_bytes, _ handle: ConnectionHandle) throws(InvalidArgument) -> UnsafeRawBufferPointer {
+    let limit = Int(clamping: handle.connection.configuration.maxMessageSize)
+    let count = try checkedLength(body.len, "body length")
+    guard count <= limit else { throw InvalidArgument(message: "body is \(count) bytes, above max_message_size \(limit)") }
+    return try buffer(body, "body")
 }
 
 private func basicGet(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
-    .basicGet(BasicGet(queue: try shortString(queue, "queue"), noAck: flag(flags, SWAMQP_NO_ACK)))
+    try onlyFlags(flags, [SWAMQP_NO_ACK], "basic.get")
+    return .basicGet(BasicGet(queue: try shortString(queue, "queue"), noAck: flag(flags, SWAMQP_NO_ACK)))
 }
 
 @_cdecl("swamqp_basic_get")
@@ -174,8 +194,18 @@ public func swamqp_message_free(_ message: UnsafeMutablePointer<swamqp_message>?
 
 /// Sends an ack, nack or reject (no reply is expected).
 private func acknowledge(_ c: OpaquePointer?, _ channel: UInt16, _ error: UnsafeMutablePointer<swamqp_error>?,
-                         _ kind: ConnectionStateMachine.Acknowledgement, _ tag: UInt64, multiple: Bool) -> Int32 {
+                         _ kind: ConnectionStateMachine.Acknowledgement, _ tag: UInt64, flags: UInt32) -> Int32 {
     withHandle(c, error) { handle in
+        let multiple = flag(flags, SWAMQP_MULTIPLE)
+        do throws(InvalidArgument) {
+            switch kind {
+            case .ack: try onlyFlags(flags, [SWAMQP_MULTIPLE], "basic.ack")
+            case .nack: try onlyFlags(flags, [SWAMQP_MULTIPLE, SWAMQP_REQUEUE], "basic.nack")
+            case .reject: try onlyFlags(flags, [SWAMQP_REQUEUE], "basic.reject")
+            }
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
+        }
         let failure = handle.connection.withEngine { engine, out in
             engine.acknowledge(kind, deliveryTag: tag, multiple: multiple, channel: channel, into: &out)
         }
@@ -188,17 +218,17 @@ private func acknowledge(_ c: OpaquePointer?, _ channel: UInt16, _ error: Unsafe
 @_cdecl("swamqp_basic_ack")
 public func swamqp_basic_ack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                              _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    acknowledge(c, channel, error, .ack, deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))
+    acknowledge(c, channel, error, .ack, deliveryTag, flags: flags)
 }
 
 @_cdecl("swamqp_basic_nack")
 public func swamqp_basic_nack(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                               _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    acknowledge(c, channel, error, .nack(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, multiple: flag(flags, SWAMQP_MULTIPLE))
+    acknowledge(c, channel, error, .nack(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, flags: flags)
 }
 
 @_cdecl("swamqp_basic_reject")
 public func swamqp_basic_reject(_ c: OpaquePointer?, _ channel: UInt16, _ deliveryTag: UInt64, _ flags: UInt32,
                                 _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    acknowledge(c, channel, error, .reject(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, multiple: false)
+    acknowledge(c, channel, error, .reject(requeue: flag(flags, SWAMQP_REQUEUE)), deliveryTag, flags: flags)
 }

@@ -50,16 +50,16 @@ public func swamqp_send_content(_ c: OpaquePointer?, _ channel: UInt16, _ classI
     withHandle(c, error) { handle in
         let method: Method
         let basicProperties: BasicProperties
+        let content: UnsafeRawBufferPointer
         do throws(InvalidArgument) {
             method = try decodeRaw(classID, methodID, arguments)
             basicProperties = try properties(props)
-            try checkBody(body)
+            content = try messageBody(body, handle)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
         let failure = handle.connection.withEngine { engine, out in
-            engine.sendRawContent(method, properties: basicProperties, body: UnsafeRawBufferPointer(start: body.bytes, count: body.len),
-                                  channel: channel, into: &out)
+            engine.sendRawContent(method, properties: basicProperties, body: content, channel: channel, into: &out)
         }
         if let failure { return report(failure, error) }
         clear(error)

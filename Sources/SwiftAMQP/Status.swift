@@ -27,6 +27,7 @@ extension ErrorKind {
         case .authentication: return SWAMQP_ERR_AUTH
         case .channelClosed: return SWAMQP_ERR_CHANNEL_CLOSED
         case .connectionClosed: return SWAMQP_ERR_CONNECTION_CLOSED
+        case .closedByApplication: return SWAMQP_ERR_CLOSED_BY_APPLICATION
         case .notConfirmMode: return SWAMQP_ERR_NOT_CONFIRM_MODE
         case .nacked: return SWAMQP_ERR_NACKED
         case .recovering: return SWAMQP_ERR_RECOVERING
@@ -112,6 +113,7 @@ private let statusNames: [(swamqp_status, StaticString)] = [
     (SWAMQP_ERR_NACKED, "SWAMQP_ERR_NACKED"),
     (SWAMQP_ERR_CHANNEL_CLOSED, "SWAMQP_ERR_CHANNEL_CLOSED"),
     (SWAMQP_ERR_CONNECTION_CLOSED, "SWAMQP_ERR_CONNECTION_CLOSED"),
+    (SWAMQP_ERR_CLOSED_BY_APPLICATION, "SWAMQP_ERR_CLOSED_BY_APPLICATION"),
 ]
 
 @_cdecl("swamqp_status_string")

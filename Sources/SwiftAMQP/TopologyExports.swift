@@ -16,7 +16,8 @@ private func storeCount(_ out: UnsafeMutablePointer<UInt32>?) -> (Reply) -> Int3
 // MARK: exchange.delete
 
 private func exchangeDelete(_ exchange: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
-    .exchangeDelete(ExchangeDelete(exchange: try shortString(exchange, "exchange"), ifUnused: flag(flags, SWAMQP_IF_UNUSED),
+    try onlyFlags(flags, [SWAMQP_IF_UNUSED, SWAMQP_NOWAIT], "exchange.delete")
+    return .exchangeDelete(ExchangeDelete(exchange: try shortString(exchange, "exchange"), ifUnused: flag(flags, SWAMQP_IF_UNUSED),
                                    nowait: flag(flags, SWAMQP_NOWAIT)))
 }
 
@@ -40,6 +41,7 @@ public func swamqp_exchange_delete_async(_ c: OpaquePointer?, _ channel: UInt16,
 
 private func exchangeBinding(unbind: Bool, _ destination: swamqp_bytes, _ source: swamqp_bytes, _ key: swamqp_bytes, _ flags: UInt32,
                              _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
+    try onlyFlags(flags, [SWAMQP_NOWAIT], unbind ? "exchange.unbind" : "exchange.bind")
     let destination = try shortString(destination, "destination")
     let source = try shortString(source, "source")
     let key = try shortString(key, "routing_key")
@@ -113,7 +115,8 @@ public func swamqp_queue_unbind_async(_ c: OpaquePointer?, _ channel: UInt16, _ 
 }
 
 private func queuePurge(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
-    .queuePurge(QueuePurge(queue: try shortString(queue, "queue"), nowait: flag(flags, SWAMQP_NOWAIT)))
+    try onlyFlags(flags, [SWAMQP_NOWAIT], "queue.purge")
+    return .queuePurge(QueuePurge(queue: try shortString(queue, "queue"), nowait: flag(flags, SWAMQP_NOWAIT)))
 }
 
 @_cdecl("swamqp_queue_purge")
@@ -134,7 +137,8 @@ public func swamqp_queue_purge_async(_ c: OpaquePointer?, _ channel: UInt16, _ q
 }
 
 private func queueDelete(_ queue: swamqp_bytes, _ flags: UInt32) throws(InvalidArgument) -> Method {
-    .queueDelete(QueueDelete(queue: try shortString(queue, "queue"), ifUnused: flag(flags, SWAMQP_IF_UNUSED),
+    try onlyFlags(flags, [SWAMQP_IF_UNUSED, SWAMQP_IF_EMPTY, SWAMQP_NOWAIT], "queue.delete")
+    return .queueDelete(QueueDelete(queue: try shortString(queue, "queue"), ifUnused: flag(flags, SWAMQP_IF_UNUSED),
                              ifEmpty: flag(flags, SWAMQP_IF_EMPTY), nowait: flag(flags, SWAMQP_NOWAIT)))
 }
 

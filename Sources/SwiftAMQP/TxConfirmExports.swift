@@ -62,7 +62,7 @@ private func waitCommand(_ channel: UInt16) -> Command {
 @_cdecl("swamqp_wait_for_confirms")
 public func swamqp_wait_for_confirms(_ c: OpaquePointer?, _ channel: UInt16, _ timeoutMs: UInt32,
                                      _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    withHandle(c, error) { handle in call(handle, .blocking(timeoutMs: timeoutMs), error, waitCommand(channel)) }
+    withHandle(c, error) { handle in call(handle, .blocking(timeoutMs: timeoutMs, zeroPolls: true), error, waitCommand(channel)) }
 }
 
 @_cdecl("swamqp_wait_for_confirms_async")

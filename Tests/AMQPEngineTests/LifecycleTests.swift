@@ -41,7 +41,7 @@ import Testing
         try server.drive { $0.call(.queueDeclare(QueueDeclare(queue: "q")), channel: channel, noWait: false, request: pending, into: &$1) }
         let close = server.request()
         let now = server.now
-        try server.drive { $0.close(request: close, timeoutNs: 1_000_000_000, now: now, into: &$1) }
+        try server.drive { $0.close(request: close, timeoutMs: 1_000, now: now, into: &$1) }
         #expect(server.takeSent().last == .method(channel: 0, .connectionClose(ConnectionClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0))))
         #expect(server.engine.state == .closing)
         try server.serverSends(.connectionCloseOk(ConnectionCloseOk()))
@@ -56,7 +56,7 @@ import Testing
         try server.open()
         let close = server.request()
         let now = server.now
-        try server.drive { $0.close(request: close, timeoutNs: 1_000_000_000, now: now, into: &$1) }
+        try server.drive { $0.close(request: close, timeoutMs: 1_000, now: now, into: &$1) }
         try server.drive { $0.tick(now: now + 1_000_000_001, into: &$1) }
         #expect(server.engine.state == .closed)
         #expect(server.takeEvents().contains { $0.completionResult?.0 == close })

@@ -95,6 +95,73 @@ import Testing
         #expect(server.takeSent() == [.method(channel: channel, .basicAck(BasicAck(deliveryTag: 1, multiple: false)))])
     }
 
+    /// A second loss while consumers are being restored: tags delivered on the connection that
+    /// was lost mid-recovery are not issued again, and acking one is refused as stale.
+    @Test func tagsSeenDuringAPartialRecoveryAreNotIssuedTwice() throws {
+        var server = recoveringServer()
+        try server.open()
+        let first = try server.openChannel()
+        let second = try server.openChannel()
+        try call(&server, .basicConsume(BasicConsume(queue: "q1", consumerTag: "c1")), on: first,
+                 reply: .basicConsumeOk(BasicConsumeOk(consumerTag: "c1")))
+        try call(&server, .basicConsume(BasicConsume(queue: "q2", consumerTag: "c2")), on: second,
+                 reply: .basicConsumeOk(BasicConsumeOk(consumerTag: "c2")))
+        func deliver(_ tag: UInt64, on channel: UInt16) throws -> UInt64? {
+            try server.serverSends(channel: channel, .basicDeliver(BasicDeliver(consumerTag: "c1", deliveryTag: tag, exchange: "", routingKey: "q1")))
+            try server.serverSends(.header(channel: channel, ContentHeader(bodySize: 0, properties: BasicProperties())))
+            return server.takeEvents().compactMap { if case .delivery(let m) = $0 { return m.deliveryTag } else { return nil } }.first
+        }
+        #expect(try deliver(1, on: first) == 1)
+        try server.drive { $0.connectionLost(AMQPError(.connectionLost, "reset"), into: &$1) }
+        try reconnect(&server)
+        // Channels reopen, then consumer c1 is restored and delivers before c2's step is answered.
+        try server.serverSends(channel: first, .channelOpenOk(ChannelOpenOk()))
+        try server.serverSends(channel: second, .channelOpenOk(ChannelOpenOk()))
+        try server.serverSends(channel: first, .basicConsumeOk(BasicConsumeOk(consumerTag: "c1")))
+        #expect(server.engine.recoveryActive)
+        let seenMidRecovery = try deliver(1, on: first)
+        #expect(seenMidRecovery == 2)
+        // Lost again before recovery finished.
+        try server.drive { $0.connectionLost(AMQPError(.connectionLost, "reset again"), into: &$1) }
+        try reconnect(&server)
+        try server.serverSends(channel: first, .channelOpenOk(ChannelOpenOk()))
+        try server.serverSends(channel: second, .channelOpenOk(ChannelOpenOk()))
+        try server.serverSends(channel: first, .basicConsumeOk(BasicConsumeOk(consumerTag: "c1")))
+        try server.serverSends(channel: second, .basicConsumeOk(BasicConsumeOk(consumerTag: "c2")))
+        _ = server.takeEvents()
+        _ = server.takeSent()
+        #expect(!server.engine.recoveryActive)
+        #expect(try deliver(1, on: first) == 3)
+        var stale: AMQPError?
+        try server.drive { stale = $0.acknowledge(.ack, deliveryTag: 2, multiple: false, channel: first, into: &$1) }
+        #expect(stale?.kind == .staleDeliveryTag)
+        #expect(server.takeSent().isEmpty)
+    }
+
+    /// The broker closing another channel while a step runs is that channel's close, not the
+    /// step's failure.
+    @Test func aChannelCloseElsewhereIsNotBlamedOnTheCurrentStep() throws {
+        var server = recoveringServer()
+        try server.open()
+        let first = try server.openChannel()
+        let second = try server.openChannel()
+        try call(&server, .queueDeclare(QueueDeclare(queue: "a", durable: true)), on: first,
+                 reply: .queueDeclareOk(QueueDeclareOk(queue: "a", messageCount: 0, consumerCount: 0)))
+        try server.drive { $0.connectionLost(AMQPError(.connectionLost, "reset"), into: &$1) }
+        try reconnect(&server)
+        try server.serverSends(channel: first, .channelOpenOk(ChannelOpenOk()))
+        try server.serverSends(channel: second, .channelOpenOk(ChannelOpenOk()))
+        #expect(server.takeSent().last == .method(channel: first, .queueDeclare(QueueDeclare(queue: "a", durable: true))))
+        _ = server.takeEvents()
+        // While queue a's declare is outstanding on the first channel, the broker closes the second.
+        try server.serverSends(channel: second, .channelClose(ChannelClose(replyCode: 406, replyText: "PRECONDITION_FAILED - elsewhere", classId: 60, methodId: 80)))
+        let events = server.takeEvents()
+        #expect(!events.contains { if case .recoveryEntityFailed = $0 { return true } else { return false } })
+        #expect(events.contains { if case .channelClosed(second, let error) = $0 { return error?.replyCode == 406 } else { return false } })
+        try server.serverSends(channel: first, .queueDeclareOk(QueueDeclareOk(queue: "a", messageCount: 0, consumerCount: 0)))
+        #expect(server.takeEvents().contains { if case .recovered(0) = $0 { return true } else { return false } })
+    }
+
     @Test func confirmSequencesContinueAndLossFailsTheUnconfirmed() throws {
         var server = recoveringServer()
         try server.open()
@@ -168,7 +235,7 @@ import Testing
         try server.open()
         let close = server.request()
         let now = server.now
-        try server.drive { $0.close(request: close, timeoutNs: 1_000_000_000, now: now, into: &$1) }
+        try server.drive { $0.close(request: close, timeoutMs: 1_000, now: now, into: &$1) }
         try server.drive { $0.connectionLost(AMQPError(.connectionLost, "eof"), into: &$1) }
         #expect(server.engine.state == .closed)
     }

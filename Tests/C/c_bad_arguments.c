@@ -73,6 +73,7 @@ static void test_status_strings_and_version(void)
         KNOWN(SWAMQP_ERR_NACKED),
         KNOWN(SWAMQP_ERR_CHANNEL_CLOSED),
         KNOWN(SWAMQP_ERR_CONNECTION_CLOSED),
+        KNOWN(SWAMQP_ERR_CLOSED_BY_APPLICATION),
     };
 #undef KNOWN
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -81,7 +82,7 @@ static void test_status_strings_and_version(void)
         CHECK(strcmp(s, known[i].name) == 0, "swamqp_status_string(%d) is \"%s\", expected \"%s\"",
               known[i].status, s, known[i].name);
     }
-    static const int unknown[] = {1, 2, -1, -99, -150, -199, -202, -299, -350, -399, -450, -499, -502,
+    static const int unknown[] = {1, 2, -1, -99, -150, -199, -202, -299, -350, -399, -450, -499, -503,
                                   -1000, 100, 12345, INT_MAX, INT_MIN, INT_MIN + 1};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *s = swamqp_status_string(unknown[i]);
@@ -129,6 +130,8 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
           swamqp_connection_event_fd(h));
     CHECK_STATUS(swamqp_next_events(h, events, 4, &n, 0), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_next_events(h, events, 4, &n, 50), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_HANDLE(swamqp_next_events_batch(h, events, 4, 2, 100, &n, 0, &err));
+    CHECK_STATUS(swamqp_set_log_level(h, 1), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_events_release(h), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_set_event_callback(h, never_called, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_STATUS(swamqp_set_event_callback(h, NULL, NULL), SWAMQP_ERR_INVALID_HANDLE, NULL);
@@ -311,6 +314,16 @@ static void test_arguments_offline(void)
     size_t n = 0;
     CHECK_STATUS(swamqp_next_events(conn, NULL, 4, &n, 0), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
     CHECK_STATUS(swamqp_next_events(conn, events, 4, NULL, 0), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_next_events_batch(conn, NULL, 4, 2, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 4, 2, 100, NULL, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 0, 2, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_next_events_batch(conn, events, 4, SIZE_MAX, 100, &n, 0, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_next_events_batch(conn, events, 4, 2, 100, &n, 0, &err), &err);
+    CHECK(n == 0, "a never-opened connection drained %zu events", n);
+    CHECK_STATUS(swamqp_set_log_level(conn, 5), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_set_log_level(conn, -1), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_OK(swamqp_set_log_level(conn, 0), NULL);
+    CHECK_OK(swamqp_set_log_level(conn, 4), NULL);
     CHECK_OK(swamqp_events_release(conn), NULL);
     CHECK_STATUS(swamqp_dispatch_events(conn, 0, NULL), SWAMQP_ERR_BAD_STATE, NULL); /* no callback set */
     CHECK_OK(swamqp_set_event_callback(conn, never_called, NULL), NULL);
@@ -665,7 +678,7 @@ static void test_arguments_live(void)
     CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     props.headers.entries = &entry;
-    entry.key = tu_bn(long_name, 129); /* keys are at most 128 bytes */
+    entry.key = tu_bn(long_name, 256); /* keys are short strings: at most 255 bytes */
     entry.value.kind = SWAMQP_FIELD_I32;
     CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
@@ -810,10 +823,65 @@ static void test_arguments_live(void)
     CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "event fd %d still open after free", fd);
 }
 
+/* The codec functions take no connection: NULL outputs, short buffers, hostile lengths. */
+static void test_codec_arguments(void)
+{
+    swamqp_error err;
+    uint8_t buffer[256];
+    size_t written = 99;
+    swamqp_field_value fields[3];
+    memset(fields, 0, sizeof fields);
+    fields[0].kind = SWAMQP_FIELD_U16; /* queue.purge: ticket, queue, nowait */
+    fields[1].kind = SWAMQP_FIELD_STRING;
+    fields[1].value.bytes = tu_b("q");
+    fields[2].kind = SWAMQP_FIELD_BOOL;
+    CHECK_OK(swamqp_method_encode(50, 30, fields, 3, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 5, "queue.purge arguments took %zu bytes, expected 5", written);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, buffer, 4, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(written == 5, "a too-small buffer must still report the size needed, got %zu", written);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, NULL, 0, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, NULL, 3, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, SIZE_MAX, buffer, sizeof buffer, &written, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 2, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, buffer, (size_t)-1, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    const swamqp_array *decoded = NULL;
+    CHECK_STATUS(swamqp_method_decode(50, 30, buffer, 5, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_decode(50, 30, NULL, 5, &decoded, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_decode(50, 30, buffer, SIZE_MAX, &decoded, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_method_decode(50, 30, buffer, 5, &decoded, &err), &err);
+    CHECK(decoded != NULL && decoded->count == 3 && decoded->values[1].kind == SWAMQP_FIELD_STRING &&
+              tu_bytes_eq(decoded->values[1].value.bytes, "q"),
+          "queue.purge decoded wrongly");
+    CHECK_OK(swamqp_decoded_free(decoded), NULL);
+    CHECK_STATUS(swamqp_decoded_free(decoded), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_OK(swamqp_decoded_free(NULL), NULL);
+
+    CHECK_OK(swamqp_table_encode(NULL, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 4, "the empty table took %zu bytes", written);
+    const swamqp_table *table = NULL;
+    CHECK_STATUS(swamqp_table_decode(buffer, 4, NULL, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_table_decode(buffer, 4, NULL, &table, &err), &err);
+    CHECK(table->count == 0, "the empty table decoded with %zu entries", table->count);
+    CHECK_OK(swamqp_decoded_free(table), NULL);
+    swamqp_table huge = {(size_t)1 << 63, NULL};
+    CHECK_STATUS(swamqp_table_encode(&huge, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+
+    CHECK_OK(swamqp_properties_encode(NULL, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 2, "no properties took %zu bytes", written);
+    const swamqp_properties *props = NULL;
+    CHECK_STATUS(swamqp_properties_decode(buffer, 2, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_properties_decode(buffer, 2, &props, &err), &err);
+    CHECK(props->flags == 0, "flags 0x%x", props->flags);
+    CHECK_OK(swamqp_decoded_free(props), NULL);
+    CHECK_STATUS(swamqp_properties_decode(buffer, 1, &props, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+}
+
 int main(void)
 {
     (void)tu_amqp_url(); /* FAIL at once without a broker */
     test_status_strings_and_version();
+    test_codec_arguments();
     test_invalid_handles();
     test_arguments_offline();
     test_arguments_live();

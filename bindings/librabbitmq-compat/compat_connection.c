@@ -58,6 +58,7 @@ int compat_status_from_sw(int rc)
     case SWAMQP_ERR_NOT_CONFIRM_MODE: return AMQP_STATUS_UNEXPECTED_STATE;
     case SWAMQP_ERR_AUTH:
     case SWAMQP_ERR_CONNECTION_CLOSED:
+    case SWAMQP_ERR_CLOSED_BY_APPLICATION:
     case SWAMQP_ERR_CHANNEL_CLOSED: return AMQP_STATUS_CONNECTION_CLOSED;
     case SWAMQP_ERR_INVALID_HANDLE: return AMQP_STATUS_SOCKET_CLOSED;
     default: return AMQP_STATUS_UNEXPECTED_STATE;
@@ -156,7 +157,7 @@ int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *
         return AMQP_STATUS_CONNECTION_CLOSED;
     }
     int st = compat_status_from_sw(rc);
-    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CONNECTION_LOST ||
+    if (rc == SWAMQP_ERR_CONNECTION_CLOSED || rc == SWAMQP_ERR_CLOSED_BY_APPLICATION || rc == SWAMQP_ERR_CONNECTION_LOST ||
         rc == SWAMQP_ERR_HEARTBEAT_TIMEOUT || rc == SWAMQP_ERR_IO) {
         c->closed = 1;
         if (!c->dead_status)

@@ -21,7 +21,10 @@ void swiftamqp_shim_block_sigpipe(void);
 uint64_t swiftamqp_shim_fork_generation(void);
 /* Per-thread depth of event callbacks being run (a blocking call inside one must not wait). */
 int swiftamqp_shim_callback_depth(void);
-void swiftamqp_shim_callback_enter(void);
+/* The handle whose events the thread's callbacks are dispatching (one at a time: dispatching
+ * from a callback is refused), or NULL outside callbacks. */
+const void *swiftamqp_shim_callback_connection(void);
+void swiftamqp_shim_callback_enter(const void *connection);
 void swiftamqp_shim_callback_leave(void);
 /* A per-thread slot for storage handed out until the thread's next call of the same function. */
 void *swiftamqp_shim_thread_slot(void);

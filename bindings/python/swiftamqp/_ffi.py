@@ -57,6 +57,7 @@ SWAMQP_ERR_AUTH = -404
 SWAMQP_ERR_NACKED = -405
 SWAMQP_ERR_CHANNEL_CLOSED = -500
 SWAMQP_ERR_CONNECTION_CLOSED = -501
+SWAMQP_ERR_CLOSED_BY_APPLICATION = -502
 
 STATUS_NAMES = {
     value: name for name, value in globals().items()
@@ -130,6 +131,7 @@ SWAMQP_EVENT_RECOVERY_ENTITY_FAILED = 15
 SWAMQP_EVENT_RECOVERED = 16
 SWAMQP_EVENT_RECOVERY_FAILED = 17
 SWAMQP_EVENT_QUEUE_RENAMED = 18
+SWAMQP_EVENT_LATE_GET_MESSAGE = 19
 
 # swamqp_log_level
 SWAMQP_LOG_ERROR = 1
@@ -402,6 +404,9 @@ FUNCTIONS = {
     "swamqp_connection_tune": (c_int, [_P, _U16P, POINTER(c_uint32), _U16P]),
     "swamqp_connection_event_fd": (c_int, [_P]),
     "swamqp_next_events": (c_int, [_P, POINTER(swamqp_event), c_size_t, POINTER(c_size_t), c_uint32]),
+    "swamqp_next_events_batch": (c_int, [_P, POINTER(swamqp_event), c_size_t, c_size_t, c_uint32, POINTER(c_size_t),
+                                         c_uint32, POINTER(swamqp_error)]),
+    "swamqp_set_log_level": (c_int, [_P, c_int]),
     "swamqp_events_release": (c_int, [_P]),
     "swamqp_set_event_callback": (c_int, [_P, swamqp_event_callback, _P]),
     "swamqp_dispatch_events": (c_int, [_P, c_uint32, POINTER(c_size_t)]),
