@@ -26,11 +26,6 @@
 #   fails for every IP address, while the compat library (OpenSSL's check) accepts 127.0.0.1
 #   against the test certificate's IP subjectAltName: that run is not compared but checked to be
 #   exactly this difference.
-# - test_tables is a known failure on the compat library (checked, not compared): it calls
-#   amqp_decode_table / amqp_encode_table, which return AMQP_STATUS_UNSUPPORTED until the engine
-#   exports a field-table codec (there is deliberately no second codec in the compat layer). The
-#   case fails if the real library fails it, or if the compat library stops failing it in that
-#   exact way (then this mark must go).
 set -uo pipefail
 fail() { printf 'FAIL rabbitmqc %s: %s\n' "${CASE:-}" "$*" >&2; exit 1; }
 COMPAT_DIR=${1:-}
@@ -123,6 +118,10 @@ scenario() { # the case's steps on one library; $N is this pass's name prefix
     case $CASE in
     test_parse_url | test_status_enum)
         t "$CASE" ;;
+    test_tables)
+        # it compares its output with tests/test_tables.expected under $srcdir
+        LIBENV+=(srcdir="$VECTORS")
+        t test_tables ;;
     test_basic)
         # test_basic connects to localhost:5672 itself; the shim sends that to the test broker
         LIBENV+=(LD_PRELOAD="$BIN/librabbitmqc_connect_redirect.so" RABBITMQC_REDIRECT_PORT="$PORT")
@@ -216,24 +215,6 @@ examples_ssl_connect)
     AMQP_URL=$AMQPS_URL need_broker ;;
 esac
 
-if [ "$CASE" = test_tables ]; then
-    # test_tables opens tests/test_tables.expected under $srcdir
-    env -u LD_LIBRARY_PATH srcdir="$VECTORS" timeout 60 "$BIN/test_tables" >"$WORK/real.out" 2>&1
-    rc=$?
-    [ "$rc" = 0 ] || fail "test_tables fails on the real librabbitmq (exit $rc): $(cat "$WORK/real.out")"
-    env LD_LIBRARY_PATH="$COMPAT_DIR" srcdir="$VECTORS" timeout 60 "$BIN/test_tables" >"$WORK/compat.out" 2>&1
-    rc=$?
-    known="Table decoding failed: parameter value is unsupported"
-    if [ "$rc" = 0 ]; then
-        fail "test_tables passes on the compat library now: remove its known-failure mark (rabbitmqc.sh, CMakeLists.txt, docs/COMPAT.md)"
-    fi
-    grep -qx "$known" "$WORK/compat.out" ||
-        fail "test_tables fails on the compat library in a new way (exit $rc): $(cat "$WORK/compat.out")"
-    echo "test_tables: passes on librabbitmq; KNOWN FAILURE on the compat library (exit $rc, \"$known\"):"
-    echo "  amqp_decode_table / amqp_encode_table need a field-table codec exported by the engine"
-    exit 0
-fi
-
 for pass in real compat; do
     PASS=$pass
     N="rabbitmqc.$$.$pass"
@@ -242,7 +223,8 @@ for pass in real compat; do
     normalise "$N" <"$WORK/$pass.raw" >"$WORK/$pass.out"
 done
 grep -q '^\[exit ' "$WORK/real.out" || fail "nothing ran"
-if [ "$CASE" = test_parse_url ] || [ "$CASE" = test_status_enum ] || [ "$CASE" = test_basic ]; then
+if [ "$CASE" = test_parse_url ] || [ "$CASE" = test_status_enum ] || [ "$CASE" = test_tables ] ||
+    [ "$CASE" = test_basic ]; then
     grep -qx '\[exit 0\]' "$WORK/real.out" || fail "$CASE fails on the real librabbitmq: $(cat "$WORK/real.out")"
 fi
 if ! diff -u "$WORK/real.out" "$WORK/compat.out" >&2; then
