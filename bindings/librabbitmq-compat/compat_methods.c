@@ -260,15 +260,28 @@ amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch
        librabbitmq hands those frames out afterwards. So the channel's consumers are cancelled
        first: deliveries up to basic.cancel-ok are kept (in the frame queue), and none come after
        it, so no message that the broker counts as delivered (no-ack) is lost. */
-    for (compat_consumer *k = c->consumers; k; k = k->next) {
-        if (k->sw_channel != s)
-            continue;
-        swamqp_bytes tag = {k->tag, k->len};
-        if (swamqp_basic_cancel_async(c->sw, s, tag, 0, &id, &err) != SWAMQP_OK ||
-            await_request_ex(c, id, timeout, &err, 0) != SWAMQP_OK)
-            break; /* the channel or connection ended: the close below reports it */
+    /* (taken off the list first: events read while waiting may change the list) */
+    compat_consumer *mine = NULL, **p = &c->consumers;
+    while (*p) {
+        compat_consumer *k = *p;
+        if (k->sw_channel == s) {
+            *p = k->next;
+            k->next = mine;
+            mine = k;
+        } else {
+            p = &k->next;
+        }
     }
-    compat_consumer_remove(c, s, NULL, 0, 1);
+    int cancelling = 1;
+    while (mine) {
+        compat_consumer *k = mine;
+        mine = k->next;
+        swamqp_bytes tag = {k->tag, k->len};
+        if (cancelling && (swamqp_basic_cancel_async(c->sw, s, tag, 0, &id, &err) != SWAMQP_OK ||
+                           await_request_ex(c, id, timeout, &err, 0) != SWAMQP_OK))
+            cancelling = 0; /* the channel or connection ended: the close below reports it */
+        free(k);
+    }
     /* the program's number is free from now on; events of the swamqp channel up to its closed
        event still map to it */
     c->u2s[ch] = 0;

@@ -840,6 +840,30 @@ static void close_keeps(const char *url, const char *prefix)
     if (got != per[4])
         fail("flood: deliveries on other channels");
     check_reply(amqp_channel_close(c, 4, AMQP_REPLY_SUCCESS), "channel.close 4");
+
+    /* 4. a channel with two consumers that the broker closes (an ack of an unknown tag, 406):
+       amqp_channel_close reports the broker's close as a server exception */
+    amqp_channel_open(c, 6);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 6");
+    amqp_basic_consume(c, 6, amqp_cstring_bytes(q), amqp_cstring_bytes("c6-a"), 0, 0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume c6-a");
+    amqp_basic_consume(c, 6, amqp_cstring_bytes(q2), amqp_cstring_bytes("c6-b"), 0, 0, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume c6-b");
+    check_status(amqp_basic_ack(c, 6, 999, 0), "ack of an unknown tag");
+    nanosleep(&pause, NULL); /* the broker's channel.close has arrived */
+    amqp_rpc_reply_t cr = amqp_channel_close(c, 6, AMQP_REPLY_SUCCESS);
+    if (cr.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && cr.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *m = cr.reply.decoded;
+        printf("close of a channel the broker closed: server exception %u\n", m->reply_code);
+        amqp_channel_close_ok_t close_ok = {0};
+        check_status(amqp_send_method(c, 6, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "channel.close-ok");
+    } else {
+        printf("close of a channel the broker closed: reply type %d id 0x%08X error %s\n", cr.reply_type,
+               cr.reply.id, amqp_error_string2(cr.library_error));
+    }
+    amqp_channel_open(c, 6);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 6 again");
+    check_reply(amqp_channel_close(c, 6, AMQP_REPLY_SUCCESS), "channel.close 6 again");
     amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
     check_reply(amqp_get_rpc_reply(c), "queue.delete");
     delete_queue(c, q2);
