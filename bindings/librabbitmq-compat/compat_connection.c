@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +80,17 @@ void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int 
     if (c->u2s[user] == sw_channel)
         c->u2s[user] = 0;
     c->s_state[sw_channel] = (uint8_t)state;
+    if (state == COMPAT_CH_CLOSE_REPORTED)
+        compat_channel_close_reported(c, user);
+}
+
+/* The program was told of the broker's channel.close on `user_channel` (a server exception or a
+ * frame). librabbitmq sends nothing by itself then: the channel waits for the program's close-ok,
+ * and an amqp_channel_close meanwhile is answered with close-ok by the broker. */
+void compat_channel_close_reported(amqp_connection_state_t c, amqp_channel_t user_channel)
+{
+    if (user_channel != 0)
+        c->u_unacked[user_channel] = 1;
 }
 
 void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len)
@@ -172,6 +185,101 @@ uint32_t compat_rpc_timeout(amqp_connection_state_t c)
     return c->rpc_timeout_ms ? c->rpc_timeout_ms : COMPAT_FOREVER_MS;
 }
 
+/* ---- readiness ------------------------------------------------------------------------------- */
+/* librabbitmq programs may poll the socket (amqp_get_sockfd) before reading frames, e.g. ffmpeg's
+ * amqp:// reader. The engine's I/O thread reads the real socket, so its readability says nothing
+ * about frames waiting here. After login the program gets one end of a socketpair instead (still
+ * a socket: SOL_SOCKET options such as SO_RCVTIMEO work): it holds one byte exactly while frames
+ * are queued here or the engine has queued events. A watcher thread waits for the engine's event
+ * fd and puts the byte in; the program's own calls take it out when nothing is left. */
+static void ready_set(amqp_connection_state_t c, int on) /* with ready_mu held */
+{
+    char b = 0;
+    if (on && !c->ready_signalled) {
+        if (write(c->ready_pair[1], &b, 1) == 1)
+            c->ready_signalled = 1;
+    } else if (!on && c->ready_signalled) {
+        while (read(c->ready_pair[0], &b, 1) == 1) {
+        }
+        c->ready_signalled = 0;
+        pthread_cond_signal(&c->ready_cond);
+    }
+}
+
+static void *ready_watch(void *arg)
+{
+    amqp_connection_state_t c = arg;
+    int efd = swamqp_connection_event_fd(c->sw);
+    pthread_mutex_lock(&c->ready_mu);
+    while (!c->ready_stop) {
+        if (c->ready_signalled) {
+            pthread_cond_wait(&c->ready_cond, &c->ready_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&c->ready_mu);
+        struct pollfd p[2] = {{efd, POLLIN, 0}, {c->ready_wake, POLLIN, 0}};
+        int n = poll(p, efd >= 0 ? 2 : 1, -1);
+        uint64_t v;
+        if (n > 0 && (p[1].revents & POLLIN))
+            (void)read(c->ready_wake, &v, sizeof v);
+        pthread_mutex_lock(&c->ready_mu);
+        if (n > 0 && efd >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            ready_set(c, 1);
+        if (efd < 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->ready_mu);
+    return NULL;
+}
+
+static void readiness_start(amqp_connection_state_t c)
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, c->ready_pair) != 0)
+        return;
+    c->ready_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->ready_wake < 0 || pthread_create(&c->ready_thread, NULL, ready_watch, c) != 0) {
+        if (c->ready_wake >= 0)
+            close(c->ready_wake);
+        close(c->ready_pair[0]);
+        close(c->ready_pair[1]);
+        c->ready_pair[0] = c->ready_pair[1] = c->ready_wake = -1;
+        return;
+    }
+    c->ready_running = 1;
+    c->socket->ready_fd = c->ready_pair[0];
+}
+
+void compat_readiness_update(amqp_connection_state_t c)
+{
+    if (c == NULL || !c->ready_running)
+        return;
+    int pending = c->head != NULL;
+    if (!pending && c->sw != NULL && !c->timed_out) {
+        struct pollfd p = {swamqp_connection_event_fd(c->sw), POLLIN, 0};
+        pending = p.fd >= 0 && poll(&p, 1, 0) > 0;
+    }
+    pthread_mutex_lock(&c->ready_mu);
+    ready_set(c, pending);
+    pthread_mutex_unlock(&c->ready_mu);
+}
+
+static void readiness_stop(amqp_connection_state_t c)
+{
+    if (!c->ready_running)
+        return;
+    pthread_mutex_lock(&c->ready_mu);
+    c->ready_stop = 1;
+    pthread_cond_signal(&c->ready_cond);
+    pthread_mutex_unlock(&c->ready_mu);
+    uint64_t one = 1;
+    (void)write(c->ready_wake, &one, sizeof one);
+    pthread_join(c->ready_thread, NULL);
+    c->ready_running = 0;
+    close(c->ready_wake);
+    close(c->ready_pair[0]);
+    close(c->ready_pair[1]);
+}
+
 /* ---- connection ------------------------------------------------------------------------------ */
 amqp_connection_state_t amqp_new_connection(void)
 {
@@ -181,13 +289,18 @@ amqp_connection_state_t amqp_new_connection(void)
     c->u2s = calloc(65536, sizeof(uint16_t));
     c->s2u = calloc(65536, sizeof(uint16_t));
     c->s_state = calloc(65536, 1);
-    if (c->u2s == NULL || c->s2u == NULL || c->s_state == NULL) {
+    c->u_unacked = calloc(65536, 1);
+    if (c->u2s == NULL || c->s2u == NULL || c->s_state == NULL || c->u_unacked == NULL) {
         free(c->u2s);
         free(c->s2u);
         free(c->s_state);
+        free(c->u_unacked);
         free(c);
         return NULL;
     }
+    c->ready_pair[0] = c->ready_pair[1] = c->ready_wake = -1;
+    pthread_mutex_init(&c->ready_mu, NULL);
+    pthread_cond_init(&c->ready_cond, NULL);
     init_amqp_pool(&c->pool, 4096);
     init_amqp_pool(&c->reply_pool, 512);
     init_amqp_pool(&c->props_pool, 512);
@@ -227,6 +340,7 @@ int amqp_destroy_connection(amqp_connection_state_t c)
 {
     if (c == NULL)
         return AMQP_STATUS_OK;
+    readiness_stop(c); /* before the engine connection (and its event fd) goes */
     if (c->sw)
         swamqp_connection_free(c->sw);
     free_socket(c->socket);
@@ -237,6 +351,9 @@ int amqp_destroy_connection(amqp_connection_state_t c)
     free(c->u2s);
     free(c->s2u);
     free(c->s_state);
+    free(c->u_unacked);
+    pthread_mutex_destroy(&c->ready_mu);
+    pthread_cond_destroy(&c->ready_cond);
     while (c->await_frames) {
         compat_frame *n = c->await_frames->next;
         empty_amqp_pool(&c->await_frames->pool);
@@ -255,12 +372,14 @@ int amqp_destroy_connection(amqp_connection_state_t c)
 int amqp_get_channel_max(amqp_connection_state_t c) { return c ? c->channel_max : 0; }
 int amqp_get_frame_max(amqp_connection_state_t c) { return c ? (int)c->frame_max : 0; }
 int amqp_get_heartbeat(amqp_connection_state_t c) { return c ? c->heartbeat : 0; }
-int amqp_get_sockfd(amqp_connection_state_t c)
+int amqp_socket_get_sockfd(amqp_socket_t *s)
 {
-    return (c && c->socket) ? c->socket->fd : -1;
+    if (s == NULL || s->fd < 0)
+        return -1;
+    return s->ready_fd >= 0 ? s->ready_fd : s->fd;
 }
+int amqp_get_sockfd(amqp_connection_state_t c) { return c ? amqp_socket_get_sockfd(c->socket) : -1; }
 amqp_socket_t *amqp_get_socket(amqp_connection_state_t c) { return c ? c->socket : NULL; }
-int amqp_socket_get_sockfd(amqp_socket_t *s) { return s ? s->fd : -1; }
 
 amqp_rpc_reply_t amqp_get_rpc_reply(amqp_connection_state_t c) { return c->reply; }
 
@@ -352,6 +471,7 @@ static amqp_socket_t *new_socket(amqp_connection_state_t c, int tls)
     s->conn = c;
     s->tls = tls;
     s->fd = -1;
+    s->ready_fd = -1;
     s->verify_peer = 1;
     s->verify_hostname = 1;
     free_socket(c->socket); /* librabbitmq: the connection owns its (latest) socket */
@@ -670,6 +790,7 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
         return c->reply;
     }
     c->sw = sw;
+    readiness_start(c);
     uint16_t cm = 0, hb = 0;
     uint32_t fm = 0;
     swamqp_connection_tune(sw, &cm, &fm, &hb);

@@ -44,6 +44,7 @@ static int report_pending_close(amqp_connection_state_t c, amqp_channel_t ch)
     if (f == NULL)
         return 0;
     unlink_frame(c, f, prev);
+    compat_channel_close_reported(c, ch);
     empty_amqp_pool(&c->reply_pool);
     compat_pool_take(&c->reply_pool, &f->pool);
     c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
@@ -147,6 +148,29 @@ static void settle_channel(amqp_connection_state_t c, uint16_t s)
  * engine's event queue never fills up under a waiting call). Returns the request's swamqp status;
  * *err is filled on failure. */
 static void free_frame(struct compat_frame *f);
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* librabbitmq's contract: "When an RPC times out, the function will return an error
+ * AMQP_STATUS_TIMEOUT, and the connection will be closed." The socket is dropped (the engine
+ * closes the connection), later calls fail with AMQP_STATUS_SOCKET_CLOSED, and waiting for frames
+ * returns what was already queued, then AMQP_STATUS_CONNECTION_CLOSED. */
+static void rpc_timed_out(amqp_connection_state_t c)
+{
+    uint64_t id = 0;
+    c->timed_out = 1;
+    c->closed = 1;
+    c->dead_status = AMQP_STATUS_SOCKET_CLOSED;
+    swamqp_connection_close_async(c->sw, &id, NULL);
+    if (c->socket)
+        c->socket->fd = -1; /* the engine closes it */
+}
+
 static int await_request_ex(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err,
                             int reports);
 
@@ -171,19 +195,26 @@ static int await_request_ex(amqp_connection_state_t c, uint64_t id, uint32_t tim
     c->await_has_message = 0;
     c->await_name_len = 0;
     c->await_message_count = c->await_consumer_count = 0;
-    int64_t deadline = now_ms() + timeout_ms;
+    /* the program's rpc timeout to the microsecond (as librabbitmq: a reply must be there before
+       it passes, so 1 us always times out), else timeout_ms */
+    int64_t deadline = now_us() + (c->has_rpc_timeout ? (int64_t)c->rpc_timeout_tv.tv_sec * 1000000 +
+                                                            c->rpc_timeout_tv.tv_usec
+                                                      : (int64_t)timeout_ms * 1000);
     int rc = SWAMQP_OK;
     while (!c->await_done) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - now_us();
         if (left <= 0) {
             rc = SWAMQP_ERR_TIMEOUT;
             break;
         }
-        if (pump(c, left > 1000 ? 1000 : (uint32_t)left) != AMQP_STATUS_OK && !c->await_done) {
+        uint32_t wait = left >= 1000000 ? 1000 : (uint32_t)((left + 999) / 1000);
+        if (pump(c, wait) != AMQP_STATUS_OK && !c->await_done) {
             rc = SWAMQP_ERR_CONNECTION_CLOSED;
             break;
         }
     }
+    if (!c->await_done && rc == SWAMQP_ERR_TIMEOUT)
+        rpc_timed_out(c);
     if (c->await_done) {
         rc = c->await_status;
         if (rc != SWAMQP_OK)
@@ -243,6 +274,7 @@ amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channe
         c->s_state[s] = COMPAT_CH_OPEN;
         c->u2s[ch] = s;
         c->s2u[s] = ch;
+        c->u_unacked[ch] = 0;
     }
     return ok;
 }
@@ -250,6 +282,12 @@ amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channe
 amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch, int code)
 {
     (void)code;
+    if (c != NULL && c->sw != NULL && !c->closed && ch != 0 && c->u2s[ch] == 0 && c->u_unacked[ch]) {
+        /* the broker closed it and waits for close-ok: librabbitmq's channel.close gets close-ok
+           (the engine answered the broker already; the program may still send its close-ok) */
+        compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
+        return c->reply;
+    }
     uint16_t s = sw_channel(c, ch);
     if (s == 0)
         return c->reply;
@@ -712,6 +750,7 @@ static void enqueue_back(amqp_connection_state_t c, flist *l)
     else
         c->head = l->head;
     c->tail = l->tail;
+    compat_readiness_update(c);
 }
 
 static void enqueue_front(amqp_connection_state_t c, flist *l)
@@ -726,6 +765,7 @@ static void enqueue_front(amqp_connection_state_t c, flist *l)
     c->head = l->head;
     if (c->tail == NULL)
         c->tail = l->tail;
+    compat_readiness_update(c);
 }
 
 static compat_frame *method_frame(uint16_t channel, amqp_method_number_t id, size_t size, void **decoded)
@@ -886,8 +926,9 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
                     c->await_frames = l.head;
                 }
             }
+            return;
         }
-        return;
+        return; /* a reply whose call gave up: the connection was closed then (rpc_timed_out) */
     case SWAMQP_EVENT_CONSUMER_CANCELLED: {
         compat_consumer_remove(c, e->channel, e->name.bytes, e->name.len, 0);
         if (uch == 0 || !c->cap_cancel_notify)
@@ -998,6 +1039,7 @@ static int pump_count(amqp_connection_state_t c, uint32_t timeout_ms, size_t *ha
         on_event(c, &ev[i]);
     swamqp_events_release(c->sw);
     *handled = n;
+    compat_readiness_update(c);
     return AMQP_STATUS_OK;
 }
 
@@ -1031,6 +1073,10 @@ static compat_frame *find_frame(amqp_connection_state_t c, int channel, int64_t 
         }
         if (c->sw == NULL) {
             *status = AMQP_STATUS_SOCKET_CLOSED;
+            return NULL;
+        }
+        if (c->timed_out) {
+            *status = AMQP_STATUS_CONNECTION_CLOSED; /* see rpc_timed_out */
             return NULL;
         }
         if (c->closed && c->dead_status) {
@@ -1084,12 +1130,16 @@ static void unlink_frame(amqp_connection_state_t c, compat_frame *f, compat_fram
     if (c->tail == f)
         c->tail = prev;
     f->next = NULL;
+    if (c->head == NULL)
+        compat_readiness_update(c);
 }
 
 /* Hands a frame out: its memory joins the connection pool (freed by amqp_release_buffers). */
 static void hand_out(amqp_connection_state_t c, compat_frame *f, amqp_frame_t *out)
 {
     *out = f->frame;
+    if (f->frame.frame_type == AMQP_FRAME_METHOD && f->frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD)
+        compat_channel_close_reported(c, f->frame.channel);
     compat_pool_take(&c->pool, &f->pool);
     free(f);
 }
@@ -1361,6 +1411,9 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
         return AMQP_STATUS_INVALID_PARAMETER;
     switch (id) {
     case AMQP_CHANNEL_CLOSE_OK_METHOD:
+        if (ch != 0)
+            c->u_unacked[ch] = 0;
+        return AMQP_STATUS_OK; /* swiftamqp answers the broker itself */
     case AMQP_CONNECTION_CLOSE_OK_METHOD:
     case AMQP_CHANNEL_FLOW_OK_METHOD:
         return AMQP_STATUS_OK; /* swiftamqp answers the broker itself */

@@ -4,12 +4,14 @@
  * library and on the compat one and compares what it prints.
  *
  *   compat_programs SCENARIO AMQP_URL QUEUE_PREFIX
- *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | close_keeps | cancel_notify | tls (AMQPS_URL)
+ *   SCENARIO: producer_consumer | rpc | confirms | errors | tx_returns | connection_error | login | generic | close_keeps | cancel_notify | close_after_error | rpc_timeout | poll_socket | tls (AMQPS_URL)
  *
  * Output is deterministic (no queue names, tags or timings); exit 0 on success, 1 with
  * "FAIL: ..." on stderr.
  */
+#include <poll.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -930,10 +932,150 @@ static void cancel_notify(const char *url, const char *prefix)
     }
 }
 
+/* amqp_channel_close on a channel the broker has closed, before the program answered close-ok:
+ * librabbitmq gets close-ok (the broker answers a crossing close), as often as it asks; after the
+ * program's close-ok the number can be opened again. Also when the close came as a frame. */
+static void print_reply(const char *what, amqp_rpc_reply_t r)
+{
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION)
+        printf("%s: server exception %s %u\n", what, amqp_method_name(r.reply.id), *(uint16_t *)r.reply.decoded);
+    else if (r.reply_type == AMQP_RESPONSE_NORMAL)
+        printf("%s: normal\n", what);
+    else
+        printf("%s: library error %s\n", what, amqp_error_string2(r.library_error));
+}
+
+static void close_after_error(const char *url, const char *prefix)
+{
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s.missing", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    amqp_channel_open(c, 3);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 3");
+    amqp_queue_declare(c, 3, amqp_cstring_bytes(missing), 1, 0, 0, 0, amqp_empty_table);
+    print_reply("passive declare on 3", amqp_get_rpc_reply(c));
+    print_reply("channel.close 3", amqp_channel_close(c, 3, AMQP_REPLY_SUCCESS));
+    print_reply("channel.close 3 again", amqp_channel_close(c, 3, AMQP_REPLY_SUCCESS));
+
+    amqp_channel_open(c, 4);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 4");
+    amqp_queue_declare(c, 4, amqp_cstring_bytes(missing), 1, 0, 0, 0, amqp_empty_table);
+    print_reply("passive declare on 4", amqp_get_rpc_reply(c));
+    amqp_channel_close_ok_t close_ok = {0};
+    check_status(amqp_send_method(c, 4, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "channel.close-ok 4");
+    amqp_channel_open(c, 4);
+    print_reply("reopen 4 after close-ok", amqp_get_rpc_reply(c));
+    print_reply("channel.close 4", amqp_channel_close(c, 4, AMQP_REPLY_SUCCESS));
+
+    /* the broker's close as a frame: a publish to a missing exchange */
+    amqp_channel_open(c, 5);
+    check_reply(amqp_get_rpc_reply(c), "channel.open 5");
+    check_status(amqp_basic_publish(c, 5, amqp_cstring_bytes(missing), amqp_cstring_bytes("k"), 0, 0, NULL,
+                                    amqp_cstring_bytes("x")),
+                 "publish to a missing exchange");
+    amqp_frame_t f;
+    struct timeval tv = {5, 0};
+    check_status(amqp_simple_wait_frame_noblock(c, &f, &tv), "wait for the close");
+    if (f.frame_type != AMQP_FRAME_METHOD)
+        fail("frame type %d", f.frame_type);
+    printf("frame on %u: %s %u\n", f.channel, amqp_method_name(f.payload.method.id),
+           f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ? ((amqp_channel_close_t *)f.payload.method.decoded)->reply_code
+                                                            : 0);
+    print_reply("channel.close 5", amqp_channel_close(c, 5, AMQP_REPLY_SUCCESS));
+    check_status(amqp_send_method(c, 5, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok), "channel.close-ok 5");
+    amqp_channel_open(c, 5);
+    print_reply("reopen 5 after close-ok", amqp_get_rpc_reply(c));
+    print_reply("channel.close 5 again", amqp_channel_close(c, 5, AMQP_REPLY_SUCCESS));
+    disconnect(c);
+}
+
+/* An RPC that times out: librabbitmq documents that the connection is closed then; later calls
+ * report the closed socket. (1 us for the declare of a quorum queue, which takes the broker
+ * milliseconds: a fast reply could otherwise beat even 1 us on either library.) */
+static void rpc_timeout(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.quorum", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    struct timeval tv = {0, 1};
+    check_status(amqp_set_rpc_timeout(c, &tv), "amqp_set_rpc_timeout");
+    amqp_table_entry_t qt = {amqp_cstring_bytes("x-queue-type"), {AMQP_FIELD_KIND_UTF8, {.bytes = {6, "quorum"}}}};
+    amqp_table_t args = {1, &qt};
+    amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 1, 0, 0, args);
+    print_reply("quorum queue declare with a 1 us timeout", amqp_get_rpc_reply(c));
+    check_status(amqp_set_rpc_timeout(c, NULL), "amqp_set_rpc_timeout NULL");
+    printf("sockfd after the timeout: %d\n", amqp_get_sockfd(c));
+    printf("publish: %s\n", amqp_error_string2(amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes("q"), 0, 0,
+                                                                  NULL, amqp_cstring_bytes("x"))));
+    printf("ack: %s\n", amqp_error_string2(amqp_basic_ack(c, 1, 1, 0)));
+    amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    print_reply("declare again", amqp_get_rpc_reply(c));
+    amqp_channel_open(c, 2);
+    print_reply("channel.open 2", amqp_get_rpc_reply(c));
+    amqp_frame_t f;
+    struct timeval w = {1, 0};
+    printf("wait_frame: %s\n", amqp_error_string2(amqp_simple_wait_frame_noblock(c, &f, &w)));
+    amqp_envelope_t env;
+    amqp_rpc_reply_t r = amqp_consume_message(c, &env, &w, 0);
+    printf("consume_message: type %d %s\n", r.reply_type, amqp_error_string2(r.library_error));
+    print_reply("channel.close", amqp_channel_close(c, 1, AMQP_REPLY_SUCCESS));
+    print_reply("connection.close", amqp_connection_close(c, AMQP_REPLY_SUCCESS));
+    check_status(amqp_destroy_connection(c), "destroy");
+    c = connect_to(url); /* the quorum queue stays: delete it */
+    amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
+    check_reply(amqp_get_rpc_reply(c), "queue.delete");
+    disconnect(c);
+}
+
+/* A program that waits for its socket to be readable before it reads frames (as event loops and
+ * ffmpeg's amqp:// reader do), checking amqp_data_in_buffer / amqp_frames_enqueued first as
+ * librabbitmq requires: every queued delivery is read, none waits for more bytes from the
+ * broker. The descriptor also takes SOL_SOCKET options (php-amqp sets SO_RCVTIMEO on it). */
+static void poll_socket(const char *url, const char *prefix)
+{
+    char q[256];
+    snprintf(q, sizeof q, "%s.poll", prefix);
+    amqp_connection_state_t c = connect_to(url);
+    declare(c, q);
+    amqp_basic_consume(c, 1, amqp_cstring_bytes(q), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);
+    check_reply(amqp_get_rpc_reply(c), "basic.consume");
+    publish_n(c, q, 30, 500); /* (no call that reads follows until the loop) */
+    struct timespec pause = {1, 0};
+    nanosleep(&pause, NULL); /* all 30 have arrived */
+    int fd = amqp_get_sockfd(c);
+    struct timeval rcv = {10, 0};
+    printf("setsockopt SO_RCVTIMEO: %d\n", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv));
+    int got = 0, polls = 0;
+    for (int i = 0; i < 30; i++) {
+        if (!amqp_data_in_buffer(c) && !amqp_frames_enqueued(c)) {
+            struct pollfd p = {fd, POLLIN, 0};
+            polls++;
+            if (poll(&p, 1, 3000) != 1) {
+                printf("stalled: the socket is not readable with %d of 30 read\n", got);
+                break;
+            }
+        }
+        amqp_envelope_t env;
+        struct timeval tv = {5, 0};
+        amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            printf("consume_message: %s\n", amqp_error_string2(r.library_error));
+            break;
+        }
+        got++;
+        amqp_destroy_envelope(&env);
+        amqp_maybe_release_buffers(c);
+    }
+    printf("read %d of 30 deliveries, waiting for the socket when nothing was buffered\n", got);
+    (void)polls;
+    delete_queue(c, q);
+    disconnect(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
-        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|close_keeps|cancel_notify|tls AMQP_URL QUEUE_PREFIX", argv[0]);
+        fail("usage: %s producer_consumer|rpc|confirms|errors|tx_returns|connection_error|login|generic|close_keeps|cancel_notify|close_after_error|rpc_timeout|poll_socket|tls AMQP_URL QUEUE_PREFIX", argv[0]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *s = argv[1];
     if (strcmp(s, "producer_consumer") == 0)
@@ -958,6 +1100,12 @@ int main(int argc, char **argv)
         close_keeps(argv[2], argv[3]);
     else if (strcmp(s, "cancel_notify") == 0)
         cancel_notify(argv[2], argv[3]);
+    else if (strcmp(s, "close_after_error") == 0)
+        close_after_error(argv[2], argv[3]);
+    else if (strcmp(s, "rpc_timeout") == 0)
+        rpc_timeout(argv[2], argv[3]);
+    else if (strcmp(s, "poll_socket") == 0)
+        poll_socket(argv[2], argv[3]);
     else
         fail("unknown scenario %s", s);
     printf("done\n");
