@@ -311,7 +311,9 @@ static void test_huge_body_size_without_limit(void)
     fb_shortstr(&a, "rk");
     fb_send_method(&peer, ch, 60, 60, &a);
     send_content_header(&peer, ch, (uint64_t)1 << 63);
-    fb_send_frame(&peer, 3, ch, "body", 4);
+    /* The client may close as soon as it has read the header: the body frame may not get through. */
+    static const uint8_t body_frame[] = {3, 0, 1, 0, 0, 0, 4, 'b', 'o', 'd', 'y', 0xCE};
+    (void)send(peer.fd, body_frame, sizeof body_frame, MSG_NOSIGNAL);
     const swamqp_event *e = ev_wait(conn, SWAMQP_EVENT_CONNECTION_CLOSED, EV_ANY_CHANNEL, T_MS);
     CHECK(e->status == SWAMQP_ERR_MESSAGE_TOO_LARGE, "closed with %s", swamqp_status_string(e->status));
     fb_frame f;
