@@ -10,6 +10,7 @@
 #include <amqp_framing.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <pthread.h>
 #include <swiftamqp.h>
 #include <sys/time.h>
 
@@ -25,6 +26,7 @@ struct amqp_socket_t_ {
     int tls;
     int fd;                 /* connected by amqp_socket_open, handed to swamqp at login */
     int handed;             /* the swamqp connection owns fd now */
+    int ready_fd;           /* after login: what amqp_get_sockfd returns (see compat_readiness_*) */
     char *host;
     int port;
     char *cacert, *cert, *key, *key_password;
@@ -35,11 +37,29 @@ struct amqp_connection_state_t_ {
     swamqp_connection *sw;
     amqp_socket_t *socket;
     int closed;                    /* our close, or the connection ended */
+    int timed_out;                 /* an RPC timed out: librabbitmq closes the connection then */
     int dead_status;               /* amqp_status_enum once the connection ended (0 while alive) */
     uint16_t channel_max, heartbeat;
     uint32_t frame_max;
     uint16_t *u2s;                 /* user channel -> swamqp channel (0: not open) */
-    uint16_t *s2u;                 /* swamqp channel -> user channel */
+    uint16_t *s2u;                 /* swamqp channel -> user channel of its events; kept after a
+                                      close until the engine's channel-closed event, so events
+                                      queued before it still reach the program's channel */
+    uint8_t *s_state;              /* per swamqp channel: COMPAT_CH_* */
+    uint8_t *u_unacked;            /* per user channel: the broker's channel.close was handed to the
+                                      program, which has not answered close-ok (nor reopened it) */
+    struct compat_consumer *consumers; /* consumers started through this layer, for channel close */
+    uint64_t await_id;             /* an _async request whose completion pump() is looking for */
+    int await_done;
+    int await_status;
+    int await_reports;
+    swamqp_error await_err;
+    char await_name[256];          /* its results: queue name / consumer tag, counts */
+    size_t await_name_len;
+    uint32_t await_message_count, await_consumer_count;
+    int await_has_message;         /* basic.get: get-ok below, content frames at await_frames */
+    amqp_basic_get_ok_t await_get;
+    compat_frame *await_frames;
     compat_frame *head, *tail;     /* inbound frames not yet read */
     amqp_pool_t pool;              /* RPC results and frames handed out; freed by release_buffers */
     amqp_pool_t reply_pool;        /* the decoded method of the last server exception */
@@ -49,17 +69,52 @@ struct amqp_connection_state_t_ {
     struct timeval rpc_timeout_tv;
     struct timeval handshake_tv;
     int has_handshake_timeout;
+    int cap_cancel_notify;         /* the program asked for consumer_cancel_notify (login properties) */
+    int cap_blocked;               /* ... and for connection.blocked */
+    /* readiness: a socketpair whose first end the program gets as "the socket"; it is readable
+       exactly while frames are queued or the engine has events (a watcher thread notices the
+       engine's events), so programs that poll the socket before reading keep working */
+    int ready_pair[2];
+    int ready_wake;                /* eventfd: wakes the watcher */
+    int ready_signalled;           /* a byte sits in the pair */
+    int ready_stop;
+    int ready_running;
+    pthread_t ready_thread;
+    pthread_mutex_t ready_mu;
+    pthread_cond_t ready_cond;
     amqp_table_t client_properties;
     amqp_pool_t props_pool;
 };
 
+/* swamqp channel states (s_state): a close is under way whose channel-closed event is still to
+ * be read from the engine */
+enum {
+    COMPAT_CH_OPEN = 0,
+    COMPAT_CH_CLOSING = 1,        /* amqp_channel_close runs: a broker close still becomes a frame */
+    COMPAT_CH_CLOSE_REPORTED = 2  /* a call already reported the broker's channel.close */
+};
+
+/* A consumer on a swamqp channel (amqp_channel_close cancels them before closing, see there). */
+typedef struct compat_consumer {
+    uint16_t sw_channel;
+    size_t len;
+    char tag[256];
+    struct compat_consumer *next;
+} compat_consumer;
+
 /* compat_connection.c */
 void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded);
 void compat_reply_library(amqp_connection_state_t c, int status);
+int compat_await(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err);
 int compat_status_from_sw(int rc);
 int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *e);
-void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel);
+void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int state);
+void compat_channel_close_reported(amqp_connection_state_t c, amqp_channel_t user_channel);
+void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len);
+void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len,
+                            int all_of_channel);
 uint32_t compat_rpc_timeout(amqp_connection_state_t c);
+void compat_readiness_update(amqp_connection_state_t c);
 #define COMPAT_FOREVER_MS 86400000u
 
 /* compat_util.c */

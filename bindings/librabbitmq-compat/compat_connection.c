@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,14 +67,59 @@ int compat_status_from_sw(int rc)
     }
 }
 
-void compat_forget_channel(amqp_connection_state_t c, uint16_t sw_channel)
+/* The program's channel of swamqp channel `sw_channel` is closed now (its number may be opened
+ * again); the swamqp number keeps mapping to it until the engine's channel-closed event, which
+ * follows every event queued for the channel before the close. */
+void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int state)
 {
     if (sw_channel == 0)
         return;
     uint16_t user = c->s2u[sw_channel];
-    if (user != 0 && c->u2s[user] == sw_channel)
+    if (user == 0)
+        return; /* the channel-closed event was already handled */
+    if (c->u2s[user] == sw_channel)
         c->u2s[user] = 0;
-    c->s2u[sw_channel] = 0;
+    c->s_state[sw_channel] = (uint8_t)state;
+    if (state == COMPAT_CH_CLOSE_REPORTED)
+        compat_channel_close_reported(c, user);
+}
+
+/* The program was told of the broker's channel.close on `user_channel` (a server exception or a
+ * frame). librabbitmq sends nothing by itself then: the channel waits for the program's close-ok,
+ * and an amqp_channel_close meanwhile is answered with close-ok by the broker. */
+void compat_channel_close_reported(amqp_connection_state_t c, amqp_channel_t user_channel)
+{
+    if (user_channel != 0)
+        c->u_unacked[user_channel] = 1;
+}
+
+void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len)
+{
+    if (len > sizeof ((compat_consumer *)0)->tag)
+        return;
+    compat_consumer *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return;
+    k->sw_channel = sw_channel;
+    k->len = len;
+    memcpy(k->tag, tag, len);
+    k->next = c->consumers;
+    c->consumers = k;
+}
+
+void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len,
+                            int all_of_channel)
+{
+    compat_consumer **p = &c->consumers;
+    while (*p) {
+        compat_consumer *k = *p;
+        if (k->sw_channel == sw_channel && (all_of_channel || (k->len == len && memcmp(k->tag, tag, len) == 0))) {
+            *p = k->next;
+            free(k);
+        } else {
+            p = &k->next;
+        }
+    }
 }
 
 /* Fills the reply from a failed swamqp call: a broker close becomes a server exception whose
@@ -100,7 +147,7 @@ int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *
             c->reply.reply.id = AMQP_CHANNEL_CLOSE_METHOD;
             c->reply.reply.decoded = m;
             c->reply.library_error = 0;
-            compat_forget_channel(c, e->channel);
+            compat_channel_closing(c, e->channel, COMPAT_CH_CLOSE_REPORTED);
         } else {
             amqp_connection_close_t *m = amqp_pool_alloc(&c->reply_pool, sizeof *m);
             if (m == NULL) {
@@ -138,6 +185,101 @@ uint32_t compat_rpc_timeout(amqp_connection_state_t c)
     return c->rpc_timeout_ms ? c->rpc_timeout_ms : COMPAT_FOREVER_MS;
 }
 
+/* ---- readiness ------------------------------------------------------------------------------- */
+/* librabbitmq programs may poll the socket (amqp_get_sockfd) before reading frames, e.g. ffmpeg's
+ * amqp:// reader. The engine's I/O thread reads the real socket, so its readability says nothing
+ * about frames waiting here. After login the program gets one end of a socketpair instead (still
+ * a socket: SOL_SOCKET options such as SO_RCVTIMEO work): it holds one byte exactly while frames
+ * are queued here or the engine has queued events. A watcher thread waits for the engine's event
+ * fd and puts the byte in; the program's own calls take it out when nothing is left. */
+static void ready_set(amqp_connection_state_t c, int on) /* with ready_mu held */
+{
+    char b = 0;
+    if (on && !c->ready_signalled) {
+        if (write(c->ready_pair[1], &b, 1) == 1)
+            c->ready_signalled = 1;
+    } else if (!on && c->ready_signalled) {
+        while (read(c->ready_pair[0], &b, 1) == 1) {
+        }
+        c->ready_signalled = 0;
+        pthread_cond_signal(&c->ready_cond);
+    }
+}
+
+static void *ready_watch(void *arg)
+{
+    amqp_connection_state_t c = arg;
+    int efd = swamqp_connection_event_fd(c->sw);
+    pthread_mutex_lock(&c->ready_mu);
+    while (!c->ready_stop) {
+        if (c->ready_signalled) {
+            pthread_cond_wait(&c->ready_cond, &c->ready_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&c->ready_mu);
+        struct pollfd p[2] = {{efd, POLLIN, 0}, {c->ready_wake, POLLIN, 0}};
+        int n = poll(p, efd >= 0 ? 2 : 1, -1);
+        uint64_t v;
+        if (n > 0 && (p[1].revents & POLLIN))
+            (void)read(c->ready_wake, &v, sizeof v);
+        pthread_mutex_lock(&c->ready_mu);
+        if (n > 0 && efd >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            ready_set(c, 1);
+        if (efd < 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->ready_mu);
+    return NULL;
+}
+
+static void readiness_start(amqp_connection_state_t c)
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, c->ready_pair) != 0)
+        return;
+    c->ready_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->ready_wake < 0 || pthread_create(&c->ready_thread, NULL, ready_watch, c) != 0) {
+        if (c->ready_wake >= 0)
+            close(c->ready_wake);
+        close(c->ready_pair[0]);
+        close(c->ready_pair[1]);
+        c->ready_pair[0] = c->ready_pair[1] = c->ready_wake = -1;
+        return;
+    }
+    c->ready_running = 1;
+    c->socket->ready_fd = c->ready_pair[0];
+}
+
+void compat_readiness_update(amqp_connection_state_t c)
+{
+    if (c == NULL || !c->ready_running)
+        return;
+    int pending = c->head != NULL;
+    if (!pending && c->sw != NULL && !c->timed_out) {
+        struct pollfd p = {swamqp_connection_event_fd(c->sw), POLLIN, 0};
+        pending = p.fd >= 0 && poll(&p, 1, 0) > 0;
+    }
+    pthread_mutex_lock(&c->ready_mu);
+    ready_set(c, pending);
+    pthread_mutex_unlock(&c->ready_mu);
+}
+
+static void readiness_stop(amqp_connection_state_t c)
+{
+    if (!c->ready_running)
+        return;
+    pthread_mutex_lock(&c->ready_mu);
+    c->ready_stop = 1;
+    pthread_cond_signal(&c->ready_cond);
+    pthread_mutex_unlock(&c->ready_mu);
+    uint64_t one = 1;
+    (void)write(c->ready_wake, &one, sizeof one);
+    pthread_join(c->ready_thread, NULL);
+    c->ready_running = 0;
+    close(c->ready_wake);
+    close(c->ready_pair[0]);
+    close(c->ready_pair[1]);
+}
+
 /* ---- connection ------------------------------------------------------------------------------ */
 amqp_connection_state_t amqp_new_connection(void)
 {
@@ -146,12 +288,19 @@ amqp_connection_state_t amqp_new_connection(void)
         return NULL;
     c->u2s = calloc(65536, sizeof(uint16_t));
     c->s2u = calloc(65536, sizeof(uint16_t));
-    if (c->u2s == NULL || c->s2u == NULL) {
+    c->s_state = calloc(65536, 1);
+    c->u_unacked = calloc(65536, 1);
+    if (c->u2s == NULL || c->s2u == NULL || c->s_state == NULL || c->u_unacked == NULL) {
         free(c->u2s);
         free(c->s2u);
+        free(c->s_state);
+        free(c->u_unacked);
         free(c);
         return NULL;
     }
+    c->ready_pair[0] = c->ready_pair[1] = c->ready_wake = -1;
+    pthread_mutex_init(&c->ready_mu, NULL);
+    pthread_cond_init(&c->ready_cond, NULL);
     init_amqp_pool(&c->pool, 4096);
     init_amqp_pool(&c->reply_pool, 512);
     init_amqp_pool(&c->props_pool, 512);
@@ -191,6 +340,7 @@ int amqp_destroy_connection(amqp_connection_state_t c)
 {
     if (c == NULL)
         return AMQP_STATUS_OK;
+    readiness_stop(c); /* before the engine connection (and its event fd) goes */
     if (c->sw)
         swamqp_connection_free(c->sw);
     free_socket(c->socket);
@@ -200,6 +350,21 @@ int amqp_destroy_connection(amqp_connection_state_t c)
     empty_amqp_pool(&c->props_pool);
     free(c->u2s);
     free(c->s2u);
+    free(c->s_state);
+    free(c->u_unacked);
+    pthread_mutex_destroy(&c->ready_mu);
+    pthread_cond_destroy(&c->ready_cond);
+    while (c->await_frames) {
+        compat_frame *n = c->await_frames->next;
+        empty_amqp_pool(&c->await_frames->pool);
+        free(c->await_frames);
+        c->await_frames = n;
+    }
+    while (c->consumers) {
+        compat_consumer *k = c->consumers;
+        c->consumers = k->next;
+        free(k);
+    }
     free(c);
     return AMQP_STATUS_OK;
 }
@@ -207,12 +372,14 @@ int amqp_destroy_connection(amqp_connection_state_t c)
 int amqp_get_channel_max(amqp_connection_state_t c) { return c ? c->channel_max : 0; }
 int amqp_get_frame_max(amqp_connection_state_t c) { return c ? (int)c->frame_max : 0; }
 int amqp_get_heartbeat(amqp_connection_state_t c) { return c ? c->heartbeat : 0; }
-int amqp_get_sockfd(amqp_connection_state_t c)
+int amqp_socket_get_sockfd(amqp_socket_t *s)
 {
-    return (c && c->socket) ? c->socket->fd : -1;
+    if (s == NULL || s->fd < 0)
+        return -1;
+    return s->ready_fd >= 0 ? s->ready_fd : s->fd;
 }
+int amqp_get_sockfd(amqp_connection_state_t c) { return c ? amqp_socket_get_sockfd(c->socket) : -1; }
 amqp_socket_t *amqp_get_socket(amqp_connection_state_t c) { return c ? c->socket : NULL; }
-int amqp_socket_get_sockfd(amqp_socket_t *s) { return s ? s->fd : -1; }
 
 amqp_rpc_reply_t amqp_get_rpc_reply(amqp_connection_state_t c) { return c->reply; }
 
@@ -304,6 +471,7 @@ static amqp_socket_t *new_socket(amqp_connection_state_t c, int tls)
     s->conn = c;
     s->tls = tls;
     s->fd = -1;
+    s->ready_fd = -1;
     s->verify_peer = 1;
     s->verify_hostname = 1;
     free_socket(c->socket); /* librabbitmq: the connection owns its (latest) socket */
@@ -487,6 +655,35 @@ int amqp_open_socket(char const *hostname, int portnumber)
 }
 
 /* ---- login ---------------------------------------------------------------------------------- */
+static int key_is(const amqp_bytes_t *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->len == n && memcmp(k->bytes, name, n) == 0;
+}
+
+/* librabbitmq 0.11 advertises only the capabilities authentication_failure_close and
+ * exchange_exchange_bindings, plus those the program adds in a "capabilities" table of its login
+ * properties. The engine always advertises consumer_cancel_notify and connection.blocked, so the
+ * broker sends basic.cancel and connection.blocked/unblocked that a librabbitmq program would
+ * never get; they become frames only when the program asked for them. */
+static void read_capabilities(amqp_connection_state_t c, const amqp_table_t *properties)
+{
+    for (int i = 0; i < properties->num_entries; i++) {
+        const amqp_table_entry_t *e = &properties->entries[i];
+        if (!key_is(&e->key, "capabilities") || e->value.kind != AMQP_FIELD_KIND_TABLE)
+            continue;
+        const amqp_table_t *caps = &e->value.value.table;
+        for (int j = 0; j < caps->num_entries; j++) {
+            const amqp_table_entry_t *k = &caps->entries[j];
+            int on = k->value.kind == AMQP_FIELD_KIND_BOOLEAN && k->value.value.boolean;
+            if (key_is(&k->key, "consumer_cancel_notify"))
+                c->cap_cancel_notify = on;
+            else if (key_is(&k->key, "connection.blocked"))
+                c->cap_blocked = on;
+        }
+    }
+}
+
 static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, int channel_max, int frame_max,
                                  int heartbeat, const amqp_table_t *properties, amqp_sasl_method_enum method,
                                  va_list ap)
@@ -549,6 +746,7 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
         }
         empty_amqp_pool(&c->props_pool);
         amqp_table_clone(properties, &c->client_properties, &c->props_pool);
+        read_capabilities(c, properties);
     }
     if (s->tls) {
         o.tls = true;
@@ -592,6 +790,7 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
         return c->reply;
     }
     c->sw = sw;
+    readiness_start(c);
     uint16_t cm = 0, hb = 0;
     uint32_t fm = 0;
     swamqp_connection_tune(sw, &cm, &fm, &hb);
@@ -643,7 +842,12 @@ amqp_rpc_reply_t amqp_connection_close(amqp_connection_state_t c, int code)
     }
     swamqp_error err;
     c->closed = 1;
-    int rc = swamqp_connection_close(c->sw, compat_rpc_timeout(c), &err);
+    /* the async form, so events are still read (the event queue cannot fill up and stall the
+       close-ok) */
+    uint64_t id = 0;
+    int rc = swamqp_connection_close_async(c->sw, &id, &err);
+    if (rc == SWAMQP_OK)
+        rc = compat_await(c, id, compat_rpc_timeout(c), &err);
     if (rc == SWAMQP_OK)
         compat_reply_ok(c, AMQP_CONNECTION_CLOSE_OK_METHOD, NULL);
     else

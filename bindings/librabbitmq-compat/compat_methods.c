@@ -44,6 +44,7 @@ static int report_pending_close(amqp_connection_state_t c, amqp_channel_t ch)
     if (f == NULL)
         return 0;
     unlink_frame(c, f, prev);
+    compat_channel_close_reported(c, ch);
     empty_amqp_pool(&c->reply_pool);
     compat_pool_take(&c->reply_pool, &f->pool);
     c->reply.reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
@@ -127,6 +128,121 @@ static void done(scratch *s) { empty_amqp_pool(&s->pool); }
 
 /* Handles inbound events now (without waiting) so their effects on channels are seen. */
 static int pump(amqp_connection_state_t c, uint32_t timeout_ms);
+static int pump_count(amqp_connection_state_t c, uint32_t timeout_ms, size_t *handled);
+static int64_t now_ms(void);
+
+/* Reads events until the channel-closed event of swamqp channel `s` has been handled. The engine
+ * queues that event before it completes the close (or the failed call), so it is already there;
+ * the loop also ends when no event is left. */
+static void settle_channel(amqp_connection_state_t c, uint16_t s)
+{
+    while (c->s_state[s] != COMPAT_CH_OPEN || (c->s2u[s] != 0 && c->u2s[c->s2u[s]] != s)) {
+        size_t n = 0;
+        if (pump_count(c, 0, &n) != AMQP_STATUS_OK || n == 0)
+            return;
+    }
+}
+
+/* Waits for the completion of the _async request `id`, moving every other event into the frame
+ * queue meanwhile (as librabbitmq keeps the frames that are not the reply it waits for, and so the
+ * engine's event queue never fills up under a waiting call). Returns the request's swamqp status;
+ * *err is filled on failure. */
+static void free_frame(struct compat_frame *f);
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* librabbitmq's contract: "When an RPC times out, the function will return an error
+ * AMQP_STATUS_TIMEOUT, and the connection will be closed." The socket is dropped (the engine
+ * closes the connection), later calls fail with AMQP_STATUS_SOCKET_CLOSED, and waiting for frames
+ * returns what was already queued, then AMQP_STATUS_CONNECTION_CLOSED. */
+static void rpc_timed_out(amqp_connection_state_t c)
+{
+    uint64_t id = 0;
+    c->timed_out = 1;
+    c->closed = 1;
+    c->dead_status = AMQP_STATUS_SOCKET_CLOSED;
+    swamqp_connection_close_async(c->sw, &id, NULL);
+    if (c->socket)
+        c->socket->fd = -1; /* the engine closes it */
+}
+
+static int await_request_ex(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err,
+                            int reports);
+
+static int await_request(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err)
+{
+    return await_request_ex(c, id, timeout_ms, err, 1);
+}
+
+/* `reports`: the caller reports a broker channel.close that fails the request as its own result
+ * (a server exception), so the channel's closed event must not become a frame as well. */
+static int await_request_ex(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err,
+                            int reports)
+{
+    while (c->await_frames) { /* left over from an earlier wait that gave up */
+        compat_frame *n = c->await_frames->next;
+        free_frame(c->await_frames);
+        c->await_frames = n;
+    }
+    c->await_id = id;
+    c->await_done = 0;
+    c->await_reports = reports;
+    c->await_has_message = 0;
+    c->await_name_len = 0;
+    c->await_message_count = c->await_consumer_count = 0;
+    /* the program's rpc timeout to the microsecond (as librabbitmq: a reply must be there before
+       it passes, so 1 us always times out), else timeout_ms */
+    int64_t deadline = now_us() + (c->has_rpc_timeout ? (int64_t)c->rpc_timeout_tv.tv_sec * 1000000 +
+                                                            c->rpc_timeout_tv.tv_usec
+                                                      : (int64_t)timeout_ms * 1000);
+    int rc = SWAMQP_OK;
+    while (!c->await_done) {
+        int64_t left = deadline - now_us();
+        if (left <= 0) {
+            rc = SWAMQP_ERR_TIMEOUT;
+            break;
+        }
+        uint32_t wait = left >= 1000000 ? 1000 : (uint32_t)((left + 999) / 1000);
+        if (pump(c, wait) != AMQP_STATUS_OK && !c->await_done) {
+            rc = SWAMQP_ERR_CONNECTION_CLOSED;
+            break;
+        }
+    }
+    if (!c->await_done && rc == SWAMQP_ERR_TIMEOUT)
+        rpc_timed_out(c);
+    if (c->await_done) {
+        rc = c->await_status;
+        if (rc != SWAMQP_OK)
+            *err = c->await_err;
+    } else {
+        memset(err, 0, sizeof *err);
+        err->status = rc;
+        err->origin = SWAMQP_ORIGIN_LIBRARY;
+        snprintf(err->message, sizeof err->message, "%s", rc == SWAMQP_ERR_TIMEOUT ? "timed out" : "connection closed");
+    }
+    c->await_id = 0;
+    c->await_done = 0;
+    return rc;
+}
+
+int compat_await(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err)
+{
+    return await_request(c, id, timeout_ms, err);
+}
+
+/* Runs the _async form of a request and waits for its completion while reading other events:
+ * `call` is the swamqp_*_async call, writing its request id to `id_`. */
+#define AWAIT(c, err, call)                                                                        \
+    __extension__({                                                                                \
+        uint64_t id_ = 0;                                                                          \
+        int rc_ = (call);                                                                          \
+        rc_ == SWAMQP_OK ? await_request((c), id_, compat_rpc_timeout(c), &(err)) : rc_;           \
+    })
 
 /* ---- channels ---------------------------------------------------------------------------------- */
 amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channel_t ch)
@@ -148,11 +264,17 @@ amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channe
     }
     swamqp_error err;
     uint16_t s = 0;
-    int rc = swamqp_channel_open(c->sw, &s, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_channel_open_async(c->sw, &s, &id_, &err));
     amqp_channel_open_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_CHANNEL_OPEN_OK_METHOD, amqp_channel_open_ok_t);
     if (rc == SWAMQP_OK) {
+        /* the engine may hand out the number of a channel whose closed event is still queued:
+           the events before it belong to the old channel */
+        if (c->s2u[s] != 0 || c->s_state[s] != COMPAT_CH_OPEN)
+            settle_channel(c, s);
+        c->s_state[s] = COMPAT_CH_OPEN;
         c->u2s[ch] = s;
         c->s2u[s] = ch;
+        c->u_unacked[ch] = 0;
     }
     return ok;
 }
@@ -160,21 +282,65 @@ amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channe
 amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch, int code)
 {
     (void)code;
+    if (c != NULL && c->sw != NULL && !c->closed && ch != 0 && c->u2s[ch] == 0 && c->u_unacked[ch]) {
+        /* the broker closed it and waits for close-ok: librabbitmq's channel.close gets close-ok
+           (the engine answered the broker already; the program may still send its close-ok) */
+        compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
+        return c->reply;
+    }
     uint16_t s = sw_channel(c, ch);
     if (s == 0)
         return c->reply;
     swamqp_error err;
-    int rc = swamqp_channel_close(c->sw, s, compat_rpc_timeout(c), &err);
-    if (rc == SWAMQP_OK) {
-        /* a close the broker made first is reported as librabbitmq would (it gets channel.close
-           instead of close-ok) */
-        pump(c, 0);
-        if (!report_pending_close(c, ch))
-            compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
-    } else {
-        rpc_fail(c, ch, rc, &err);
+    uint64_t id = 0;
+    uint32_t timeout = compat_rpc_timeout(c);
+    /* The engine discards what arrives on a channel between channel.close and close-ok, where
+       librabbitmq hands those frames out afterwards. So the channel's consumers are cancelled
+       first: deliveries up to basic.cancel-ok are kept (in the frame queue), and none come after
+       it, so no message that the broker counts as delivered (no-ack) is lost. */
+    /* (taken off the list first: events read while waiting may change the list) */
+    compat_consumer *mine = NULL, **p = &c->consumers;
+    while (*p) {
+        compat_consumer *k = *p;
+        if (k->sw_channel == s) {
+            *p = k->next;
+            k->next = mine;
+            mine = k;
+        } else {
+            p = &k->next;
+        }
     }
-    compat_forget_channel(c, s);
+    int cancelling = 1;
+    while (mine) {
+        compat_consumer *k = mine;
+        mine = k->next;
+        swamqp_bytes tag = {k->tag, k->len};
+        if (cancelling && (swamqp_basic_cancel_async(c->sw, s, tag, 0, &id, &err) != SWAMQP_OK ||
+                           await_request_ex(c, id, timeout, &err, 0) != SWAMQP_OK))
+            cancelling = 0; /* the channel or connection ended: the close below reports it */
+        free(k);
+    }
+    /* the program's number is free from now on; events of the swamqp channel up to its closed
+       event still map to it */
+    c->u2s[ch] = 0;
+    if (c->s2u[s] == ch)
+        c->s_state[s] = COMPAT_CH_CLOSING; /* else its closed event was read during a cancel */
+    int rc = swamqp_channel_close_async(c->sw, s, &id, &err);
+    if (rc == SWAMQP_OK)
+        rc = await_request(c, id, timeout, &err);
+    if (rc == SWAMQP_OK || rc == SWAMQP_ERR_CHANNEL_CLOSED) {
+        settle_channel(c, s);
+        /* a close the broker made first (or that crossed ours) is reported as librabbitmq would
+           (it gets channel.close instead of close-ok) */
+        if (!report_pending_close(c, ch)) {
+            if (rc == SWAMQP_OK)
+                compat_reply_ok(c, AMQP_CHANNEL_CLOSE_OK_METHOD, NULL);
+            else
+                compat_reply_from_sw(c, rc, &err);
+        }
+    } else {
+        compat_reply_from_sw(c, rc, &err);
+    }
     return c->reply;
 }
 
@@ -203,7 +369,7 @@ amqp_exchange_declare_ok_t *amqp_exchange_declare(amqp_connection_state_t c, amq
     uint32_t f = (passive ? SWAMQP_PASSIVE : 0) | (durable ? SWAMQP_DURABLE : 0) |
                  (auto_delete ? SWAMQP_AUTO_DELETE : 0) | (internal ? SWAMQP_INTERNAL : 0);
     swamqp_error err;
-    int rc = swamqp_exchange_declare(c->sw, s, sb(exchange), sb(type), f, a, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_exchange_declare_async(c->sw, s, sb(exchange), sb(type), f, a, &id_, &err));
     done(&sc);
     return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_DECLARE_OK_METHOD, amqp_exchange_declare_ok_t);
 }
@@ -215,8 +381,8 @@ amqp_exchange_delete_ok_t *amqp_exchange_delete(amqp_connection_state_t c, amqp_
     if (!s)
         return NULL;
     swamqp_error err;
-    int rc = swamqp_exchange_delete(c->sw, s, sb(exchange), if_unused ? SWAMQP_IF_UNUSED : 0,
-                                    compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_exchange_delete_async(c->sw, s, sb(exchange), if_unused ? SWAMQP_IF_UNUSED : 0,
+                                                         &id_, &err));
     return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_DELETE_OK_METHOD, amqp_exchange_delete_ok_t);
 }
 
@@ -232,8 +398,8 @@ amqp_exchange_bind_ok_t *amqp_exchange_bind(amqp_connection_state_t c, amqp_chan
     if (!sc.ok)
         return done(&sc), NULL;
     swamqp_error err;
-    int rc = swamqp_exchange_bind(c->sw, s, sb(destination), sb(source), sb(routing_key), 0, a,
-                                  compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_exchange_bind_async(c->sw, s, sb(destination), sb(source), sb(routing_key), 0, a,
+                                                       &id_, &err));
     done(&sc);
     return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_BIND_OK_METHOD, amqp_exchange_bind_ok_t);
 }
@@ -250,8 +416,8 @@ amqp_exchange_unbind_ok_t *amqp_exchange_unbind(amqp_connection_state_t c, amqp_
     if (!sc.ok)
         return done(&sc), NULL;
     swamqp_error err;
-    int rc = swamqp_exchange_unbind(c->sw, s, sb(destination), sb(source), sb(routing_key), 0, a,
-                                    compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_exchange_unbind_async(c->sw, s, sb(destination), sb(source), sb(routing_key), 0,
+                                                         a, &id_, &err));
     done(&sc);
     return RPC_RESULT(c, rc, err, AMQP_EXCHANGE_UNBIND_OK_METHOD, amqp_exchange_unbind_ok_t);
 }
@@ -271,15 +437,13 @@ amqp_queue_declare_ok_t *amqp_queue_declare(amqp_connection_state_t c, amqp_chan
     uint32_t f = (passive ? SWAMQP_PASSIVE : 0) | (durable ? SWAMQP_DURABLE : 0) |
                  (exclusive ? SWAMQP_EXCLUSIVE : 0) | (auto_delete ? SWAMQP_AUTO_DELETE : 0);
     swamqp_error err;
-    swamqp_queue_declare_ok res;
-    memset(&res, 0, sizeof res);
-    int rc = swamqp_queue_declare(c->sw, s, sb(queue), f, a, &res, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_queue_declare_async(c->sw, s, sb(queue), f, a, &id_, &err));
     done(&sc);
     amqp_queue_declare_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_DECLARE_OK_METHOD, amqp_queue_declare_ok_t);
     if (ok) {
-        ok->queue = compat_pool_dup(&c->pool, res.name, res.name_len);
-        ok->message_count = res.message_count;
-        ok->consumer_count = res.consumer_count;
+        ok->queue = compat_pool_dup(&c->pool, c->await_name, c->await_name_len);
+        ok->message_count = c->await_message_count;
+        ok->consumer_count = c->await_consumer_count;
     }
     return ok;
 }
@@ -295,8 +459,7 @@ amqp_queue_bind_ok_t *amqp_queue_bind(amqp_connection_state_t c, amqp_channel_t 
     if (!sc.ok)
         return done(&sc), NULL;
     swamqp_error err;
-    int rc = swamqp_queue_bind(c->sw, s, sb(queue), sb(exchange), sb(routing_key), 0, a,
-                               compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_queue_bind_async(c->sw, s, sb(queue), sb(exchange), sb(routing_key), 0, a, &id_, &err));
     done(&sc);
     return RPC_RESULT(c, rc, err, AMQP_QUEUE_BIND_OK_METHOD, amqp_queue_bind_ok_t);
 }
@@ -312,8 +475,7 @@ amqp_queue_unbind_ok_t *amqp_queue_unbind(amqp_connection_state_t c, amqp_channe
     if (!sc.ok)
         return done(&sc), NULL;
     swamqp_error err;
-    int rc = swamqp_queue_unbind(c->sw, s, sb(queue), sb(exchange), sb(routing_key), a,
-                                 compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_queue_unbind_async(c->sw, s, sb(queue), sb(exchange), sb(routing_key), a, &id_, &err));
     done(&sc);
     return RPC_RESULT(c, rc, err, AMQP_QUEUE_UNBIND_OK_METHOD, amqp_queue_unbind_ok_t);
 }
@@ -325,7 +487,8 @@ amqp_queue_purge_ok_t *amqp_queue_purge(amqp_connection_state_t c, amqp_channel_
         return NULL;
     swamqp_error err;
     uint32_t n = 0;
-    int rc = swamqp_queue_purge(c->sw, s, sb(queue), 0, &n, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_queue_purge_async(c->sw, s, sb(queue), 0, &id_, &err));
+    n = c->await_message_count;
     amqp_queue_purge_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_PURGE_OK_METHOD, amqp_queue_purge_ok_t);
     if (ok)
         ok->message_count = n;
@@ -340,8 +503,9 @@ amqp_queue_delete_ok_t *amqp_queue_delete(amqp_connection_state_t c, amqp_channe
         return NULL;
     swamqp_error err;
     uint32_t n = 0;
-    int rc = swamqp_queue_delete(c->sw, s, sb(queue), (if_unused ? SWAMQP_IF_UNUSED : 0) | (if_empty ? SWAMQP_IF_EMPTY : 0),
-                                 &n, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_queue_delete_async(c->sw, s, sb(queue), (if_unused ? SWAMQP_IF_UNUSED : 0) | (if_empty ? SWAMQP_IF_EMPTY : 0),
+                                 &id_, &err));
+    n = c->await_message_count;
     amqp_queue_delete_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_QUEUE_DELETE_OK_METHOD, amqp_queue_delete_ok_t);
     if (ok)
         ok->message_count = n;
@@ -356,8 +520,8 @@ amqp_basic_qos_ok_t *amqp_basic_qos(amqp_connection_state_t c, amqp_channel_t ch
     if (!s)
         return NULL;
     swamqp_error err;
-    int rc = swamqp_basic_qos(c->sw, s, prefetch_size, prefetch_count, global ? SWAMQP_GLOBAL : 0,
-                              compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_basic_qos_async(c->sw, s, prefetch_size, prefetch_count, global ? SWAMQP_GLOBAL : 0,
+                                                   &id_, &err));
     return RPC_RESULT(c, rc, err, AMQP_BASIC_QOS_OK_METHOD, amqp_basic_qos_ok_t);
 }
 
@@ -374,13 +538,13 @@ amqp_basic_consume_ok_t *amqp_basic_consume(amqp_connection_state_t c, amqp_chan
         return done(&sc), NULL;
     uint32_t f = (no_local ? SWAMQP_NO_LOCAL : 0) | (no_ack ? SWAMQP_NO_ACK : 0) | (exclusive ? SWAMQP_EXCLUSIVE : 0);
     swamqp_error err;
-    swamqp_name tag;
-    memset(&tag, 0, sizeof tag);
-    int rc = swamqp_basic_consume(c->sw, s, sb(queue), sb(consumer_tag), f, a, &tag, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_basic_consume_async(c->sw, s, sb(queue), sb(consumer_tag), f, a, &id_, &err));
     done(&sc);
     amqp_basic_consume_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_BASIC_CONSUME_OK_METHOD, amqp_basic_consume_ok_t);
-    if (ok)
-        ok->consumer_tag = compat_pool_dup(&c->pool, tag.name, tag.len);
+    if (ok) {
+        ok->consumer_tag = compat_pool_dup(&c->pool, c->await_name, c->await_name_len);
+        compat_consumer_add(c, s, c->await_name, c->await_name_len);
+    }
     return ok;
 }
 
@@ -390,10 +554,12 @@ amqp_basic_cancel_ok_t *amqp_basic_cancel(amqp_connection_state_t c, amqp_channe
     if (!s)
         return NULL;
     swamqp_error err;
-    int rc = swamqp_basic_cancel(c->sw, s, sb(consumer_tag), 0, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_basic_cancel_async(c->sw, s, sb(consumer_tag), 0, &id_, &err));
     amqp_basic_cancel_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_BASIC_CANCEL_OK_METHOD, amqp_basic_cancel_ok_t);
-    if (ok)
+    if (ok) {
         ok->consumer_tag = compat_pool_dup(&c->pool, consumer_tag.bytes, consumer_tag.len);
+        compat_consumer_remove(c, s, consumer_tag.bytes, consumer_tag.len, 0);
+    }
     return ok;
 }
 
@@ -403,7 +569,7 @@ amqp_basic_recover_ok_t *amqp_basic_recover(amqp_connection_state_t c, amqp_chan
     if (!s)
         return NULL;
     swamqp_error err;
-    int rc = swamqp_basic_recover(c->sw, s, requeue ? SWAMQP_REQUEUE : 0, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_basic_recover_async(c->sw, s, requeue ? SWAMQP_REQUEUE : 0, &id_, &err));
     return RPC_RESULT(c, rc, err, AMQP_BASIC_RECOVER_OK_METHOD, amqp_basic_recover_ok_t);
 }
 
@@ -414,13 +580,13 @@ amqp_basic_recover_ok_t *amqp_basic_recover(amqp_connection_state_t c, amqp_chan
         if (!s)                                                                                    \
             return NULL;                                                                           \
         swamqp_error err;                                                                          \
-        int rc = swfn(c->sw, s, compat_rpc_timeout(c), &err);                                      \
+        int rc = AWAIT(c, err, swfn(c->sw, s, &id_, &err));                                         \
         return RPC_RESULT(c, rc, err, ID, type);                                                   \
     }
-SIMPLE_RPC(amqp_tx_select, swamqp_tx_select, AMQP_TX_SELECT_OK_METHOD, amqp_tx_select_ok_t)
-SIMPLE_RPC(amqp_tx_commit, swamqp_tx_commit, AMQP_TX_COMMIT_OK_METHOD, amqp_tx_commit_ok_t)
-SIMPLE_RPC(amqp_tx_rollback, swamqp_tx_rollback, AMQP_TX_ROLLBACK_OK_METHOD, amqp_tx_rollback_ok_t)
-SIMPLE_RPC(amqp_confirm_select, swamqp_confirm_select, AMQP_CONFIRM_SELECT_OK_METHOD, amqp_confirm_select_ok_t)
+SIMPLE_RPC(amqp_tx_select, swamqp_tx_select_async, AMQP_TX_SELECT_OK_METHOD, amqp_tx_select_ok_t)
+SIMPLE_RPC(amqp_tx_commit, swamqp_tx_commit_async, AMQP_TX_COMMIT_OK_METHOD, amqp_tx_commit_ok_t)
+SIMPLE_RPC(amqp_tx_rollback, swamqp_tx_rollback_async, AMQP_TX_ROLLBACK_OK_METHOD, amqp_tx_rollback_ok_t)
+SIMPLE_RPC(amqp_confirm_select, swamqp_confirm_select_async, AMQP_CONFIRM_SELECT_OK_METHOD, amqp_confirm_select_ok_t)
 
 /* Status-returning calls (publish, ack, nack, reject) report through their return value. */
 /* Status-returning calls (publish, ack, nack, reject) report through their return value. As with
@@ -584,6 +750,7 @@ static void enqueue_back(amqp_connection_state_t c, flist *l)
     else
         c->head = l->head;
     c->tail = l->tail;
+    compat_readiness_update(c);
 }
 
 static void enqueue_front(amqp_connection_state_t c, flist *l)
@@ -598,6 +765,7 @@ static void enqueue_front(amqp_connection_state_t c, flist *l)
     c->head = l->head;
     if (c->tail == NULL)
         c->tail = l->tail;
+    compat_readiness_update(c);
 }
 
 static compat_frame *method_frame(uint16_t channel, amqp_method_number_t id, size_t size, void **decoded)
@@ -718,9 +886,53 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         fl_add(&l, f);
         break;
     }
-    case SWAMQP_EVENT_CONSUMER_CANCELLED: {
-        if (uch == 0)
+    case SWAMQP_EVENT_COMPLETION:
+        if (c->await_id != 0 && e->request_id == c->await_id) {
+            c->await_done = 1;
+            c->await_status = e->status;
+            if (e->error != NULL)
+                c->await_err = *e->error;
+            else
+                memset(&c->await_err, 0, sizeof c->await_err);
+            /* the broker closed the channel: the waiting call reports it, not a frame (the
+               channel's closed event follows in this batch) */
+            if (e->error != NULL && e->error->origin == SWAMQP_ORIGIN_BROKER && e->error->channel != 0 &&
+                c->await_reports && c->s_state[e->channel] != COMPAT_CH_CLOSING)
+                compat_channel_closing(c, e->channel, COMPAT_CH_CLOSE_REPORTED);
+            size_t nl = e->name.len < sizeof c->await_name ? e->name.len : sizeof c->await_name;
+            if (nl)
+                memcpy(c->await_name, e->name.bytes, nl);
+            c->await_name_len = nl;
+            c->await_message_count = e->message_count;
+            c->await_consumer_count = e->consumer_count;
+            const swamqp_message *m = e->message;
+            if (e->status == SWAMQP_OK && m != NULL) {
+                /* basic.get-ok: copy it out now (the event's memory goes with the batch) */
+                amqp_basic_get_ok_t *g = &c->await_get;
+                g->delivery_tag = m->delivery_tag;
+                g->redelivered = m->redelivered;
+                g->exchange = compat_pool_dup(&c->pool, m->exchange.bytes, m->exchange.len);
+                g->routing_key = compat_pool_dup(&c->pool, m->routing_key.bytes, m->routing_key.len);
+                g->message_count = m->message_count;
+                content_frames(c, &l, uch, m);
+                if (l.failed) {
+                    fl_free(&l);
+                    c->await_status = SWAMQP_ERR_NO_MEMORY;
+                    snprintf(c->await_err.message, sizeof c->await_err.message, "out of memory");
+                    c->await_err.status = SWAMQP_ERR_NO_MEMORY;
+                    c->await_err.origin = SWAMQP_ORIGIN_LIBRARY;
+                } else {
+                    c->await_has_message = 1;
+                    c->await_frames = l.head;
+                }
+            }
             return;
+        }
+        return; /* a reply whose call gave up: the connection was closed then (rpc_timed_out) */
+    case SWAMQP_EVENT_CONSUMER_CANCELLED: {
+        compat_consumer_remove(c, e->channel, e->name.bytes, e->name.len, 0);
+        if (uch == 0 || !c->cap_cancel_notify)
+            return; /* librabbitmq's broker would not have sent it (see read_capabilities) */
         compat_frame *f = method_frame(uch, AMQP_BASIC_CANCEL_METHOD, sizeof(amqp_basic_cancel_t), &d);
         if (f) {
             amqp_basic_cancel_t *x = d;
@@ -740,6 +952,8 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         break;
     }
     case SWAMQP_EVENT_BLOCKED: {
+        if (!c->cap_blocked)
+            return; /* see read_capabilities; the engine still holds publishes while blocked */
         compat_frame *f = method_frame(0, AMQP_CONNECTION_BLOCKED_METHOD, sizeof(amqp_connection_blocked_t), &d);
         if (f)
             ((amqp_connection_blocked_t *)d)->reason = compat_pool_dup(&f->pool, e->name.bytes, e->name.len);
@@ -747,17 +961,27 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
         break;
     }
     case SWAMQP_EVENT_UNBLOCKED: {
+        if (!c->cap_blocked)
+            return;
         compat_frame *f = method_frame(0, AMQP_CONNECTION_UNBLOCKED_METHOD, sizeof(amqp_connection_unblocked_t), &d);
         fl_add(&l, f);
         break;
     }
     case SWAMQP_EVENT_CHANNEL_CLOSED: {
+        /* every event of the channel came before this one: its number is free now */
+        int state = c->s_state[e->channel];
+        c->s_state[e->channel] = COMPAT_CH_OPEN;
+        c->s2u[e->channel] = 0;
+        compat_consumer_remove(c, e->channel, NULL, 0, 1);
         if (uch == 0)
-            return; /* our own close, or already reported by a failed call */
-        const swamqp_error *er = e->error;
-        compat_forget_channel(c, e->channel);
-        if (er == NULL || er->origin != SWAMQP_ORIGIN_BROKER)
             return;
+        if (state == COMPAT_CH_OPEN && c->u2s[uch] == e->channel)
+            c->u2s[uch] = 0;
+        if (state == COMPAT_CH_CLOSE_REPORTED)
+            return; /* a failed call reported the broker's close already */
+        const swamqp_error *er = e->error;
+        if (er == NULL || er->origin != SWAMQP_ORIGIN_BROKER)
+            return; /* our own close */
         compat_frame *f = method_frame(uch, AMQP_CHANNEL_CLOSE_METHOD, sizeof(amqp_channel_close_t), &d);
         if (f) {
             amqp_channel_close_t *x = d;
@@ -797,8 +1021,9 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
 }
 
 /* Moves queued swamqp events into the frame queue, waiting up to timeout_ms for the first. */
-static int pump(amqp_connection_state_t c, uint32_t timeout_ms)
+static int pump_count(amqp_connection_state_t c, uint32_t timeout_ms, size_t *handled)
 {
+    *handled = 0;
     if (c->sw == NULL)
         return AMQP_STATUS_SOCKET_CLOSED;
     swamqp_event ev[64];
@@ -813,7 +1038,15 @@ static int pump(amqp_connection_state_t c, uint32_t timeout_ms)
     for (size_t i = 0; i < n; i++)
         on_event(c, &ev[i]);
     swamqp_events_release(c->sw);
+    *handled = n;
+    compat_readiness_update(c);
     return AMQP_STATUS_OK;
+}
+
+static int pump(amqp_connection_state_t c, uint32_t timeout_ms)
+{
+    size_t n;
+    return pump_count(c, timeout_ms, &n);
 }
 
 static int64_t now_ms(void)
@@ -840,6 +1073,10 @@ static compat_frame *find_frame(amqp_connection_state_t c, int channel, int64_t 
         }
         if (c->sw == NULL) {
             *status = AMQP_STATUS_SOCKET_CLOSED;
+            return NULL;
+        }
+        if (c->timed_out) {
+            *status = AMQP_STATUS_CONNECTION_CLOSED; /* see rpc_timed_out */
             return NULL;
         }
         if (c->closed && c->dead_status) {
@@ -893,12 +1130,16 @@ static void unlink_frame(amqp_connection_state_t c, compat_frame *f, compat_fram
     if (c->tail == f)
         c->tail = prev;
     f->next = NULL;
+    if (c->head == NULL)
+        compat_readiness_update(c);
 }
 
 /* Hands a frame out: its memory joins the connection pool (freed by amqp_release_buffers). */
 static void hand_out(amqp_connection_state_t c, compat_frame *f, amqp_frame_t *out)
 {
     *out = f->frame;
+    if (f->frame.frame_type == AMQP_FRAME_METHOD && f->frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD)
+        compat_channel_close_reported(c, f->frame.channel);
     compat_pool_take(&c->pool, &f->pool);
     free(f);
 }
@@ -959,34 +1200,29 @@ amqp_rpc_reply_t amqp_basic_get(amqp_connection_state_t c, amqp_channel_t ch, am
     if (!s)
         return c->reply;
     swamqp_error err;
-    swamqp_message *m = NULL;
-    int rc = swamqp_basic_get(c->sw, s, sb(queue), no_ack ? SWAMQP_NO_ACK : 0, &m, compat_rpc_timeout(c), &err);
+    int rc = AWAIT(c, err, swamqp_basic_get_async(c->sw, s, sb(queue), no_ack ? SWAMQP_NO_ACK : 0, &id_, &err));
     if (rc != SWAMQP_OK) {
         rpc_fail(c, ch, rc, &err);
         return c->reply;
     }
-    if (m == NULL) {
+    if (!c->await_has_message) {
         amqp_basic_get_empty_t *e = result(c, AMQP_BASIC_GET_EMPTY_METHOD, sizeof *e);
         (void)e;
         return c->reply;
     }
+    /* the message's header and body frames go in front of the queue, for amqp_read_message */
+    flist l = {c->await_frames, NULL, 0};
+    c->await_frames = NULL;
+    for (compat_frame *f = l.head; f; f = f->next)
+        l.tail = f;
+    c->await_has_message = 0;
     amqp_basic_get_ok_t *ok = result(c, AMQP_BASIC_GET_OK_METHOD, sizeof *ok);
-    if (ok) {
-        ok->delivery_tag = m->delivery_tag;
-        ok->redelivered = m->redelivered;
-        ok->exchange = compat_pool_dup(&c->pool, m->exchange.bytes, m->exchange.len);
-        ok->routing_key = compat_pool_dup(&c->pool, m->routing_key.bytes, m->routing_key.len);
-        ok->message_count = m->message_count;
-        flist l = {NULL, NULL, 0};
-        content_frames(c, &l, ch, m);
-        if (l.failed) {
-            fl_free(&l);
-            compat_reply_library(c, AMQP_STATUS_NO_MEMORY);
-        } else {
-            enqueue_front(c, &l);
-        }
+    if (ok == NULL) {
+        fl_free(&l);
+        return c->reply;
     }
-    swamqp_message_free(m);
+    *ok = c->await_get;
+    enqueue_front(c, &l);
     return c->reply;
 }
 
@@ -1175,6 +1411,9 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
         return AMQP_STATUS_INVALID_PARAMETER;
     switch (id) {
     case AMQP_CHANNEL_CLOSE_OK_METHOD:
+        if (ch != 0)
+            c->u_unacked[ch] = 0;
+        return AMQP_STATUS_OK; /* swiftamqp answers the broker itself */
     case AMQP_CONNECTION_CLOSE_OK_METHOD:
     case AMQP_CHANNEL_FLOW_OK_METHOD:
         return AMQP_STATUS_OK; /* swiftamqp answers the broker itself */

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,37 +445,47 @@ void amqp_default_connection_info(struct amqp_connection_info *ci)
     ci->ssl = 0;
 }
 
-static int hexval(int c)
+/* One component of an AMQP URL, percent-decoded in place: reads from *pp up to a delimiter,
+ * writes the decoded text from the component's start and NUL-terminates it. The delimiters are
+ * NUL, '/', '?', '#', '[' and ']', and also ':' and '@' when `colon_at` is set. Returns the
+ * delimiter (*pp then points past it), or '%' for a bad escape. An escape is librabbitmq's: what
+ * sscanf's "%2x" reads from the two characters after '%' (so "% 1" and "%+1" are accepted), and
+ * nothing above CHAR_MAX. */
+static char url_component(char **pp, int colon_at)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decodes s in place; 0 on a bad escape. */
-static int decode_in_place(char *s)
-{
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (*r == '%') {
-            int hi = hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
-            if (hi < 0 || lo < 0)
-                return 0;
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
+    char *r = *pp, *w = *pp;
+    for (;;) {
+        char ch = *r++;
+        if (ch == '\0' || ch == '/' || ch == '?' || ch == '#' || ch == '[' || ch == ']' ||
+            (colon_at && (ch == ':' || ch == '@'))) {
+            *w = '\0';
+            *pp = r;
+            return ch;
         }
+        if (ch == '%') {
+            unsigned int v = 0;
+            int used = 0;
+            if (sscanf(r, "%2x%n", &v, &used) != 1 || used != 2 || v > CHAR_MAX)
+                return '%';
+            *w++ = (char)v;
+            r += 2;
+            continue;
+        }
+        *w++ = ch;
     }
-    *w = '\0';
-    return 1;
 }
 
-/* amqp[s]://[user[:password]@]host[:port][/vhost], parsed in place as librabbitmq does: the
- * strings of `parsed` point into `url`. */
+/* amqp[s]://[user[:password]@]host[:port][/vhost], in place like librabbitmq's: the strings of
+ * `parsed` point into `url`. The steps, and so the odd corners, are librabbitmq 0.11's:
+ *  1. a first component up to a delimiter (':' and '@' included);
+ *  2. after ':', a second one: the port, or the password when '@' follows;
+ *  3. after '@', the first was the user and the second (if any) the password; the host follows;
+ *  4. '[' opens an IPv6 literal (':' and '@' are plain characters in it), allowed only where the
+ *     host so far is empty and no port was read, closed by ']' and followed by nothing but a
+ *     delimiter; it is the host even when empty;
+ *  5. after ':' a port (again: "amqp://h:x:5" has port 5);
+ *  6. after '/' the vhost, which must end the URL.
+ * An empty host keeps "localhost"; a port is strtol's decimal number in 0..65535. */
 int amqp_parse_url(char *url, struct amqp_connection_info *parsed)
 {
     amqp_default_connection_info(parsed);
@@ -490,64 +501,53 @@ int amqp_parse_url(char *url, struct amqp_connection_info *parsed)
     } else {
         return AMQP_STATUS_BAD_URL;
     }
-    char *slash = strchr(p, '/');
-    char *vhost = NULL;
-    if (slash) {
-        *slash = '\0';
-        vhost = slash + 1;
+    char *host = p, *port = NULL;
+    char d = url_component(&p, 1);
+    if (d == ':') {
+        port = p;
+        d = url_component(&p, 1);
     }
-    char *at = strrchr(p, '@');
-    char *hostport = p;
-    if (at) {
-        *at = '\0';
-        hostport = at + 1;
-        char *colon = strchr(p, ':');
-        if (colon) {
-            *colon = '\0';
-            parsed->password = colon + 1;
-        }
-        parsed->user = p;
+    if (d == '@') {
+        parsed->user = host;
+        if (port != NULL)
+            parsed->password = port;
+        port = NULL;
+        host = p;
+        d = url_component(&p, 1);
     }
-    char *port = NULL;
-    if (hostport[0] == '[') {
-        char *close = strchr(hostport, ']');
-        if (close == NULL)
+    if (d == '[') {
+        if (host[0] != '\0' || port != NULL)
             return AMQP_STATUS_BAD_URL;
-        *close = '\0';
-        hostport++;
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1] != '\0')
+        char *literal = p;
+        if (url_component(&p, 0) != ']')
             return AMQP_STATUS_BAD_URL;
-    } else {
-        char *colon = strchr(hostport, ':');
-        if (colon) {
-            *colon = '\0';
-            port = colon + 1;
-        }
+        parsed->host = literal;
+        char *after = p;
+        d = url_component(&p, 1);
+        if (after[0] != '\0')
+            return AMQP_STATUS_BAD_URL;
+    } else if (host[0] != '\0') {
+        parsed->host = host;
     }
-    if (hostport[0] != '\0')
-        parsed->host = hostport;
+    if (d == ':') {
+        port = p;
+        d = url_component(&p, 1);
+    }
+    if (d == '/') {
+        char *vhost = p;
+        d = url_component(&p, 1);
+        if (d != '\0')
+            return AMQP_STATUS_BAD_URL;
+        parsed->vhost = vhost;
+    } else if (d != '\0') {
+        return AMQP_STATUS_BAD_URL;
+    }
     if (port != NULL) {
         char *end;
         long v = strtol(port, &end, 10);
-        if (port[0] == '\0' || *end != '\0' || v < 0 || v > 65535)
+        if (end == port || *end != '\0' || v < 0 || v > 65535)
             return AMQP_STATUS_BAD_URL;
         parsed->port = (int)v;
-    }
-    if (hostport[0] != '\0' && !decode_in_place(hostport))
-        return AMQP_STATUS_BAD_URL;
-    if (at) {
-        if (!decode_in_place(parsed->user))
-            return AMQP_STATUS_BAD_URL;
-        if (parsed->password != NULL && parsed->password > url && parsed->password < hostport &&
-            !decode_in_place(parsed->password))
-            return AMQP_STATUS_BAD_URL;
-    }
-    if (vhost != NULL) {
-        if (!decode_in_place(vhost))
-            return AMQP_STATUS_BAD_URL;
-        parsed->vhost = vhost;
     }
     return AMQP_STATUS_OK;
 }
