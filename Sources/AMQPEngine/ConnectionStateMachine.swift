@@ -408,9 +408,11 @@ public struct ConnectionStateMachine {
             return
         }
         if channel.state == .closing {
-            // Between our channel.close and its close-ok everything else is discarded.
+            // Between our channel.close and its close-ok other methods are discarded, as AMQP asks;
+            // content (deliveries, returns) and confirms still reach the application: a no-ack
+            // delivery discarded here would be lost, the broker counts it delivered.
             switch method {
-            case .channelCloseOk, .channelClose: break
+            case .channelCloseOk, .channelClose, .basicReturn: break
             default: return
             }
         }
@@ -539,8 +541,6 @@ public struct ConnectionStateMachine {
                                     into out: inout EngineOutput) -> Bool {
         guard channels.isRaw(number) == false else { return false }
         let covered = inChannel(number) { channel -> Int in
-            // Between our channel.close and its close-ok everything else is discarded.
-            guard channel.state != .closing else { return 0 }
             guard channel.confirms != nil else {
                 out.events.append(.confirm(channel: number, ack: ack, deliveryTag: brokerTag, multiple: multiple))
                 return 0
@@ -592,7 +592,6 @@ public struct ConnectionStateMachine {
         guard channels.isRaw(number) == false else { return nil }
         let message = newMessage(.delivery, channel: number)
         let outcome = inChannel(number) { channel -> ContentOutcome? in
-            if channel.state == .closing { return .nothing }
             guard channel.assembly == nil else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "a new message began on channel \(number) before the last one ended")
             }
@@ -638,7 +637,6 @@ public struct ConnectionStateMachine {
         let maxSize = configuration.maxMessageSize
         let outcome = inChannel(number) { channel -> ContentOutcome in
             if channel.raw { return .raw }
-            if channel.state == .closing { return .nothing }
             guard channel.assembly?.headerSeen == false else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(number)")
             }
@@ -669,7 +667,6 @@ public struct ConnectionStateMachine {
         guard state == .open || state == .closing else { return }
         let outcome = inChannel(number) { channel -> ContentOutcome in
             if channel.raw { return .raw }
-            if channel.state == .closing { return .nothing }
             guard channel.assembly?.headerSeen == true, let total = channel.assembly?.bodySize, let received = channel.assembly?.received else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "body frame without a content header on channel \(number)")
             }

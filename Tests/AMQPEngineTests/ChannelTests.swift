@@ -80,6 +80,26 @@ import Testing
         #expect(server.takeEvents().contains { if case .delivery(let m) = $0 { return m.body.isEmpty && m.consumerTag == "c" } else { return false } })
     }
 
+    /// A no-ack delivery the broker sent before it saw our channel.close is the application's:
+    /// discarding it would lose it. Other methods in that window are still discarded.
+    @Test func deliveriesAfterOurChannelCloseAreStillHandedOut() throws {
+        var server = ServerScript()
+        try server.open()
+        let channel = try server.openChannel()
+        let close = server.request()
+        try server.drive { $0.closeChannel(channel, request: close, into: &$1) }
+        _ = server.takeSent()
+        try server.serverSends(channel: channel, .basicDeliver(BasicDeliver(consumerTag: "c", deliveryTag: 7, exchange: "", routingKey: "q")))
+        try server.serverSends(.header(channel: channel, ContentHeader(bodySize: 2, properties: BasicProperties())))
+        try server.serverSends(.body(channel: channel, Bytes("hi")))
+        try server.serverSends(channel: channel, .basicQosOk(BasicQosOk()))
+        try server.serverSends(channel: channel, .channelCloseOk(ChannelCloseOk()))
+        let events = server.takeEvents()
+        #expect(events.contains { if case .delivery(let m) = $0 { return m.deliveryTag == 7 && m.body == Bytes("hi") } else { return false } })
+        #expect(events.contains { $0.completionResult?.0 == close })
+        #expect(server.engine.state == .open)
+    }
+
     @Test func bodyLargerThanMaxMessageSizeClosesTheConnection() throws {
         var server = ServerScript { $0.maxMessageSize = 1000 }
         try server.open()
