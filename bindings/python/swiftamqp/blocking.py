@@ -1059,6 +1059,11 @@ class BlockingConnection:
         return self._recovering
 
     @property
+    def recoveries(self) -> int:
+        """How many automatic recoveries completed on this connection."""
+        return self._recovered_count
+
+    @property
     def blocked(self) -> bool:
         """True while the broker blocks this connection's publishing (connection.blocked)."""
         return self._blocked
