@@ -679,7 +679,24 @@ def _text_of(value: Any) -> str:
     return "" if value is None else str(value.value if isinstance(value, enum.Enum) else value)
 
 
+def _bytes_offset() -> int:
+    """Where a bytes object's data starts relative to id() (CPython: after the object header),
+    checked against ctypes; -1 where id() is not an address (then ctypes.cast is used)."""
+    probes = [b"swiftamqp", b"x" * 100]
+    offsets = {ctypes.cast(p, _c_void_p).value - id(p) for p in probes}
+    if len(offsets) == 1:
+        offset = offsets.pop()
+        if 0 < offset < 256:
+            return offset
+    return -1
+
+
+_BYTES_OFFSET = _bytes_offset()
+
+
 def _body_struct(body: Any) -> Tuple[Any, bytes]:
+    if type(body) is bytes and _BYTES_OFFSET > 0:
+        return (_Bytes(id(body) + _BYTES_OFFSET, len(body)) if body else _EMPTY), body
     if isinstance(body, str):
         body = body.encode("utf-8")
     elif not isinstance(body, bytes):
@@ -1923,20 +1940,32 @@ class BlockingChannel:
         handle = conn._native.handle
         if handle is None or self._closed_exc is not None or conn._closed_exc is not None or self._closing:
             raise self._unusable()
-        ex = _name(exchange, "exchange")
-        rk = _name(routing_key, "routing_key")
-        cbody, body = _body_struct(body)
-        props = _c_properties(properties)
+        try:
+            ex = _names[exchange]
+        except (KeyError, TypeError):
+            ex = _name(exchange, "exchange")
+        try:
+            rk = _names[routing_key]
+        except (KeyError, TypeError):
+            rk = _name(routing_key, "routing_key")
+        if type(body) is bytes and _BYTES_OFFSET > 0:  # the common case, inline
+            cbody = _Bytes(id(body) + _BYTES_OFFSET, len(body)) if body else _EMPTY
+        else:
+            cbody, body = _body_struct(body)
+        props = None if properties is None else _c_properties(properties)
         flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
         if self._confirm:
             self._publish_confirmed(handle, ex, rk, flags, props, cbody, body, mandatory)
             return
-        err, ref = _thread_error()
+        try:
+            err, ref = _tls.error
+        except AttributeError:
+            err, ref = _thread_error()
         rc = _publish(handle, self._number, ex[1], rk[1], flags, props, cbody, None, conn._publish_ms, ref)
         if rc:
             raise self._error(rc, err)
         conn._publishes += 1
-        if not conn._publishes % _HOUSEKEEPING:
+        if not conn._publishes & (_HOUSEKEEPING - 1):
             conn._housekeeping()
 
     def _publish_confirmed(self, handle: Any, ex: Tuple[bytes, Any], rk: Tuple[bytes, Any], flags: int,
