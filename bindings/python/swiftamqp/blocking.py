@@ -63,6 +63,7 @@ from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Sequen
 from . import _ffi
 from . import exceptions as _exc
 from ._errors import ErrorInfo, make_exception
+from . import _reader
 from ._reader import EVENT_HEAD, EVENT_SIZE, M, read, read_message, text
 from ._table import decode_table_at, encode_table, read_bytes
 from .tls import TLSOptions, merge_ssl
@@ -824,6 +825,8 @@ def _property_readers() -> List[Tuple[int, str, Callable[[Tuple[Any, ...]], Any]
 
 
 _PROPERTY_READERS = _property_readers()
+_string_at_raw = ctypes._string_at  # type: ignore[attr-defined] # the C function behind string_at
+_reader_texts = _reader._texts      # text()'s cache of decoded names
 _readers_by_flags: Dict[int, Tuple[Tuple[str, Callable[[Tuple[Any, ...]], Any]], ...]] = {}
 _new = object.__new__
 
@@ -1404,13 +1407,30 @@ class BlockingConnection:
         view = self._events_view
         head = EVENT_HEAD.unpack_from
         events = self._events
+        # the hot path (deliveries), with everything it uses in locals
+        delivery = _ffi.SWAMQP_EVENT_DELIVERY
+        fields_at = read_message
+        string_at = _string_at_raw
+        texts = _reader_texts
+        decode = text
+        deliver = Basic.Deliver
+        new = _new
+        props_cls = BasicProperties
+        props_from = _properties_from
         for i in range(n):
             kind, ch, msg = head(view, i * EVENT_SIZE)
-            if kind == _ffi.SWAMQP_EVENT_DELIVERY:
-                f = read_message(msg)
-                tag = text(read(f[_F_CTAG], f[_F_CTAG_LEN]))
-                append((_K_DELIVERY, ch, tag, (_deliver_from(f, tag), _properties_from(f),
-                                               read(f[_F_BODY], f[_F_BODY_LEN]))))
+            if kind == delivery:
+                f = fields_at(msg)
+                raw = string_at(f[_F_CTAG], f[_F_CTAG_LEN]) if f[_F_CTAG_LEN] else b""
+                tag = texts.get(raw) or decode(raw)
+                raw = string_at(f[_F_EXCHANGE], f[_F_EXCHANGE_LEN]) if f[_F_EXCHANGE_LEN] else b""
+                exchange = texts.get(raw) or decode(raw)
+                raw = string_at(f[_F_RKEY], f[_F_RKEY_LEN]) if f[_F_RKEY_LEN] else b""
+                routing_key = texts.get(raw) or decode(raw)
+                body = string_at(f[_F_BODY], f[_F_BODY_LEN]) if f[_F_BODY_LEN] else b""
+                append((_K_DELIVERY, ch, tag, (
+                    deliver(tag, f[_F_DELIVERY_TAG], f[_F_REDELIVERED], exchange, routing_key),
+                    props_from(f) if f[_F_FLAGS] else new(props_cls), body)))
                 continue
             ev = events[i]
             if kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK or kind == _ffi.SWAMQP_EVENT_CONFIRM_NACK:
@@ -1463,10 +1483,14 @@ class BlockingConnection:
     def _route(self, items: List[Tuple[Any, ...]]) -> None:
         """Under _lock: hands each copied event to whom it belongs."""
         channels = self._channels
+        last_number = -1
+        ch: Optional[BlockingChannel] = None
         for item in items:
             kind = item[0]
             if kind == _K_DELIVERY:
-                ch = channels.get(item[1])
+                if item[1] != last_number:
+                    last_number = item[1]
+                    ch = channels.get(last_number)
                 if ch is not None and ch._closed_exc is None:
                     gen = ch._gen
                     if gen is not None and item[2] == gen.tag:
@@ -1475,7 +1499,9 @@ class BlockingConnection:
                         ch._pending.append((_DELIVERY, item[2], item[3]))
                 else:
                     log.debug("delivery on channel %d dropped (channel closed)", item[1])
-            elif kind == _K_CONFIRM:
+                continue
+            last_number = -1  # other events may close or replace channels
+            if kind == _K_CONFIRM:
                 ch = channels.get(item[1])
                 if ch is not None:
                     ch._on_confirm(item[2], item[3], item[4], item[5], item[6])
