@@ -2496,15 +2496,18 @@ class BlockingChannel:
             self._pending.append((_CANCEL, tag, None))
 
     def _dispatch_pending(self) -> int:
-        """Runs this channel's pending callbacks (the caller claimed the channel)."""
-        pending = self._pending
+        """Runs this channel's pending callbacks (the caller claimed the channel). Items are
+        taken under the lock one by one: basic_cancel on another thread may take a consumer's
+        undispatched deliveries out of the queue meanwhile."""
         consumers = self._consumers
+        lock = self._connection._lock
         ran = 0
         while True:
-            try:
+            with lock:
+                pending = self._pending
+                if not pending:
+                    return ran
                 kind, tag, payload = pending.popleft()
-            except IndexError:
-                return ran
             ran += 1
             if kind == _DELIVERY:
                 info = consumers.get(tag)
@@ -2512,7 +2515,6 @@ class BlockingChannel:
                     info.callback(self, payload[0], payload[1], payload[2])
                 else:
                     self._not_dispatched(info, tag, payload)
-                pending = self._pending  # basic_cancel may have replaced it
             elif kind == _RETURN:
                 for cb in list(self._return_cbs):
                     cb(self, payload.method, payload.properties, payload.body)
