@@ -116,8 +116,8 @@ class ConnectionClosed(_PikaArgs, _exc.ConnectionClosed):
 
     def __init__(self, reply_code: int, reply_text: str) -> None:
         AMQPConnectionError.__init__(self, int(reply_code), str(reply_text))
-        self.reply_code = int(reply_code)
-        self.reply_text = str(reply_text)
+        self.reply_code = int(reply_code)  # type: ignore[assignment]
+        self.reply_text = str(reply_text)  # type: ignore[assignment]
 
 
 class ConnectionClosedByBroker(ConnectionClosed):
@@ -143,7 +143,7 @@ class ConnectionBlockedTimeout(AMQPConnectionError, _exc.AMQPTimeoutError):
     def __init__(self, message: str) -> None:
         AMQPConnectionError.__init__(self, message)
         self.message = message
-        self.status = _ffi.SWAMQP_ERR_TIMEOUT
+        self.status = _ffi.SWAMQP_ERR_TIMEOUT  # type: ignore[assignment]
 
 
 class ConnectError(AMQPConnectionError, _exc.ConnectError):
@@ -152,7 +152,7 @@ class ConnectError(AMQPConnectionError, _exc.ConnectError):
     def __init__(self, message: str, status: Optional[int] = None) -> None:
         AMQPConnectionError.__init__(self, message)
         self.message = message
-        self.status = status
+        self.status = status  # type: ignore[assignment]
 
 
 class AuthenticationError(AMQPConnectionError, _exc.AuthenticationError):
@@ -161,7 +161,7 @@ class AuthenticationError(AMQPConnectionError, _exc.AuthenticationError):
     def __init__(self, message: str, status: Optional[int] = None) -> None:
         AMQPConnectionError.__init__(self, message)
         self.message = message
-        self.status = status
+        self.status = status  # type: ignore[assignment]
 
 
 class ProbableAuthenticationError(AuthenticationError):
@@ -177,8 +177,8 @@ class ChannelClosed(_PikaArgs, _exc.ChannelClosed):
 
     def __init__(self, reply_code: int, reply_text: str) -> None:
         AMQPChannelError.__init__(self, int(reply_code), str(reply_text))
-        self.reply_code = int(reply_code)
-        self.reply_text = str(reply_text)
+        self.reply_code = int(reply_code)  # type: ignore[assignment]
+        self.reply_text = str(reply_text)  # type: ignore[assignment]
 
 
 class ChannelClosedByBroker(ChannelClosed):
@@ -667,7 +667,7 @@ def _name(value: Any, what: str) -> Tuple[bytes, Any]:
         return _NO_NAME
     else:
         raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
-    entry = (raw, _Bytes(ctypes.cast(raw, _c_void_p).value, len(raw)) if raw else _EMPTY)
+    entry = (raw, _Bytes(_address(raw), len(raw)) if raw else _EMPTY)
     if len(_names) >= 4096:
         _names.clear()
     _names[value] = entry
@@ -680,11 +680,16 @@ def _text_of(value: Any) -> str:
     return "" if value is None else str(value.value if isinstance(value, enum.Enum) else value)
 
 
+def _address(data: bytes) -> int:
+    """The address of a bytes object's data (for a swamqp_bytes; keep `data` alive meanwhile)."""
+    return ctypes.cast(data, _c_void_p).value or 0  # type: ignore[arg-type]
+
+
 def _bytes_offset() -> int:
     """Where a bytes object's data starts relative to id() (CPython: after the object header),
     checked against ctypes; -1 where id() is not an address (then ctypes.cast is used)."""
     probes = [b"swiftamqp", b"x" * 100]
-    offsets = {ctypes.cast(p, _c_void_p).value - id(p) for p in probes}
+    offsets = {_address(p) - id(p) for p in probes}
     if len(offsets) == 1:
         offset = offsets.pop()
         if 0 < offset < 256:
@@ -709,7 +714,7 @@ def _body_struct(body: Any) -> Tuple[Any, bytes]:
             raise TypeError("body must be bytes or str, not %s" % type(body).__name__)
     if not body:
         return _EMPTY, body
-    return _Bytes(ctypes.cast(body, _c_void_p).value, len(body)), body
+    return _Bytes(_address(body), len(body)), body
 
 
 _PROPERTY_NAMES = ("content_type", "content_encoding", "headers", "delivery_mode", "priority",
@@ -744,7 +749,7 @@ class _CProperties:
                 if len(raw) > 255:
                     raise ValueError("BasicProperties.%s is longer than 255 bytes" % name)
                 keep.append(raw)
-                setattr(p, name, _Bytes(ctypes.cast(raw, _c_void_p).value if raw else None, len(raw)))
+                setattr(p, name, _Bytes(_address(raw) if raw else None, len(raw)))
             elif name in ("delivery_mode", "priority"):
                 if isinstance(value, DeliveryMode):
                     value = value.value
@@ -806,21 +811,30 @@ _F_DELIVERY_TAG, _F_REDELIVERED = M["delivery_tag"], M["redelivered"]
 _F_MESSAGE_COUNT, _F_REPLY_CODE = M["message_count"], M["reply_code"]
 
 
+def _short_reader(p: int, n: int) -> Callable[[Tuple[Any, ...]], Any]:
+    return lambda f: text(read(f[p], f[n]))
+
+
+def _table_reader(c: int, e: int) -> Callable[[Tuple[Any, ...]], Any]:
+    return lambda f: decode_table_at(f[c], f[e])
+
+
+def _field_reader(i: int) -> Callable[[Tuple[Any, ...]], Any]:
+    return lambda f: f[i]
+
+
 def _property_readers() -> List[Tuple[int, str, Callable[[Tuple[Any, ...]], Any]]]:
-    out = []
+    """(flag, name, read(fields)) per property, reading the flattened swamqp_message fields."""
+    out: List[Tuple[int, str, Callable[[Tuple[Any, ...]], Any]]] = []
     for name in _PROPERTY_NAMES:
         key = "properties." + name
-        flag = _PROP_FLAGS[name]
         if name in _SHORT:
-            def reader(f, p=M[key + ".bytes"], n=M[key + ".len"]):
-                return text(read(f[p], f[n]))
+            reader = _short_reader(M[key + ".bytes"], M[key + ".len"])
         elif name == "headers":
-            def reader(f, c=M[key + ".count"], e=M[key + ".entries"]):
-                return decode_table_at(f[c], f[e])
+            reader = _table_reader(M[key + ".count"], M[key + ".entries"])
         else:
-            def reader(f, i=M[key]):
-                return f[i]
-        out.append((flag, name, reader))
+            reader = _field_reader(M[key])
+        out.append((_PROP_FLAGS[name], name, reader))
     return out
 
 
@@ -1103,7 +1117,7 @@ class BlockingConnection:
         rc = _lib.swamqp_connection_stats(handle, _byref(stats))
         if rc:
             raise self._map_error(ErrorInfo(rc), channel=None)
-        return {name: getattr(stats, name) for name, _ in _ffi.swamqp_stats._fields_}
+        return {field[0]: getattr(stats, field[0]) for field in _ffi.swamqp_stats._fields_}
 
     # ----------------------------------------------------------------------------------------
     # Channels
@@ -1215,7 +1229,7 @@ class BlockingConnection:
         why = reason.encode("utf-8")
         keep = ctypes.create_string_buffer(secret, len(secret))
         c_secret = _Bytes(ctypes.addressof(keep) if secret else None, len(secret))
-        c_reason = _Bytes(ctypes.cast(why, _c_void_p).value if why else None, len(why))
+        c_reason = _Bytes(_address(why) if why else None, len(why))
 
         def call(handle: Any, timeout_ms: int, err: Any) -> int:
             return _lib.swamqp_connection_update_secret(handle, c_secret, c_reason, timeout_ms, err)
@@ -2017,8 +2031,8 @@ class BlockingChannel:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 if conn._blocked:
-                    raise ConnectionBlockedTimeout("publish waited %.1f s while the broker blocks the connection" % limit)
-                raise AMQPTimeoutError("publish could not be queued within %.1f s (outbound buffer full or "
+                    raise ConnectionBlockedTimeout("publish waited %s s while the broker blocks the connection" % limit)
+                raise AMQPTimeoutError("publish could not be queued within %s s (outbound buffer full or "
                                        "max_unconfirmed reached)" % limit, _ffi.SWAMQP_ERR_TIMEOUT)
             # Publishing must pause: let confirms (or unblocked) come in, then try again.
             conn._wait(lambda: self._closed_exc is not None or conn._closed_exc is not None,
@@ -2032,7 +2046,9 @@ class BlockingChannel:
                     if w is waiter:
                         del self._outstanding[s]
             if not waiter.done:
-                raise AMQPTimeoutError("no confirm for the publish within %.1f s" % limit, _ffi.SWAMQP_ERR_TIMEOUT)
+                if conn._closed_exc is not None or conn._native.handle is None:
+                    raise conn._closed_error()
+                raise AMQPTimeoutError("no confirm for the publish within %s s" % limit, _ffi.SWAMQP_ERR_TIMEOUT)
         if waiter.error is not None:
             raise _copy(waiter.error)
         if not waiter.ack:
@@ -2465,9 +2481,9 @@ class BlockingChannel:
                 waiter = out.pop(seq)
                 waiter.done, waiter.ack, waiter.error = True, ack, error
         else:
-            waiter = out.pop(tag, None)
-            if waiter is not None:
-                waiter.done, waiter.ack, waiter.error = True, ack, error
+            single = out.pop(tag, None)
+            if single is not None:
+                single.done, single.ack, single.error = True, ack, error
 
     def _on_return(self, returned: ReturnedMessage) -> None:
         """Under the lock: a basic.return. RabbitMQ sends it before the publish's confirm, so in
@@ -2610,32 +2626,36 @@ def _apply_options(opts: Any, kwargs: Dict[str, Any], keep: List[Any]) -> None:
         array = (_Bytes * len(ders))()
         for i, der in enumerate(ders):
             keep.append(der)
-            array[i] = _Bytes(ctypes.cast(der, _c_void_p).value, len(der))
+            array[i] = _Bytes(_address(der), len(der))
         keep.append(array)
         opts.tls_ca_certificates = ctypes.addressof(array)
         opts.tls_ca_certificate_count = len(ders)
     endpoints = kwargs.get("endpoints")
     if endpoints:
-        array = (_ffi.swamqp_endpoint * len(endpoints))()
+        hosts = (_ffi.swamqp_endpoint * len(endpoints))()
         for i, endpoint in enumerate(endpoints):
             if isinstance(endpoint, str):
-                host, _, port = endpoint.rpartition(":") if ":" in endpoint else (endpoint, "", "5672")
-                host = host.strip("[]")
-                port = int(port)
+                if endpoint.startswith("["):  # [IPv6]:port
+                    host, _, rest = endpoint[1:].partition("]")
+                    port_text = rest[1:] if rest.startswith(":") else "5672"
+                else:
+                    host, sep, port_text = endpoint.partition(":")
+                    port_text = port_text if sep else "5672"
+                port = int(port_text)
             else:
                 host, port = endpoint
             raw = _c_string(host, "endpoint host")
             keep.append(raw)
-            array[i].host = raw
-            array[i].port = int(port)
-        keep.append(array)
-        opts.endpoints = ctypes.addressof(array)
+            hosts[i].host = raw
+            hosts[i].port = int(port)
+        keep.append(hosts)
+        opts.endpoints = ctypes.addressof(hosts)
         opts.endpoint_count = len(endpoints)
-    name = kwargs.get("connection_name")
-    if name is not None:
-        raw = _c_string(name, "connection_name")
-        keep.append(raw)
-        opts.connection_name = raw
+    connection_name = kwargs.get("connection_name")
+    if connection_name is not None:
+        raw_name = _c_string(connection_name, "connection_name")
+        keep.append(raw_name)
+        opts.connection_name = raw_name
 
 
 def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[str] = None,
@@ -2675,11 +2695,9 @@ def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[s
     err = _ffi.swamqp_error()
     description_host, description_port, description_vhost = "localhost", 5672, "/"
     if url is not None:
-        if isinstance(url, (list, tuple)):
-            url = " ".join(url)
-        url = url.strip()
-        parse = _lib.swamqp_parse_url_list if (" " in url or "," in url) else _lib.swamqp_parse_url
-        rc = parse(_c_string(url, "url"), _byref(opts), _byref(err))
+        text_url = (url if isinstance(url, str) else " ".join(url)).strip()
+        parse = _lib.swamqp_parse_url_list if (" " in text_url or "," in text_url) else _lib.swamqp_parse_url
+        rc = parse(_c_string(text_url, "url"), _byref(opts), _byref(err))
         if rc:
             info = ErrorInfo.take(err, rc)
             raise ValueError(info.message or "invalid AMQP URL (%s)" % _ffi.status_name(rc))
