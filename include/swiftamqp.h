@@ -51,8 +51,8 @@
  *   and a channel opened late is closed again.
  * - Limits. Lengths and counts are size_t; any above 2^63-1, or above a limit named where the
  *   argument is documented, give SWAMQP_ERR_INVALID_ARGUMENT naming the argument, nothing sent.
- *   Short strings (names, keys, tags, property strings) are at most 255 bytes, field-table keys
- *   128, long strings and byte arrays in tables 2^32-1; a published body at most max_message_size.
+ *   Short strings (names, tags, field-table keys, property strings) are at most 255 bytes, long
+ *   strings and byte arrays in tables 2^32-1, a published body at most max_message_size.
  *   The event queue and the outbound buffer have byte limits (options). Past event_queue_limit
  *   the I/O thread stops reading the socket (the broker then holds deliveries) until the
  *   application drains; while a blocking call waits for its reply, reading goes on up to 4 times
@@ -272,7 +272,8 @@ typedef struct swamqp_field_value {
     } value;
 } swamqp_field_value;
 
-/** A table entry; keys are at most 128 bytes (AMQP). */
+/** A table entry; keys are short strings of at most 255 bytes (AMQP 0-9-1 asks for 128; RabbitMQ
+ * and librabbitmq accept 255). */
 typedef struct swamqp_table_entry {
     swamqp_bytes key;
     swamqp_field_value value;
@@ -921,6 +922,60 @@ int swamqp_send_method(swamqp_connection *connection, uint16_t channel, uint16_t
 int swamqp_send_content(swamqp_connection *connection, uint16_t channel, uint16_t class_id, uint16_t method_id,
                         swamqp_bytes arguments, const swamqp_properties *properties, swamqp_bytes body,
                         swamqp_error *error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Codec: the library's own encoder and decoder, for programs that build or read frames       */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Pure functions: no connection; any thread, concurrently. Encoders write into the caller's
+ * `buffer` of `capacity` bytes and set `*written` (may be NULL) to the size the encoding takes,
+ * also when the buffer is too small (then SWAMQP_ERR_INVALID_ARGUMENT, nothing written): call with
+ * capacity 0 to ask. Decoders copy what they decode into library memory and hand out a pointer
+ * that stays valid until swamqp_decoded_free of that same pointer. Malformed input gives
+ * SWAMQP_ERR_INVALID_ARGUMENT with what is wrong in `error` (may be NULL), never a crash.
+ *
+ * Method arguments are given as one swamqp_field_value per argument in the order of the AMQP
+ * 0-9-1 specification (each bit is an argument): bit SWAMQP_FIELD_BOOL, octet SWAMQP_FIELD_U8,
+ * short SWAMQP_FIELD_U16, long SWAMQP_FIELD_U32, longlong SWAMQP_FIELD_U64 (full 64-bit range),
+ * timestamp SWAMQP_FIELD_TIMESTAMP, shortstr and longstr SWAMQP_FIELD_STRING, table
+ * SWAMQP_FIELD_TABLE. The decoder hands them out the same way.
+ */
+
+/** Encodes the arguments of method class_id.method_id (the bytes after the two ids). `fields`:
+ * `count` values (at most 64) as described above; a wrong count or kind, an unknown method or a
+ * shortstr over 255 bytes gives SWAMQP_ERR_INVALID_ARGUMENT naming the argument. */
+int swamqp_method_encode(uint16_t class_id, uint16_t method_id, const swamqp_field_value *fields, size_t count,
+                         void *buffer, size_t capacity, size_t *written, swamqp_error *error);
+
+/** Decodes the `len` argument bytes of method class_id.method_id; `*fields` (required) receives
+ * the values; free it with swamqp_decoded_free. */
+int swamqp_method_decode(uint16_t class_id, uint16_t method_id, const void *bytes, size_t len,
+                         const swamqp_array **fields, swamqp_error *error);
+
+/** Encodes a field table as on the wire: its 4-byte length, then the entries. `table` NULL is the
+ * empty table. */
+int swamqp_table_encode(const swamqp_table *table, void *buffer, size_t capacity, size_t *written,
+                        swamqp_error *error);
+
+/** Decodes one field table (4-byte length, entries) from the start of `bytes`; `*consumed` (may
+ * be NULL) receives the bytes it took, `*table` (required) the table; free it with
+ * swamqp_decoded_free. */
+int swamqp_table_decode(const void *bytes, size_t len, size_t *consumed, const swamqp_table **table,
+                        swamqp_error *error);
+
+/** Encodes basic properties as a content header carries them after class, weight and body size:
+ * the property flags, then the properties present. `properties` NULL: none. */
+int swamqp_properties_encode(const swamqp_properties *properties, void *buffer, size_t capacity, size_t *written,
+                             swamqp_error *error);
+
+/** Decodes what swamqp_properties_encode writes (all `len` bytes); `*properties` (required)
+ * receives them; free it with swamqp_decoded_free. */
+int swamqp_properties_decode(const void *bytes, size_t len, const swamqp_properties **properties,
+                             swamqp_error *error);
+
+/** Frees what a decode function handed out, given that pointer. NULL is accepted; any other
+ * pointer, or a second free, is detected and ignored (SWAMQP_ERR_INVALID_HANDLE). */
+int swamqp_decoded_free(const void *decoded);
 
 #ifdef __cplusplus
 }

@@ -134,6 +134,18 @@ struct ConfirmTracker {
         return sequence
     }
 
+    /// Completes the waits whose publishes are all confirmed now (NACKED when a nack came since
+    /// the last completed wait).
+    mutating func completeSettledWaiters(channel number: UInt16, into out: inout EngineOutput) {
+        guard !waiters.isEmpty, waiters.contains(where: { settled(upTo: $0.upTo) }) else { return }
+        let result: Result<Reply, AMQPError> = nackedSinceWait
+            ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)
+        for waiter in waiters where settled(upTo: waiter.upTo) { out.events.append(.completion(waiter.id, channel: number, result)) }
+        let tracker = self
+        waiters.removeAll { tracker.settled(upTo: $0.upTo) }
+        nackedSinceWait = false
+    }
+
     /// Marks `tag` (or with `multiple` every sequence up to it) confirmed; returns how many it covered.
     mutating func confirm(_ tag: UInt64, multiple: Bool) -> Int {
         let before = unconfirmedCount

@@ -24,6 +24,8 @@ public struct ConnectionStateMachine {
     public private(set) var handshakesCompleted = 0
 
     var channels: [UInt16: ChannelStateMachine] = [:]
+    /// Message objects handed back by the transport once converted for the application (`reuse`).
+    var messagePool: [InboundMessage] = []
     var topology = TopologyRecords()
     /// From an unexpected loss until everything is restored (or recovery gives up).
     public internal(set) var recoveryActive = false
@@ -388,6 +390,11 @@ public struct ConnectionStateMachine {
             if case .violation(let kind, let code, let text) = outcome { violation(kind, code: code, text, into: &out) }
             return
         }
+        switch method {
+        case .basicAck(let ack) where confirmed(number, ack: true, tag: ack.deliveryTag, multiple: ack.multiple, into: &out): return
+        case .basicNack(let nack) where confirmed(number, ack: false, tag: nack.deliveryTag, multiple: nack.multiple, into: &out): return
+        default: break
+        }
         guard var channel = channels[number] else {
             out.events.append(.log(.warning, "dropped \(method.name) for unknown channel \(number)"))
             return
@@ -471,7 +478,7 @@ public struct ConnectionStateMachine {
             return // beginDelivery took it before the channel was read out
 
         case .basicReturn(let returned):
-            let message = InboundMessage(kind: .returned, channel: number)
+            let message = newMessage(.returned, channel: number)
             message.replyCode = returned.replyCode
             message.replyText = returned.replyText
             message.exchange = returned.exchange
@@ -483,7 +490,7 @@ public struct ConnectionStateMachine {
             guard let head = channel.pending.first, head.classID == BasicGet.classID,
                   head.replies.contains(BasicGetOk.methodID) else { break }
             channel.pending.removeFirst()
-            let message = InboundMessage(kind: .getOk, channel: number)
+            let message = newMessage(.getOk, channel: number)
             message.deliveryTag = getOk.deliveryTag &+ channel.deliveryTagOffset
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
             message.redelivered = getOk.redelivered
@@ -496,13 +503,8 @@ public struct ConnectionStateMachine {
             beginContent(&channel, assembly, number, into: &out)
             return
 
-        case .basicAck(let ack):
-            confirmed(&channel, number, ack: true, tag: ack.deliveryTag, multiple: ack.multiple, into: &out)
-            return
-
-        case .basicNack(let nack):
-            confirmed(&channel, number, ack: false, tag: nack.deliveryTag, multiple: nack.multiple, into: &out)
-            return
+        case .basicAck, .basicNack:
+            return // taken by the in-place path before the channel was read out
 
         case .basicCancel(let cancel):
             if !cancel.nowait {
@@ -530,29 +532,29 @@ public struct ConnectionStateMachine {
         violation(.unexpectedFrame, code: .unexpectedFrame, "unexpected \(method.name) on channel \(number)", into: &out)
     }
 
-    /// A broker ack or nack: reported, then waiters complete once nothing is unconfirmed.
-    private mutating func confirmed(_ channel: inout ChannelStateMachine, _ number: UInt16, ack: Bool, tag brokerTag: UInt64, multiple: Bool,
-                                    into out: inout EngineOutput) {
-        guard var confirms = channel.confirms else {
-            out.events.append(.confirm(channel: number, ack: ack, deliveryTag: brokerTag, multiple: multiple))
-            return
-        }
-        let tag = brokerTag &+ confirms.brokerOffset
-        out.events.append(.confirm(channel: number, ack: ack, deliveryTag: tag, multiple: multiple))
-        let covered = UInt64(confirms.confirm(tag, multiple: multiple))
-        if ack { counters.confirmsAcked += covered } else { counters.confirmsNacked += covered }
-        if !ack { confirms.nackedSinceWait = true }
-        let done = confirms.waiters.filter { confirms.settled(upTo: $0.upTo) }
-        if !done.isEmpty {
-            let result: Result<Reply, AMQPError> = confirms.nackedSinceWait
-                ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)
-            for waiter in done { out.events.append(.completion(waiter.id, channel: number, result)) }
-            let tracker = confirms
-            confirms.waiters.removeAll { tracker.settled(upTo: $0.upTo) }
-            confirms.nackedSinceWait = false
-        }
-        channel.confirms = confirms
-        channels[number] = channel
+    /// A broker ack or nack: reported, then waiters complete once nothing is unconfirmed. In place
+    /// (reading the channel out would copy its confirm tracker, whose array would then be copied
+    /// again on the first change: an allocation per confirm). False when there is no such channel
+    /// or it is raw, for the general path to handle.
+    private mutating func confirmed(_ number: UInt16, ack: Bool, tag brokerTag: UInt64, multiple: Bool,
+                                    into out: inout EngineOutput) -> Bool {
+        guard let index = channels.index(forKey: number), !channels.values[index].raw else { return false }
+        let covered = inChannel(number) { channel -> Int in
+            // Between our channel.close and its close-ok everything else is discarded.
+            guard channel.state != .closing else { return 0 }
+            guard channel.confirms != nil else {
+                out.events.append(.confirm(channel: number, ack: ack, deliveryTag: brokerTag, multiple: multiple))
+                return 0
+            }
+            let tag = brokerTag &+ (channel.confirms?.brokerOffset ?? 0)
+            out.events.append(.confirm(channel: number, ack: ack, deliveryTag: tag, multiple: multiple))
+            let covered = channel.confirms?.confirm(tag, multiple: multiple) ?? 0
+            if !ack { channel.confirms?.nackedSinceWait = true }
+            channel.confirms?.completeSettledWaiters(channel: number, into: &out)
+            return covered
+        } ?? 0
+        if ack { counters.confirmsAcked += UInt64(covered) } else { counters.confirmsNacked += UInt64(covered) }
+        return true
     }
 
     private static func reply(for method: Method) -> Reply {
@@ -589,13 +591,13 @@ public struct ConnectionStateMachine {
     /// The hot path of basic.deliver, in place; nil leaves the frame to the general path (no such
     /// channel, or a raw one).
     private mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ContentOutcome? {
+        guard let index = channels.index(forKey: number), !channels.values[index].raw else { return nil }
+        let message = newMessage(.delivery, channel: number)
         let outcome = inChannel(number) { channel -> ContentOutcome? in
-            if channel.raw { return nil }
             if channel.state == .closing { return .nothing }
             guard channel.assembly == nil else {
                 return .violation(.unexpectedFrame, .unexpectedFrame, "a new message began on channel \(number) before the last one ended")
             }
-            let message = InboundMessage(kind: .delivery, channel: number)
             message.consumerTag = deliver.consumerTag
             message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
             message.redelivered = deliver.redelivered
@@ -607,6 +609,26 @@ public struct ConnectionStateMachine {
         }
         return outcome ?? nil
     }
+
+    /// A received-message object: one the application is done with when there is one (`reuse`),
+    /// so a steady stream of deliveries allocates none.
+    private mutating func newMessage(_ kind: InboundMessage.Kind, channel: UInt16) -> InboundMessage {
+        guard let message = messagePool.popLast() else { return InboundMessage(kind: kind, channel: channel) }
+        message.kind = kind
+        message.channel = channel
+        return message
+    }
+
+    /// Takes back a message the application has been handed, when nothing else refers to it.
+    public mutating func reuse(_ message: inout InboundMessage?) {
+        guard messagePool.count < Self.messagePoolLimit, isKnownUniquelyReferenced(&message), let spare = message else { return }
+        message = nil
+        spare.clear()
+        messagePool.append(spare)
+    }
+
+    /// Enough for a full event queue plus the batch the application holds.
+    private static let messagePoolLimit = 4096
 
     /// What a content frame did to its channel's message under assembly.
     private enum ContentOutcome {
@@ -847,10 +869,30 @@ public struct ConnectionStateMachine {
     /// number on a channel in confirm mode, else 0.
     public mutating func publish(_ publish: BasicPublish, properties: BasicProperties, body: UnsafeRawBufferPointer,
                                  channel number: UInt16, into out: inout EngineOutput) -> Result<UInt64, AMQPError> {
-        if let error = usableChannelError(number) { return .failure(error) }
-        if let error = writeContent(.basicPublish(publish), properties: properties, body: body, channel: number, into: &out) {
-            return .failure(error)
+        publish.exchange.withUnsafeBytes { exchange in
+            publish.routingKey.withUnsafeBytes { routingKey in
+                self.publish(exchange: exchange, routingKey: routingKey, mandatory: publish.mandatory, immediate: publish.immediate,
+                             properties: properties, body: body, channel: number, into: &out)
+            }
         }
+    }
+
+    /// basic.publish from the caller's memory (read during the call only): the frames are encoded
+    /// straight into the outbound buffer.
+    public mutating func publish(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, mandatory: Bool,
+                                 immediate: Bool, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                                 channel number: UInt16, into out: inout EngineOutput) -> Result<UInt64, AMQPError> {
+        if let error = usableChannelError(number) { return .failure(error) }
+        let start = out.outbound.count
+        do {
+            try out.outbound.writePublish(channel: number, exchange: exchange, routingKey: routingKey, mandatory: mandatory,
+                                          immediate: immediate, properties: properties, body: body, frameMax: frameMax)
+        } catch {
+            out.outbound.buffer.removeSubrange(start...)
+            return .failure(AMQPError(.invalidArgument, "\(error)", channel: number))
+        }
+        let chunk = max(Int(frameMax) - frameOverhead, 1)
+        counters.framesOut += 2 + UInt64((body.count + chunk - 1) / chunk)
         counters.publishes += 1
         let sequence = inChannel(number) { channel -> UInt64 in channel.confirms?.issue() ?? 0 }
         return .success(sequence ?? 0)

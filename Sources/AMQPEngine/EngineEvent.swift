@@ -8,7 +8,8 @@ public typealias RequestID = UInt64
 /// A class so events stay small (the struct was some 600 bytes, copied several times per message).
 /// The engine fills it in while the message's frames arrive and never touches it after handing it
 /// out in an event; from then on it is read-only, which is what makes sharing it across threads
-/// safe.
+/// safe. Once the application's drain has converted it, the transport hands it back (`reuse`) and
+/// the engine fills it again for a later message, but only when nothing else refers to it.
 public final class InboundMessage: @unchecked Sendable {
     public enum Kind: Sendable { case delivery, getOk, returned }
     public var kind: Kind
@@ -27,6 +28,20 @@ public final class InboundMessage: @unchecked Sendable {
     public init(kind: Kind, channel: UInt16) {
         self.kind = kind
         self.channel = channel
+    }
+
+    /// Back to the empty state, releasing what the message referred to (for reuse).
+    func clear() {
+        consumerTag = Bytes()
+        deliveryTag = 0
+        redelivered = false
+        exchange = Bytes()
+        routingKey = Bytes()
+        messageCount = 0
+        replyCode = 0
+        replyText = Bytes()
+        properties = BasicProperties()
+        body = Bytes()
     }
 }
 

@@ -139,7 +139,8 @@ public final class Connection: @unchecked Sendable {
             output.timerChanged = false
             wake = true
         }
-        var direct: [UInt8]?
+        var direct: [UInt8] = []
+        var writeDirect = false
         let fd = directFD
         if output.outbound.count > 0 {
             // Writing through saves the I/O thread's wake-up when commands are sparse; when they
@@ -150,22 +151,21 @@ public final class Connection: @unchecked Sendable {
             if sparse && fd >= 0 && !callerWriting && ioPendingBytes == 0 && !output.closeSocket {
                 lastWriteThrough = now
                 callerWriting = true
-                var bytes = spareBuffer
-                spareBuffer = []
-                swap(&bytes, &output.outbound.buffer)
-                direct = bytes
+                writeDirect = true
+                swap(&direct, &spareBuffer)
+                swap(&direct, &output.outbound.buffer)
             } else if !hadOutbound {
                 wake = true
             }
         }
         lock.unlock()
-        if let direct { writeThrough(direct, fd: fd) }
+        if writeDirect { writeThrough(&direct, fd: fd) }
         if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
     }
 
     /// Sends `bytes` on the caller's thread without blocking; what the socket does not take goes
     /// back to the front of the outbound buffer for the I/O thread.
-    private func writeThrough(_ bytes: [UInt8], fd: Int32) {
+    private func writeThrough(_ bytes: inout [UInt8], fd: Int32) {
         var sent = 0
         bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
@@ -188,9 +188,9 @@ public final class Connection: @unchecked Sendable {
         } else if output.outbound.count > 0 {
             wake = true
         }
-        var spare = bytes
-        spare.removeAll(keepingCapacity: true)
-        spareBuffer = spare
+        // Emptied in place (the only reference: a copy would allocate a new buffer per write).
+        bytes.removeAll(keepingCapacity: true)
+        swap(&spareBuffer, &bytes)
         lock.broadcast() // publish waiters, and run() waiting to close the socket
         lock.unlock()
         if wake { swiftamqp_shim_eventfd_signal(wakeFD) }
@@ -336,18 +336,20 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: - Events
 
-    /// Moves up to `limit` events out of the queue, waiting until `deadline` for the first one.
-    /// Returns nil when the connection has ended and every event was taken.
-    /// With `minCount` > 1 and a `lingerNs`, once the first event is there it waits up to
+    /// Moves up to `limit` events out of the queue into `batch` (emptied first, its capacity kept,
+    /// so a steady stream of drains allocates nothing), waiting up to `timeoutMs` for the first
+    /// one. With `minCount` > 1 and a `lingerNs`, once the first event is there it waits up to
     /// `lingerNs` more (never past the deadline) for `minCount` events, so a consumer takes bigger
-    /// batches with fewer wake-ups.
-    public func takeEvents(limit: Int, timeoutMs: UInt32, minCount: Int = 1, lingerNs: UInt64 = 0) -> [EngineEvent]? {
+    /// batches with fewer wake-ups. False when the connection has ended and every event was taken.
+    public func takeEvents(into batch: inout [EngineEvent], limit: Int, timeoutMs: UInt32, minCount: Int = 1,
+                           lingerNs: UInt64 = 0) -> Bool {
+        batch.removeAll(keepingCapacity: true)
         let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
         var wakeIO = false
-        let taken: [EngineEvent]? = lock.withLock {
+        let open: Bool = lock.withLock {
             while queueHead == queue.count {
-                if finalError != nil { return nil }
-                if timeoutMs == 0 || monotonicNow() >= deadline { return [] }
+                if finalError != nil { return false }
+                if timeoutMs == 0 || monotonicNow() >= deadline { return true }
                 _ = lock.wait(until: deadline)
             }
             if minCount > 1 && lingerNs > 0 {
@@ -361,9 +363,15 @@ public final class Connection: @unchecked Sendable {
             }
             // `limit` may be as large as Int.max: never add it to anything.
             let end = queueHead + min(queue.count - queueHead, max(limit, 1))
-            let batch = Array(queue[queueHead..<end])
             let wasOverLimit = queuedBytes >= eventQueueLimit
-            for event in batch { queuedBytes -= Self.size(of: event) }
+            for index in queueHead..<end {
+                // Moved out, not copied: the queue must not keep the event's message alive, or
+                // the drain could not hand it back for reuse.
+                var event = EngineEvent.unblocked
+                swap(&event, &queue[index])
+                queuedBytes -= Self.size(of: event)
+                batch.append(event)
+            }
             queueHead = end
             if queueHead == queue.count {
                 queue.removeAll(keepingCapacity: true)
@@ -374,12 +382,30 @@ public final class Connection: @unchecked Sendable {
                 queueHead = 0
             }
             wakeIO = wasOverLimit && queuedBytes < eventQueueLimit
-            return batch
+            return true
         }
         if wakeIO { swiftamqp_shim_eventfd_signal(wakeFD) }
-        return taken
+        return open
     }
 
+    /// Takes back the messages of events the application has been handed (converted to C), for the
+    /// engine to fill again instead of allocating; `events` is emptied.
+    public func recycle(_ events: inout [EngineEvent]) {
+        lock.withLock {
+            for index in events.indices {
+                var message: InboundMessage?
+                switch events[index] {
+                case .delivery(let m), .returned(let m), .lateGetMessage(let m), .completion(_, _, .success(.message(let m))):
+                    message = m
+                default:
+                    continue
+                }
+                events[index] = .unblocked // drop the array's reference: `message` must be the only one
+                engine.reuse(&message)
+            }
+        }
+        events.removeAll(keepingCapacity: true)
+    }
 
     /// Sends completions to their blocking waiters and everything else to the event queue.
     /// Called with the lock held; true when the I/O thread must be woken (socket to close).
@@ -560,6 +586,7 @@ public final class Connection: @unchecked Sendable {
         // What the stream asked for before it can go on (TLS may read to write, or write to read).
         var writeWaitsFor = Int16(POLLOUT)
         var readWaitsForWrite = false
+        var fds = [pollfd](repeating: pollfd(fd: -1, events: 0, revents: 0), count: 2)
 
         while true {
             // Take what commands and the engine want written, and the next timer.
@@ -629,10 +656,9 @@ public final class Connection: @unchecked Sendable {
             var socketEvents: Int16 = 0
             if !readPaused && !closing { socketEvents |= readWaitsForWrite ? Int16(POLLOUT) : Int16(POLLIN) }
             if pendingOffset < pending.count { socketEvents |= writeWaitsFor }
-            var fds = [
-                pollfd(fd: stream.fd, events: socketEvents, revents: 0),
-                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-            ]
+            // Filled in place each turn: an array literal here would allocate per poll.
+            fds[0] = pollfd(fd: stream.fd, events: socketEvents, revents: 0)
+            fds[1] = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
             var timeout: Int32 = -1
             if closing { timeout = 1000 }
             if let deadline {

@@ -161,6 +161,40 @@ extension ByteWriter {
         writeUInt8(AMQPConstants.frameEnd)
     }
 
+    /// basic.publish straight from the caller's memory — method, content header and body frames —
+    /// with no intermediate values: the publish hot path. Exchange and routing key are short
+    /// strings (at most 255 bytes, else `valueTooLarge` and nothing written).
+    public mutating func writePublish(channel: UInt16, exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer,
+                                      mandatory: Bool, immediate: Bool, properties: BasicProperties,
+                                      body: UnsafeRawBufferPointer, frameMax: UInt32) throws {
+        guard exchange.count <= 255 else { throw WireError.valueTooLarge(context: "basic.publish exchange") }
+        guard routingKey.count <= 255 else { throw WireError.valueTooLarge(context: "basic.publish routing-key") }
+        let chunk = Int(frameMax) - frameOverhead
+        guard chunk > 0 else { throw WireError.valueTooLarge(context: "frame_max") }
+        let arguments = 2 + 1 + exchange.count + 1 + routingKey.count + 1
+        append(exactly: 7 + 4 + arguments + 1) { c in
+            c.uint8(AMQPConstants.frameMethod)
+            c.uint16(channel)
+            c.uint32(UInt32(4 + arguments))
+            c.uint16(BasicPublish.classID)
+            c.uint16(BasicPublish.methodID)
+            c.uint16(0) // ticket
+            c.uint8(UInt8(truncatingIfNeeded: exchange.count))
+            c.bytes(exchange)
+            c.uint8(UInt8(truncatingIfNeeded: routingKey.count))
+            c.bytes(routingKey)
+            c.uint8((mandatory ? 1 : 0) | (immediate ? 2 : 0))
+            c.uint8(AMQPConstants.frameEnd)
+        }
+        try writeHeaderFrame(channel: channel, ContentHeader(classID: BasicPublish.classID, bodySize: UInt64(body.count), properties: properties))
+        var start = 0
+        while start < body.count {
+            let end = min(start + chunk, body.count)
+            writeBodyFrame(channel: channel, UnsafeRawBufferPointer(rebasing: body[start..<end]))
+            start = end
+        }
+    }
+
     /// Writes method, content header and body frames of a content-carrying method; the body is
     /// split into frames of at most `frameMax - 8` bytes.
     public mutating func writeContent(channel: UInt16, method: Method, properties: BasicProperties,

@@ -8,6 +8,10 @@ public struct FrameParser {
     /// The largest frame accepted, header and end octet included (the negotiated frame_max).
     public var frameMax: UInt32
     private var chunk: ByteStorage?
+    /// Chunks replaced while frames still referred to them; one that nothing refers to any more
+    /// is taken again instead of allocating (at most `retiredLimit` are kept).
+    private var retired: [ByteStorage] = []
+    private static let retiredLimit = 8
     private var readIndex = 0
     private var writeIndex = 0
     private let chunkSize: Int
@@ -71,6 +75,14 @@ public struct FrameParser {
         return try Frame.decode(type: type, channel: channel, payload: payload)
     }
 
+    /// A retired chunk of at least `capacity` bytes that no frame refers to any more.
+    private mutating func reusableChunk(capacity: Int) -> ByteStorage? {
+        for index in retired.indices where retired[index].capacity >= capacity {
+            if isKnownUniquelyReferenced(&retired[index]) { return retired.remove(at: index) }
+        }
+        return nil
+    }
+
     /// Makes room for `needed` more bytes after `writeIndex`, reusing or replacing the chunk.
     private mutating func reserve(_ needed: Int) throws {
         let pending = writeIndex - readIndex
@@ -84,10 +96,13 @@ public struct FrameParser {
         }
         if let chunk, chunk.capacity - writeIndex >= needed { return }
         let capacity = max(chunkSize, pending + needed)
-        guard let fresh = ByteStorage(capacity: capacity) else { throw WireError.allocationFailed(size: capacity) }
+        guard let fresh = reusableChunk(capacity: capacity) ?? ByteStorage(capacity: capacity) else {
+            throw WireError.allocationFailed(size: capacity)
+        }
         if let chunk, pending > 0 {
             fresh.base.copyMemory(from: chunk.base + readIndex, byteCount: pending)
         }
+        if let old = chunk, retired.count < Self.retiredLimit { retired.append(old) }
         chunk = fresh
         readIndex = 0
         writeIndex = pending

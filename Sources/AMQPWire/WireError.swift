@@ -21,6 +21,9 @@ public enum WireError: Error, Equatable, Sendable {
     case valueTooLarge(context: String)
     /// Memory for `size` bytes could not be had.
     case allocationFailed(size: Int)
+    /// A method's arguments given as field values (`Method(classID:methodID:fields:)`) that do not
+    /// match the spec: a missing, extra or wrongly typed value, named by `context`.
+    case wrongField(context: String)
 }
 
 extension WireError: CustomStringConvertible {
@@ -39,6 +42,7 @@ extension WireError: CustomStringConvertible {
         case .invalidContentHeader(let why): return "invalid content header: \(why)"
         case .valueTooLarge(let context): return "value too large for \(context)"
         case .allocationFailed(let size): return "could not allocate \(size) bytes"
+        case .wrongField(let context): return "method arguments: \(context)"
         }
     }
 }

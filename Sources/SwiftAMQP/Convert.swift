@@ -6,17 +6,32 @@ import AMQPWire
 import CSwiftAMQPAPI
 
 /// Memory handed to C for a while: C arrays allocated here and the byte strings whose storage C
-/// pointers refer to (kept alive, not copied). Everything goes when the arena does.
+/// pointers refer to (kept alive, not copied). Everything goes when the arena does, or at `reset`,
+/// which keeps the blocks for the next batch so a steady stream of batches allocates nothing.
 final class Arena: @unchecked Sendable {
-    private var allocations: [UnsafeMutableRawPointer] = []
-    private var kept: [Bytes] = []
-    /// The block small allocations are cut from, so a batch of events costs a few mallocs, not
-    /// one per struct.
-    private var block: UnsafeMutableRawPointer?
+    /// Blocks small allocations are cut from, so a batch of events costs no malloc per struct.
+    private var blocks: [UnsafeMutableRawPointer] = []
+    private var blockIndex = 0
     private var blockUsed = 0
+    /// Allocations too large for a block, freed at `reset`.
+    private var large: [UnsafeMutableRawPointer] = []
+    private var kept: [Bytes] = []
     private static let blockSize = 16 * 1024
 
-    deinit { for pointer in allocations { free(pointer) } }
+    deinit {
+        for pointer in blocks { free(pointer) }
+        for pointer in large { free(pointer) }
+    }
+
+    /// Forgets everything handed out (the caller's pointers into it become invalid) and keeps
+    /// the blocks for reuse.
+    func reset() {
+        kept.removeAll(keepingCapacity: true)
+        for pointer in large { free(pointer) }
+        large.removeAll(keepingCapacity: true)
+        blockIndex = 0
+        blockUsed = 0
+    }
 
     /// Zeroed memory for `count` values; nil when memory is exhausted.
     func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T>? {
@@ -26,20 +41,21 @@ final class Arena: @unchecked Sendable {
         let alignment = max(MemoryLayout<T>.alignment, 16)
         if size <= Self.blockSize / 4 {
             var offset = (blockUsed + alignment - 1) / alignment * alignment
-            if block == nil || offset + size > Self.blockSize {
-                guard let fresh = malloc(Self.blockSize) else { return nil }
-                allocations.append(fresh)
-                block = fresh
+            if blockIndex >= blocks.count || offset + size > Self.blockSize {
+                if blockIndex < blocks.count { blockIndex += 1 }
+                if blockIndex == blocks.count {
+                    guard let fresh = malloc(Self.blockSize) else { return nil }
+                    blocks.append(fresh)
+                }
                 offset = 0
             }
-            guard let base = block else { return nil }
-            let pointer = base + offset
+            let pointer = blocks[blockIndex] + offset
             blockUsed = offset + size
             memset(pointer, 0, size)
             return pointer.bindMemory(to: T.self, capacity: count)
         }
         guard let raw = calloc(count, MemoryLayout<T>.stride) else { return nil }
-        allocations.append(raw)
+        large.append(raw)
         return raw.bindMemory(to: T.self, capacity: count)
     }
 
@@ -89,11 +105,17 @@ func bytes(_ value: swamqp_bytes, _ what: String, limit: Int = .max) throws(Inva
     return source.isEmpty ? Bytes() : Bytes(copying: source)
 }
 
-/// A short string argument: at most 255 bytes.
-func shortString(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> Bytes {
+/// A short string argument read in place (not copied): at most 255 bytes.
+func shortBuffer(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> UnsafeRawBufferPointer {
     let count = try checkedLength(value.len, "\(what) length")
     guard count <= 255 else { throw InvalidArgument(message: "\(what) is \(count) bytes; AMQP allows at most 255") }
-    return try bytes(value, what)
+    return try buffer(value, what)
+}
+
+/// A short string argument: at most 255 bytes.
+func shortString(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> Bytes {
+    let source = try shortBuffer(value, what)
+    return source.isEmpty ? Bytes() : Bytes(copying: source)
 }
 
 /// A long string or byte array inside a field table: its length travels in 32 bits.
@@ -114,7 +136,8 @@ func table(_ value: swamqp_table, depth: Int) throws(InvalidArgument) -> FieldTa
     for i in 0..<count {
         let entry = entries[i]
         let keyLength = try checkedLength(entry.key.len, "field table key length")
-        guard keyLength <= 128 else { throw InvalidArgument(message: "field table key is \(keyLength) bytes; AMQP allows at most 128") }
+        // A short string on the wire: the spec asks for 128 bytes at most, RabbitMQ and librabbitmq take 255.
+        guard keyLength <= 255 else { throw InvalidArgument(message: "field table key is \(keyLength) bytes; a key is a short string of at most 255") }
         let key = try bytes(entry.key, "field table key")
         result.append(FieldTable.Entry(key: key, value: try fieldValue(entry.value, depth: depth + 1)))
     }

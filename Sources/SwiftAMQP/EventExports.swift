@@ -45,17 +45,14 @@ private func nextEvents(_ pointer: OpaquePointer?, _ events: UnsafeMutablePointe
         guard swiftamqp_shim_callback_depth() == 0 else {
             return report(status: SWAMQP_ERR_IN_CALLBACK, "events cannot be drained from inside an event callback", error)
         }
-        handle.state.withLock { $0.batch = nil }
-        guard let taken = handle.connection.takeEvents(limit: limit, timeoutMs: timeoutMs, minCount: min(wanted, limit),
-                                                       lingerNs: UInt64(lingerUs) * 1000) else {
-            return report(.connectionClosed, "the connection has ended and its last event was taken", error)
-        }
-        clear(error)
-        guard !taken.isEmpty else { return SWAMQP_OK.rawValue }
-        let arena = Arena()
-        for (i, event) in taken.enumerated() { events[i] = arena.cEvent(event) }
-        handle.state.withLock { $0.batch = arena }
+        var (arena, taken) = handle.beginDrain()
+        let open = handle.connection.takeEvents(into: &taken, limit: limit, timeoutMs: timeoutMs, minCount: min(wanted, limit),
+                                                lingerNs: UInt64(lingerUs) * 1000)
+        for i in taken.indices { events[i] = arena.cEvent(taken[i]) }
         count.pointee = taken.count
+        handle.endDrain(arena, &taken)
+        guard open else { return report(.connectionClosed, "the connection has ended and its last event was taken", error) }
+        clear(error)
         return SWAMQP_OK.rawValue
     }
 }
@@ -73,7 +70,7 @@ public func swamqp_set_log_level(_ pointer: OpaquePointer?, _ level: Int32) -> I
 public func swamqp_events_release(_ pointer: OpaquePointer?) -> Int32 {
     withHandle(pointer, nil) { handle in
         guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
-        handle.state.withLock { $0.batch = nil }
+        handle.state.withLock { $0.batch?.reset() }
         return SWAMQP_OK.rawValue
     }
 }
@@ -97,19 +94,19 @@ public func swamqp_dispatch_events(_ pointer: OpaquePointer?, _ timeoutMs: UInt3
         guard swiftamqp_shim_callback_depth() == 0 else { return SWAMQP_ERR_IN_CALLBACK.rawValue }
         let (callback, userData) = handle.state.withLock { ($0.callback, $0.userData) }
         guard let callback else { return SWAMQP_ERR_BAD_STATE.rawValue }
-        handle.state.withLock { $0.batch = nil }
-        guard let taken = handle.connection.takeEvents(limit: 256, timeoutMs: timeoutMs) else {
+        var (arena, taken) = handle.beginDrain()
+        guard handle.connection.takeEvents(into: &taken, limit: 256, timeoutMs: timeoutMs) || !taken.isEmpty else {
+            handle.endDrain(arena, &taken)
             return SWAMQP_ERR_CONNECTION_CLOSED.rawValue
         }
-        let arena = Arena()
-        handle.state.withLock { $0.batch = arena }
         swiftamqp_shim_callback_enter(UnsafeRawPointer(pointer))
-        defer { swiftamqp_shim_callback_leave() }
         for event in taken {
             var cEvent = arena.cEvent(event)
             callback(pointer, &cEvent, userData)
         }
+        swiftamqp_shim_callback_leave()
         dispatched?.pointee = taken.count
+        handle.endDrain(arena, &taken)
         return SWAMQP_OK.rawValue
     }
 }

@@ -21,7 +21,37 @@ final class ConnectionHandle: @unchecked Sendable {
 struct HandleState: @unchecked Sendable {
     var callback: swamqp_event_callback?
     var userData: UnsafeMutableRawPointer?
+    /// The memory of the batch the application holds; reset and refilled by the next drain.
     var batch: Arena?
+    /// The event array a drain fills, kept (emptied) between drains.
+    var events: [EngineEvent] = []
+}
+
+extension ConnectionHandle {
+    /// Takes the arena and event array for a drain. The previous batch's memory is reset here:
+    /// the application's pointers into it end now, as the header says. A drain racing another
+    /// on the same handle finds nothing to take and makes its own, so the two never share.
+    func beginDrain() -> (Arena, [EngineEvent]) {
+        let (arena, events) = state.withLock { state -> (Arena?, [EngineEvent]) in
+            defer { state.batch = nil }
+            var events: [EngineEvent] = []
+            swap(&events, &state.events)
+            return (state.batch, events)
+        }
+        guard let arena else { return (Arena(), events) }
+        arena.reset()
+        return (arena, events)
+    }
+
+    /// Hands the filled arena to the application and keeps the (emptied) event array; received
+    /// messages go back to the connection for reuse.
+    func endDrain(_ arena: Arena, _ events: inout [EngineEvent]) {
+        connection.recycle(&events)
+        state.withLock { state in
+            state.batch = arena
+            swap(&state.events, &events)
+        }
+    }
 }
 
 /// Tokens for handles: a slot index and the slot's generation, so a freed or made-up token is

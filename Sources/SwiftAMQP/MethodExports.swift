@@ -120,20 +120,25 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
                                  _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(c, error) { handle in
         sequence?.pointee = 0
-        let publish: BasicPublish
+        // The caller's exchange, routing key and body are read in place while the frames are
+        // encoded: nothing is copied on the way to the outbound buffer.
+        let exchangeName: UnsafeRawBufferPointer
+        let key: UnsafeRawBufferPointer
         let basicProperties: BasicProperties
         let content: UnsafeRawBufferPointer
         do throws(InvalidArgument) {
             try onlyFlags(flags, [SWAMQP_MANDATORY, SWAMQP_IMMEDIATE], "basic.publish")
-            publish = BasicPublish(exchange: try shortString(exchange, "exchange"), routingKey: try shortString(routingKey, "routing_key"),
-                                   mandatory: flag(flags, SWAMQP_MANDATORY), immediate: flag(flags, SWAMQP_IMMEDIATE))
+            exchangeName = try shortBuffer(exchange, "exchange")
+            key = try shortBuffer(routingKey, "routing_key")
             basicProperties = try properties(props)
             content = try messageBody(body, handle)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
+        let mandatory = flag(flags, SWAMQP_MANDATORY), immediate = flag(flags, SWAMQP_IMMEDIATE)
         let result = handle.connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            engine.publish(publish, properties: basicProperties, body: content, channel: channel, into: &out)
+            engine.publish(exchange: exchangeName, routingKey: key, mandatory: mandatory, immediate: immediate,
+                           properties: basicProperties, body: content, channel: channel, into: &out)
         }
         switch result {
         case .success(let number):

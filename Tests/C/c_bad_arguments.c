@@ -678,7 +678,7 @@ static void test_arguments_live(void)
     CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
     props.headers.entries = &entry;
-    entry.key = tu_bn(long_name, 129); /* keys are at most 128 bytes */
+    entry.key = tu_bn(long_name, 256); /* keys are short strings: at most 255 bytes */
     entry.value.kind = SWAMQP_FIELD_I32;
     CHECK_STATUS(swamqp_basic_publish(conn, ch, tu_b(""), queue, 0, &props, tu_b("b"), NULL, T_MS, &err),
                  SWAMQP_ERR_INVALID_ARGUMENT, &err);
@@ -823,10 +823,65 @@ static void test_arguments_live(void)
     CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "event fd %d still open after free", fd);
 }
 
+/* The codec functions take no connection: NULL outputs, short buffers, hostile lengths. */
+static void test_codec_arguments(void)
+{
+    swamqp_error err;
+    uint8_t buffer[256];
+    size_t written = 99;
+    swamqp_field_value fields[3];
+    memset(fields, 0, sizeof fields);
+    fields[0].kind = SWAMQP_FIELD_U16; /* queue.purge: ticket, queue, nowait */
+    fields[1].kind = SWAMQP_FIELD_STRING;
+    fields[1].value.bytes = tu_b("q");
+    fields[2].kind = SWAMQP_FIELD_BOOL;
+    CHECK_OK(swamqp_method_encode(50, 30, fields, 3, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 5, "queue.purge arguments took %zu bytes, expected 5", written);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, buffer, 4, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(written == 5, "a too-small buffer must still report the size needed, got %zu", written);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, NULL, 0, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, NULL, 3, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, SIZE_MAX, buffer, sizeof buffer, &written, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 2, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_encode(50, 30, fields, 3, buffer, (size_t)-1, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    const swamqp_array *decoded = NULL;
+    CHECK_STATUS(swamqp_method_decode(50, 30, buffer, 5, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_decode(50, 30, NULL, 5, &decoded, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_method_decode(50, 30, buffer, SIZE_MAX, &decoded, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_method_decode(50, 30, buffer, 5, &decoded, &err), &err);
+    CHECK(decoded != NULL && decoded->count == 3 && decoded->values[1].kind == SWAMQP_FIELD_STRING &&
+              tu_bytes_eq(decoded->values[1].value.bytes, "q"),
+          "queue.purge decoded wrongly");
+    CHECK_OK(swamqp_decoded_free(decoded), NULL);
+    CHECK_STATUS(swamqp_decoded_free(decoded), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    CHECK_OK(swamqp_decoded_free(NULL), NULL);
+
+    CHECK_OK(swamqp_table_encode(NULL, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 4, "the empty table took %zu bytes", written);
+    const swamqp_table *table = NULL;
+    CHECK_STATUS(swamqp_table_decode(buffer, 4, NULL, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_table_decode(buffer, 4, NULL, &table, &err), &err);
+    CHECK(table->count == 0, "the empty table decoded with %zu entries", table->count);
+    CHECK_OK(swamqp_decoded_free(table), NULL);
+    swamqp_table huge = {(size_t)1 << 63, NULL};
+    CHECK_STATUS(swamqp_table_encode(&huge, buffer, sizeof buffer, &written, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+
+    CHECK_OK(swamqp_properties_encode(NULL, buffer, sizeof buffer, &written, &err), &err);
+    CHECK(written == 2, "no properties took %zu bytes", written);
+    const swamqp_properties *props = NULL;
+    CHECK_STATUS(swamqp_properties_decode(buffer, 2, NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_properties_decode(buffer, 2, &props, &err), &err);
+    CHECK(props->flags == 0, "flags 0x%x", props->flags);
+    CHECK_OK(swamqp_decoded_free(props), NULL);
+    CHECK_STATUS(swamqp_properties_decode(buffer, 1, &props, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+}
+
 int main(void)
 {
     (void)tu_amqp_url(); /* FAIL at once without a broker */
     test_status_strings_and_version();
+    test_codec_arguments();
     test_invalid_handles();
     test_arguments_offline();
     test_arguments_live();

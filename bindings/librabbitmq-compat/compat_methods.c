@@ -1373,39 +1373,3 @@ int amqp_handle_input(amqp_connection_state_t c, amqp_bytes_t received_data, amq
     (void)c; (void)received_data; (void)decoded_frame;
     return AMQP_STATUS_UNSUPPORTED;
 }
-
-int amqp_decode_method(amqp_method_number_t methodNumber, amqp_pool_t *pool, amqp_bytes_t encoded, void **decoded)
-{
-    (void)methodNumber; (void)pool; (void)encoded; (void)decoded;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_decode_properties(uint16_t class_id, amqp_pool_t *pool, amqp_bytes_t encoded, void **decoded)
-{
-    (void)class_id; (void)pool; (void)encoded; (void)decoded;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_encode_method(amqp_method_number_t methodNumber, void *decoded, amqp_bytes_t encoded)
-{
-    (void)methodNumber; (void)decoded; (void)encoded;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_encode_properties(uint16_t class_id, void *decoded, amqp_bytes_t encoded)
-{
-    (void)class_id; (void)decoded; (void)encoded;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_decode_table(amqp_bytes_t encoded, amqp_pool_t *pool, amqp_table_t *output, size_t *offset)
-{
-    (void)encoded; (void)pool; (void)output; (void)offset;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_encode_table(amqp_bytes_t encoded, amqp_table_t *input, size_t *offset)
-{
-    (void)encoded; (void)input; (void)offset;
-    return AMQP_STATUS_UNSUPPORTED;
-}

@@ -13,7 +13,7 @@ lists every path tried when none works.
 from ._ffi import LibraryNotFoundError, library_path, version as library_version
 from .exceptions import *  # noqa: F401,F403
 from .exceptions import __all__ as _exceptions_all
-from .message import Message, IncomingMessage
+from .message import Message, IncomingMessage, RawTimestamp
 from .connection import Connection, ConnectionStats, connect, connect_and_open_channel, connect_robust, connect_url
 from .channel import Channel
 from .tls import TLSOptions
@@ -23,7 +23,7 @@ from .queue import Queue, QueueBinding, Consumer, QueueIterator
 __version__ = "0.1.0"
 
 __all__ = [
-    "Message", "IncomingMessage",
+    "Message", "IncomingMessage", "RawTimestamp",
     "Connection", "Channel", "Exchange", "Queue", "QueueBinding", "Consumer",
     "connect", "connect_and_open_channel",
     "connect_url", "connect_robust", "ConnectionStats", "ExchangeBinding", "QueueIterator",

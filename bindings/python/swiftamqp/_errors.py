@@ -5,7 +5,7 @@ import ctypes
 from . import _ffi
 from .exceptions import (
     AMQPTimeoutError, AuthenticationError, ConnectError, ConnectionClosed, ConnectionLostError,
-    LibraryError, PublishNacked, Recovering, StaleDeliveryTag, WouldBlock, exception_for_reply_code,
+    LibraryError, PublishNacked, PublishTimeout, Recovering, StaleDeliveryTag, WouldBlock, exception_for_reply_code,
 )
 
 _LOST = (_ffi.SWAMQP_ERR_IO, _ffi.SWAMQP_ERR_CONNECTION_LOST, _ffi.SWAMQP_ERR_HEARTBEAT_TIMEOUT)
@@ -112,6 +112,15 @@ def make_exception(info, *, connection_level=False):
     else:
         exc = LibraryError(detail, status)
     return _annotate(exc, info, name)
+
+
+def publish_timeout_error(info, seconds):
+    """The PublishTimeout for a publish that gave up after `seconds` (info: the library's error,
+    SWAMQP_ERR_TIMEOUT or SWAMQP_ERR_WOULD_BLOCK, saying what it waited for)."""
+    why = info.message or _ffi.status_name(info.status)
+    exc = PublishTimeout("publish gave up after waiting %gs (publish_timeout) for room to send: %s"
+                         % (seconds, why), info.status)
+    return _annotate(exc, info, _ffi.status_name(info.status))
 
 
 def check(status, err, *, connection_level=False):

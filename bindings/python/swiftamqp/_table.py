@@ -16,11 +16,14 @@ dict                   ``F``   keys: str, at most 128 bytes of UTF-8
 None                   ``V``
 decimal.Decimal        ``D``   scale 0..255, unscaled value 0..2**32-1
 datetime.datetime      ``T``   whole seconds since the epoch (naive = local time)
+RawTimestamp           ``T``   the raw 64-bit value, as it is
 =====================  ======  ==========================================
 
 Decoding (C -> Python) accepts every kind of the header: the integer kinds give int, ``f``/``d``
-float, ``S`` str (bytes when it is not valid UTF-8), ``x`` bytes, ``T`` an aware UTC datetime,
-``D`` Decimal, ``A`` list, ``F`` dict, ``V`` None.
+float, ``S`` str (bytes when it is not valid UTF-8), ``x`` bytes, ``T`` an aware UTC datetime
+(a :class:`RawTimestamp` when the value is past datetime's range, e.g. milliseconds), ``D``
+Decimal, ``A`` list, ``F`` dict, ``V`` None. Decoding never fails on a value the library hands
+over; an unknown kind raises ValueError (the caller decides what that costs, see message.py).
 
 An encoded table is a :class:`CTable`: it owns every ctypes array and bytes object the C structs
 point into, so keep it alive for as long as the library may read the table (one call).
@@ -34,7 +37,7 @@ import struct
 from . import _ffi
 from ._ffi import swamqp_bytes, swamqp_field_value, swamqp_table, swamqp_table_entry
 
-__all__ = ["CTable", "encode_table", "decode_table", "decode_table_at", "decode_value", "bytes_struct",
+__all__ = ["RawTimestamp", "CTable", "encode_table", "decode_table", "decode_table_at", "decode_value", "bytes_struct",
            "read_bytes"]
 
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -43,6 +46,25 @@ _MAX_KEY = 128
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 _string_at = ctypes.string_at
+
+
+class RawTimestamp(int):
+    """An AMQP timestamp (the ``timestamp`` property or a ``T`` field value) that does not fit a
+    ``datetime.datetime`` (years 1..9999): the unsigned 64-bit value exactly as it was sent, e.g.
+    milliseconds since the epoch from a producer that wrote those. It is an ``int``; published
+    again (as a property or in a field table) it is sent back unchanged as a timestamp.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value):
+        value = int.__new__(cls, value)
+        if not 0 <= value <= 0xFFFFFFFFFFFFFFFF:
+            raise ValueError("an AMQP timestamp is an unsigned 64-bit value, not %d" % value)
+        return value
+
+    def __repr__(self):
+        return "RawTimestamp(%d)" % self
 
 
 def bytes_struct(data, keep):
@@ -117,6 +139,9 @@ def _encode_value(value, out, keep):
     elif isinstance(value, bool):
         out.kind = _ffi.SWAMQP_FIELD_BOOL
         v.boolean = value
+    elif isinstance(value, RawTimestamp):
+        out.kind = _ffi.SWAMQP_FIELD_TIMESTAMP
+        v.u64 = value
     elif isinstance(value, int):
         if _INT32_MIN <= value <= _INT32_MAX:
             out.kind = _ffi.SWAMQP_FIELD_I32
@@ -245,7 +270,10 @@ def _raw_decimal(raw, offset):
 
 
 def _raw_timestamp(seconds):
-    return _EPOCH + datetime.timedelta(seconds=seconds)
+    try:
+        return _EPOCH + datetime.timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # past year 9999 (timedelta or datetime overflow)
+        return RawTimestamp(seconds)
 
 
 def _decode_string(raw):
@@ -279,7 +307,7 @@ def _decode_decimal(v):
 
 
 def _decode_timestamp(v):
-    return _EPOCH + datetime.timedelta(seconds=v.u64)
+    return _raw_timestamp(v.u64)
 
 
 _string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper

@@ -12,7 +12,7 @@ from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._reader import M, read, read_message
 from ._table import bytes_struct, encode_table, read_bytes
-from .exceptions import AMQPError, ChannelClosed, PublishNacked, UndeliverableMessage
+from .exceptions import AMQPError, AMQPTimeoutError, ChannelClosed, PublishNacked, UndeliverableMessage
 from .message import IncomingMessage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +72,11 @@ class Channel:
         the channel number
 
     ``async with channel:`` closes it at the end of the block.
+
+    Every coroutine that waits for the broker takes ``timeout=`` (seconds; default: the
+    connection's ``rpc_timeout``) and raises :class:`AMQPTimeoutError` when no reply came in
+    time; the late reply then reaches no one, and what it left at the broker is undone as for a
+    cancelled call.
     """
 
     def __init__(self, connection, id, *, loop):
@@ -83,7 +88,7 @@ class Channel:
         self._return_handler = _default_return_handler
         self._cancel_handler = None
         self._consumers = {}          # raw consumer tag (bytes) -> Consumer
-        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> no_ack
+        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> (no_ack, Queue)
         self._flow_active = True
         self._confirm_mode = False
         self._confirm_selecting = None
@@ -128,7 +133,8 @@ class Channel:
     async def declare_exchange(self, name: str, type: str, *, durable: bool = True,
                                auto_delete: bool = False, internal: bool = False,
                                passive: bool = False, nowait: bool = False,
-                               arguments: Optional[Dict[str, Any]] = None) -> "Exchange":
+                               arguments: Optional[Dict[str, Any]] = None,
+                               timeout: Optional[float] = None) -> "Exchange":
         """Declares an exchange and returns its :class:`Exchange`.
 
         ``name == ''`` is the default exchange: returned without a declare. Names must consist of
@@ -156,12 +162,13 @@ class Channel:
         table, pointer = _table_pointer(arguments)
         await self._connection._start(
             self.id, None, _ffi.lib.swamqp_exchange_declare_async, self.id, c_name, c_type, flags,
-            pointer)
+            pointer, timeout=timeout)
         return Exchange(self, name, type, durable, auto_delete, internal)
 
     async def declare_queue(self, name: str = '', *, durable: bool = True, exclusive: bool = False,
                             auto_delete: bool = False, passive: bool = False, nowait: bool = False,
-                            arguments: Optional[Dict[str, Any]] = None) -> "Queue":
+                            arguments: Optional[Dict[str, Any]] = None,
+                            timeout: Optional[float] = None) -> "Queue":
         """Declares a queue and returns its :class:`Queue`; ``name=''`` lets the broker name it.
 
         Names follow the exchange-name rule; an ``amq.`` name is accepted only with ``passive``
@@ -184,7 +191,8 @@ class Channel:
                        auto_delete=auto_delete, nowait=nowait)
         table, pointer = _table_pointer(arguments)
         fut = self._connection._start(
-            self.id, _declare_ok, _ffi.lib.swamqp_queue_declare_async, self.id, c_name, flags, pointer)
+            self.id, _declare_ok, _ffi.lib.swamqp_queue_declare_async, self.id, c_name, flags, pointer,
+            timeout=timeout)
         declared_name, messages, consumers = await fut
         if nowait or not declared_name:
             declared_name = name
@@ -198,7 +206,7 @@ class Channel:
         return queue
 
     async def set_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
-                      apply_globally: bool = False) -> None:
+                      apply_globally: bool = False, *, timeout: Optional[float] = None) -> None:
         """basic.qos: how many messages (``prefetch_count``) or bytes (``prefetch_size``, which
         RabbitMQ does not implement) the broker sends ahead of acknowledgements; 0 = no limit.
         RabbitMQ applies it to consumers created afterwards, per consumer, or with
@@ -208,15 +216,15 @@ class Channel:
         self._check_open()
         await self._connection._start(
             self.id, None, _ffi.lib.swamqp_basic_qos_async, self.id, prefetch_size, prefetch_count,
-            _ffi.SWAMQP_GLOBAL if apply_globally else 0)
+            _ffi.SWAMQP_GLOBAL if apply_globally else 0, timeout=timeout)
 
-    async def recover(self, *, requeue: bool = True) -> None:
+    async def recover(self, *, requeue: bool = True, timeout: Optional[float] = None) -> None:
         """basic.recover: the broker redelivers this channel's unacknowledged messages (to
         other consumers too with ``requeue``; RabbitMQ supports only requeue=True)."""
         self._check_open()
         await self._connection._start(
             self.id, None, _ffi.lib.swamqp_basic_recover_async, self.id,
-            _ffi.SWAMQP_REQUEUE if requeue else 0)
+            _ffi.SWAMQP_REQUEUE if requeue else 0, timeout=timeout)
 
     def set_return_handler(self, handler: Optional[Callable[["IncomingMessage"], Any]]) -> None:
         """Sets the function called with each returned (undeliverable, mandatory) message.
@@ -243,26 +251,29 @@ class Channel:
     # ------------------------------------------------------------------------------------
     # Transactions
     # ------------------------------------------------------------------------------------
-    async def tx_select(self) -> None:
+    async def tx_select(self, *, timeout: Optional[float] = None) -> None:
         """tx.select: from now on publishes and acks on this channel take effect at
         :meth:`tx_commit` (or are dropped by :meth:`tx_rollback`)."""
         self._check_open()
-        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_select_async, self.id)
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_select_async, self.id,
+                                      timeout=timeout)
 
-    async def tx_commit(self) -> None:
+    async def tx_commit(self, *, timeout: Optional[float] = None) -> None:
         """tx.commit: makes the current transaction's publishes and acks take effect."""
         self._check_open()
-        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_commit_async, self.id)
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_commit_async, self.id,
+                                      timeout=timeout)
 
-    async def tx_rollback(self) -> None:
+    async def tx_rollback(self, *, timeout: Optional[float] = None) -> None:
         """tx.rollback: drops the current transaction's publishes and acks."""
         self._check_open()
-        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_rollback_async, self.id)
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_tx_rollback_async, self.id,
+                                      timeout=timeout)
 
     # ------------------------------------------------------------------------------------
     # Publisher confirms
     # ------------------------------------------------------------------------------------
-    async def confirm_select(self) -> None:
+    async def confirm_select(self, *, timeout: Optional[float] = None) -> None:
         """confirm.select: the broker confirms every publish on this channel from now on. Done
         automatically by the first :meth:`Exchange.publish_confirmed`. Idempotent."""
         if self._confirm_mode:
@@ -271,7 +282,7 @@ class Channel:
         selecting = self._confirm_selecting
         if selecting is None:
             selecting = self._connection._start(
-                self.id, None, _ffi.lib.swamqp_confirm_select_async, self.id)
+                self.id, None, _ffi.lib.swamqp_confirm_select_async, self.id, timeout=timeout)
             self._confirm_selecting = selecting
             selecting.add_done_callback(self._confirm_selected)
         await asyncio.shield(selecting)
@@ -281,16 +292,18 @@ class Channel:
         if not fut.cancelled() and fut.exception() is None:
             self._confirm_mode = True
 
-    async def wait_for_confirms(self) -> None:
+    async def wait_for_confirms(self, *, timeout: Optional[float] = None) -> None:
         """Waits until every publish made on this channel so far is confirmed; raises
         :class:`PublishNacked` when any was nacked since the previous wait (the library keeps
         this for all publishes, :meth:`Exchange.publish` ones included)."""
         self._check_open()
-        await self._connection._start(self.id, None, _ffi.lib.swamqp_wait_for_confirms_async, self.id)
+        await self._connection._start(self.id, None, _ffi.lib.swamqp_wait_for_confirms_async, self.id,
+                                      timeout=timeout)
 
     # ------------------------------------------------------------------------------------
-    async def close(self) -> None:
-        """Closes the channel (channel.close / close-ok)."""
+    async def close(self, *, timeout: Optional[float] = None) -> None:
+        """Closes the channel (channel.close / close-ok). A broker that does not answer within
+        ``timeout`` does not make it raise: the channel is over either way."""
         if self._closed_exc is not None:
             return
         if self._closing:
@@ -303,7 +316,10 @@ class Channel:
             return
         self._closing = True
         try:
-            await conn._start(self.id, None, _ffi.lib.swamqp_channel_close_async, self.id)
+            await conn._start(self.id, None, _ffi.lib.swamqp_channel_close_async, self.id,
+                              timeout=timeout)
+        except AMQPTimeoutError as exc:
+            log.warning("%s; the channel is closed anyway", exc)
         except AMQPError:
             # e.g. the broker closed it at the same time, or the connection ended
             pass
@@ -429,21 +445,28 @@ class Channel:
         raw_tag = read(fields[_CONSUMER_TAG], fields[_CONSUMER_TAG_LEN])
         consumer = self._consumers.get(raw_tag)
         if consumer is None:
-            self._unexpected_delivery(raw_tag, fields[_DELIVERY_TAG])
+            self._unexpected_delivery(raw_tag, fields)
             return
         consumer._deliver(_incoming(fields, self, consumer.tag))
 
-    def _unexpected_delivery(self, raw_tag, delivery_tag):
-        no_ack = self._orphan_tags.get(raw_tag)
-        if no_ack is False and self._closed_exc is None and not self._closing:
+    def _unexpected_delivery(self, raw_tag, fields):
+        orphan = self._orphan_tags.get(raw_tag)
+        if orphan is None:
+            log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
+            return
+        no_ack, queue = orphan
+        if no_ack:
+            # For a no-ack consumer whose consume() was cancelled: the broker has forgotten the
+            # message, so it waits for the next no-ack get on the Queue (see Queue.get).
+            queue._unclaimed.append(_incoming(fields, self, None))
+            return
+        if self._closed_exc is None and not self._closing:
             # For a consumer whose consume() was cancelled: hand the message back.
             conn = self._connection
-            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, delivery_tag,
+            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, fields[_DELIVERY_TAG],
                                               _ffi.SWAMQP_REQUEUE, conn._err_ref)
             if rc:
                 log.debug("reject of an orphan delivery failed: %s", conn._error(rc))
-            return
-        log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
 
     def _on_consumer_cancelled(self, raw_tag):
         consumer = self._consumers.pop(raw_tag, None)
@@ -454,12 +477,13 @@ class Channel:
         if self._cancel_handler is not None:
             self._connection._call_handler(self._cancel_handler, consumer)
 
-    def _publish(self, exchange_c_name, routing_key_c, flags, c_message, sequence_ref):
-        """One swamqp_basic_publish call (never waits); returns its status (error in conn._err)."""
+    def _publish(self, exchange_c_name, routing_key_c, flags, c_message, sequence_ref, timeout_ms=0):
+        """One swamqp_basic_publish call, waiting up to `timeout_ms` for room (0: never waits);
+        returns its status (error in conn._err)."""
         conn = self._connection
         return _ffi.lib.swamqp_basic_publish(
             conn._native.handle, self.id, exchange_c_name, routing_key_c, flags, c_message.pointer,
-            c_message.body, sequence_ref, 0, conn._err_ref)
+            c_message.body, sequence_ref, timeout_ms, conn._err_ref)
 
     def _basic_ack(self, delivery_tag, multiple=False):
         self._check_open()

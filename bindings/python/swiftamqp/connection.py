@@ -32,7 +32,7 @@ from ._errors import ErrorInfo, make_exception
 from ._reader import EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, read_bytes
 from .tls import merge_ssl
-from .exceptions import ConnectionClosed, ConnectionLostError
+from .exceptions import AMQPTimeoutError, ConnectionClosed, ConnectionLostError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .channel import Channel
@@ -44,8 +44,13 @@ log = logging.getLogger("swiftamqp")
 _BATCH = 256          # events per swamqp_next_events call
 _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loop (the fd stays readable)
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
+_CLOSE_WAIT = 10.0       # seconds close() waits in all by default (the library's own close deadline is 5 s)
 _LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections to close
 _UPDATE_SECRET_TIMEOUT_MS = 30000
+DEFAULT_PUBLISH_TIMEOUT = 5.0  # seconds a plain publish waits for room (connect option publish_timeout)
+DEFAULT_RPC_TIMEOUT = 60.0     # seconds a coroutine waits for the broker's reply (connect option rpc_timeout)
+NO_TIMEOUT = object()          # timeout= of a request the library bounds itself (no rpc_timeout timer)
+_MAX_TIMEOUT_MS = 0xFFFFFFFF
 
 _LOG_LEVELS = {
     _ffi.SWAMQP_LOG_ERROR: logging.ERROR,
@@ -77,13 +82,14 @@ class _Pending:
     what the request left at the broker).
     """
 
-    __slots__ = ("future", "channel", "convert", "orphan")
+    __slots__ = ("future", "channel", "convert", "orphan", "timer")
 
-    def __init__(self, future, channel, convert, orphan=None):
+    def __init__(self, future, channel, convert, orphan=None, timer=None):
         self.future = future
         self.channel = channel
         self.convert = convert
         self.orphan = orphan
+        self.timer = timer
 
 
 class _Native:
@@ -215,8 +221,12 @@ class Connection:
     """
 
     def __init__(self, loop, handle, *, host, port, virtual_host, username,
-                 on_connection_close=None, connection_name=None):
+                 on_connection_close=None, connection_name=None,
+                 publish_timeout=DEFAULT_PUBLISH_TIMEOUT, rpc_timeout=DEFAULT_RPC_TIMEOUT):
         self._loop = loop
+        self.publish_timeout = publish_timeout
+        self.rpc_timeout = rpc_timeout
+        self._tasks = set()  # tasks the binding started (asyncio keeps only weak references)
         self._native = native = _Native(handle, loop)
         self._finalizer = weakref.finalize(self, native.release)
         self._state = _OPENING
@@ -253,6 +263,28 @@ class Connection:
         self._seq_ref = ctypes.byref(self._seq)
         native.add_reader(_drain_callback, weakref.ref(self))
 
+    @property
+    def publish_timeout(self) -> float:
+        """Seconds a publish waits for room before it raises :class:`PublishTimeout` (the
+        ``publish_timeout`` connect option; assignable; 0: raise :class:`WouldBlock` at once)."""
+        return self._publish_timeout
+
+    @publish_timeout.setter
+    def publish_timeout(self, seconds: float) -> None:
+        self._publish_timeout = check_timeout(seconds, "publish_timeout")
+        self._publish_timeout_ms = timeout_ms(seconds)
+
+    @property
+    def rpc_timeout(self) -> Optional[float]:
+        """Seconds a coroutine waits for the broker's reply before it raises
+        :class:`AMQPTimeoutError` (the ``rpc_timeout`` connect option; assignable; None: no
+        bound). Calls take ``timeout=`` to override it."""
+        return self._rpc_timeout
+
+    @rpc_timeout.setter
+    def rpc_timeout(self, seconds: Optional[float]) -> None:
+        self._rpc_timeout = check_timeout(seconds, "rpc_timeout", allow_none=True)
+
     def __repr__(self):
         name = " %r" % self.connection_name if self.connection_name else ""
         return "<swiftamqp.Connection%s %s@%s:%s vhost=%r %s>" % (
@@ -267,8 +299,9 @@ class Connection:
     # ------------------------------------------------------------------------------------
     # Public API
     # ------------------------------------------------------------------------------------
-    async def open_channel(self) -> "Channel":
-        """Opens a new channel on this connection and returns the :class:`Channel`."""
+    async def open_channel(self, *, timeout: Optional[float] = None) -> "Channel":
+        """Opens a new channel on this connection and returns the :class:`Channel`.
+        ``timeout``: seconds to wait for the broker (default: :attr:`rpc_timeout`)."""
         from .channel import Channel
         self._check_usable()
         number = ctypes.c_uint16()
@@ -278,7 +311,7 @@ class Connection:
             raise self._error(rc, channel_level=False)
         channel = Channel(self, number.value, loop=self._loop)
         self._channels[channel.id] = channel
-        fut = self._register(channel.id, None)
+        fut = self._register(channel.id, None, timeout=timeout, what="channel.open")
         try:
             await fut
         except BaseException:
@@ -342,9 +375,14 @@ class Connection:
             raise make_exception(ErrorInfo(rc), connection_level=True)
         return ConnectionStats(*[getattr(stats, f) for f in ConnectionStats._fields])
 
-    async def update_secret(self, new_secret: Union[str, bytes], reason: str = "") -> None:
+    async def update_secret(self, new_secret: Union[str, bytes], reason: str = "", *,
+                            timeout: Optional[float] = None) -> None:
         """connection.update-secret: hands the broker a new secret (e.g. a refreshed OAuth 2
-        token) for this connection. The secret is never logged."""
+        token) for this connection. The secret is never logged. ``timeout``: seconds to wait for
+        the broker (default: :attr:`rpc_timeout`, or 30 s when that is None)."""
+        seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        # a blocking request with timeout 0 could only time out (the library refuses it)
+        wait_ms = _UPDATE_SECRET_TIMEOUT_MS if seconds is None else max(1, timeout_ms(seconds))
         self._check_usable()
         secret = new_secret.encode("utf-8") if isinstance(new_secret, str) else bytes(new_secret)
         why = reason.encode("utf-8")
@@ -358,7 +396,7 @@ class Connection:
             c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None,
                                          len(why))
             rc = _ffi.lib.swamqp_connection_update_secret(handle, c_secret, c_reason,
-                                                          _UPDATE_SECRET_TIMEOUT_MS, ctypes.byref(err))
+                                                          wait_ms, ctypes.byref(err))
             ctypes.memset(keep, 0, len(secret))
             return rc, (ErrorInfo.take(err, rc) if rc else None)
 
@@ -366,34 +404,46 @@ class Connection:
         if rc:
             raise make_exception(info, connection_level=True)
 
-    async def close(self) -> None:
-        """Closes the connection (connection.close / close-ok), then frees its native resources."""
+    async def close(self, *, timeout: Optional[float] = None) -> None:
+        """Closes the connection (connection.close / close-ok), then frees its native resources.
+
+        Waits at most ``timeout`` seconds for the broker (default: the library's own 5 s close
+        deadline, and 10 s in all); a broker that does not answer in time does not make it
+        raise: the connection is over either way."""
+        if timeout is not None:
+            check_timeout(timeout, "timeout")
         if self._state == _CLOSED or self.closed.done():
             self._release()
             return
         if self._state == _CLOSING:
             log.warning("Called `close` on already closing connection...")
-            await asyncio.wait({self.closed})
+            await asyncio.wait({self.closed}, timeout=timeout)
             return
         self._state = _CLOSING
+        deadline = self._loop.time() + (timeout if timeout is not None else _CLOSE_WAIT)
         try:
             rc = _ffi.lib.swamqp_connection_close_async(self._native.handle, self._rid_ref,
                                                         self._err_ref)
             if rc == 0:
                 try:
-                    await self._register(0, None)
+                    # the library gives up on the close-ok after 5 s by itself
+                    await self._register(0, None, what="connection.close",
+                                         timeout=timeout if timeout is not None else _CLOSE_WAIT)
                 except (ConnectionClosed, ConnectionLostError):
                     pass
+                except AMQPTimeoutError as exc:
+                    log.warning("%s; freeing the connection anyway", exc)
             else:
                 info = ErrorInfo.take(self._err, rc)
                 log.debug("swamqp_connection_close_async: %s", make_exception(info))
             if not self.closed.done():
                 self._drain()
+            wait = min(_CLOSE_EVENT_WAIT, max(0.0, deadline - self._loop.time()))
+            if not self.closed.done() and wait > 0:
+                await asyncio.wait({self.closed}, timeout=wait)
             if not self.closed.done():
-                await asyncio.wait({self.closed}, timeout=_CLOSE_EVENT_WAIT)
-            if not self.closed.done():
-                log.warning("no SWAMQP_EVENT_CONNECTION_CLOSED %.0fs after close; freeing anyway",
-                            _CLOSE_EVENT_WAIT)
+                log.warning("no SWAMQP_EVENT_CONNECTION_CLOSED %.1fs after close; freeing anyway",
+                            wait)
                 self._connection_over(ConnectionClosed("Closed by application"), notify=False)
         finally:
             self._release()
@@ -414,18 +464,38 @@ class Connection:
         """The exception for a failed call whose details are in self._err (then cleared)."""
         return make_exception(ErrorInfo.take(self._err, status), connection_level=not channel_level)
 
-    def _register(self, channel, convert, orphan=None):
-        """A Future for the request whose id is in self._rid."""
+    def _register(self, channel, convert, orphan=None, *, timeout=None, what="request"):
+        """A Future for the request whose id is in self._rid. It fails with AMQPTimeoutError
+        after `timeout` seconds (None: rpc_timeout) without a completion; the request stays
+        registered, so its late completion is handled as that of a cancelled request."""
         fut = self._loop.create_future()
-        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan)
+        if timeout is NO_TIMEOUT:
+            seconds = None
+        else:
+            seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        timer = None
+        if seconds is not None:
+            timer = self._loop.call_later(seconds, expire_request, fut, what, seconds)
+        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan, timer)
         return fut
 
-    def _start(self, channel, convert, fn, *args, orphan=None):
-        """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its Future."""
+    def _start(self, channel, convert, fn, *args, orphan=None, timeout=None):
+        """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its
+        Future (see _register for `timeout`)."""
+        if timeout is not None and timeout is not NO_TIMEOUT:
+            check_timeout(timeout, "timeout")  # before anything is sent
         rc = fn(self._native.handle, *args, self._rid_ref, self._err_ref)
         if rc:
             raise self._error(rc, channel_level=channel != 0)
-        return self._register(channel, convert, orphan)
+        return self._register(channel, convert, orphan, timeout=timeout, what=_request_name(fn))
+
+    def _spawn(self, awaitable):
+        """Runs `awaitable` as a task kept referenced until it ends (a task only the loop knows
+        can be garbage collected mid-run)."""
+        task = asyncio.ensure_future(awaitable, loop=self._loop)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _start_ignored(self, fn, *args):
         """Starts an `_async` request whose completion nobody awaits (errors are only logged)."""
@@ -460,7 +530,8 @@ class Connection:
         self._native.release()
 
     async def _open(self):
-        fut = self._start(0, None, _ffi.lib.swamqp_connection_open_async)
+        # bounded by the library's connect_timeout, not by rpc_timeout
+        fut = self._start(0, None, _ffi.lib.swamqp_connection_open_async, timeout=NO_TIMEOUT)
         await fut
         if self._state == _OPENING:
             self._state = _OPEN
@@ -618,7 +689,7 @@ class Connection:
         try:
             result = fn(*args)
             if inspect.isawaitable(result):
-                asyncio.ensure_future(result, loop=self._loop)
+                self._spawn(result)
         except Exception as exc:
             self._loop.call_exception_handler({
                 "message": "Exception in swiftamqp callback %r" % (fn,),
@@ -631,6 +702,8 @@ class Connection:
         if pending is None:
             log.debug("completion for unknown request %d", ev.request_id)
             return
+        if pending.timer is not None:
+            pending.timer.cancel()
         fut = pending.future
         status = ev.status
         if status == _ffi.SWAMQP_ERR_CHANNEL_CLOSED and pending.channel:
@@ -708,6 +781,8 @@ class Connection:
         for rid, pending in list(self._pending.items()):
             if pending.channel == number:
                 del self._pending[rid]
+                if pending.timer is not None:
+                    pending.timer.cancel()
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         channel._set_closed(exc)
@@ -752,6 +827,8 @@ class Connection:
             self.closed.set_exception(exc)
         pending, self._pending = self._pending, {}
         for p in pending.values():
+            if p.timer is not None:
+                p.timer.cancel()
             if not p.future.done():
                 p.future.set_exception(exc)
         for number in list(self._channels):
@@ -766,6 +843,24 @@ class Connection:
 def _resolve(fut):
     if not fut.done():
         fut.set_result(None)
+
+
+def expire_request(fut, what, seconds):
+    if not fut.done():
+        exc = AMQPTimeoutError("%s: no reply from the broker within %gs (timeout)" % (what, seconds),
+                               _ffi.SWAMQP_ERR_TIMEOUT)
+        exc.status_name = _ffi.status_name(_ffi.SWAMQP_ERR_TIMEOUT)
+        fut.set_exception(exc)
+
+
+def _request_name(fn):
+    """'queue_declare' for swamqp_queue_declare_async (for error texts)."""
+    name = getattr(fn, "__name__", "request")
+    if name.startswith("swamqp_"):
+        name = name[len("swamqp_"):]
+    if name.endswith("_async"):
+        name = name[:-len("_async")]
+    return name
 
 
 def _text(b):
@@ -795,6 +890,41 @@ _TLS_FLAGS = ("tls", "tls_insecure_skip_verify", "tls_insecure_skip_hostname_che
 _FLAGS = _TLS_FLAGS + ("automatic_recovery",)
 _OTHER_OPTIONS = ({"connection_name", "auth_mechanism", "tls_ca_certificates", "endpoints"}
                   | set(_TLS_STRINGS) | set(_FLAGS))
+
+
+def check_timeout(value, what, *, allow_none=False):
+    """`value` (seconds) checked: a number >= 0 (None too with `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of seconds, not %r" % (what, value))
+    if not 0 <= value <= _MAX_TIMEOUT_MS / 1000:
+        raise ValueError("%s out of range (0..%d seconds): %r" % (what, _MAX_TIMEOUT_MS // 1000, value))
+    return value
+
+
+def timeout_ms(seconds):
+    """Seconds -> whole milliseconds for a uint32_t timeout_ms argument (a positive timeout
+    never rounds down to 0, which would mean "do not wait")."""
+    ms = int(seconds * 1000 + 0.5)
+    if seconds > 0 and ms == 0:
+        ms = 1
+    return min(ms, _MAX_TIMEOUT_MS)
+
+
+def _python_options(kwargs):
+    """(kwargs without the options the binding handles itself, those options)."""
+    if "publish_timeout" not in kwargs and "rpc_timeout" not in kwargs:
+        return kwargs, {}
+    kwargs = dict(kwargs)
+    out = {}
+    if "publish_timeout" in kwargs:
+        value = kwargs.pop("publish_timeout")
+        if value is not None:
+            out["publish_timeout"] = check_timeout(value, "publish_timeout")
+    if "rpc_timeout" in kwargs:
+        out["rpc_timeout"] = check_timeout(kwargs.pop("rpc_timeout"), "rpc_timeout", allow_none=True)
+    return kwargs, out
 
 
 def _endpoint(endpoint):
@@ -891,7 +1021,7 @@ def _apply_options(opts, kwargs, keep):
 
 
 async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_host, username, connection_name,
-                           on_connection_close):
+                           on_connection_close, python_options):
     handle = ctypes.c_void_p()
     err = _ffi.swamqp_error()
     rc = _ffi.lib.swamqp_connection_create(ctypes.byref(opts), ctypes.byref(handle), ctypes.byref(err))
@@ -904,7 +1034,7 @@ async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_h
         sock.detach()  # the connection owns the descriptor now (on failure it stayed the caller's)
     conn = Connection(loop, handle.value, host=host, port=port, virtual_host=virtual_host,
                       username=username, on_connection_close=on_connection_close,
-                      connection_name=connection_name)
+                      connection_name=connection_name, **python_options)
     try:
         await conn._open()
     except BaseException:
@@ -916,6 +1046,7 @@ async def _create_and_open(loop, opts, keep, *, sock=None, host, port, virtual_h
 async def _connect(host='localhost', port=5672, username='guest', password='guest',
                    virtual_host='/', on_connection_close=None, *, loop=None, sock=None, **kwargs):
     loop = _get_loop(loop)
+    kwargs, python_options = _python_options(kwargs)
     opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     opts.host = _c_string(host, "host")
@@ -937,11 +1068,12 @@ async def _connect(host='localhost', port=5672, username='guest', password='gues
     return await _create_and_open(
         loop, opts, keep, sock=sock, host=host if sock is None else "<socket>", port=port if sock is None else None,
         virtual_host=virtual_host, username=username, connection_name=name,
-        on_connection_close=on_connection_close)
+        on_connection_close=on_connection_close, python_options=python_options)
 
 
 async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     loop = _get_loop(loop)
+    kwargs, python_options = _python_options(kwargs)
     opts = _ffi.new_connection_options()
     _ffi.lib.swamqp_connection_options_init(ctypes.byref(opts))
     err = _ffi.swamqp_error()
@@ -964,7 +1096,8 @@ async def _connect_url(url, on_connection_close=None, *, loop=None, **kwargs):
     if on_connection_close is not None and not callable(on_connection_close):
         raise TypeError("on_connection_close must be callable")
     return await _create_and_open(loop, opts, keep, host=host, port=port, virtual_host=vhost, username=user,
-                                  connection_name=name, on_connection_close=on_connection_close)
+                                  connection_name=name, on_connection_close=on_connection_close,
+                                  python_options=python_options)
 
 
 class _Connecting:
@@ -1004,7 +1137,11 @@ def connect(host: str = 'localhost', port: int = 5672, username: str = 'guest',
     the broker), ``connect_timeout`` (seconds; bounds resolve + TCP connect + handshake),
     ``frame_max``, ``channel_max``, ``max_message_size``, ``event_queue_limit``,
     ``outbound_limit``, ``max_unconfirmed`` (per confirm-mode channel: publishing waits while
-    this many publishes await their confirms; 0 = no bound), ``auth_mechanism`` ('PLAIN',
+    this many publishes await their confirms; 0 = no bound), ``publish_timeout`` (seconds a
+    publish waits for room before raising :class:`PublishTimeout`; default 5; 0: raise
+    :class:`WouldBlock` at once), ``rpc_timeout`` (seconds every coroutine waits for the
+    broker's reply before raising :class:`AMQPTimeoutError`, unless given ``timeout=``; default
+    60; None: no bound), ``auth_mechanism`` ('PLAIN',
     'AMQPLAIN', 'EXTERNAL' or None for automatic). TLS (the system OpenSSL; the broker's
     certificate and host name are verified unless said otherwise): ``tls=True``,
     ``tls_ca_file``, ``tls_ca_dir``, ``tls_ca_certificates`` (a list of DER bytes),

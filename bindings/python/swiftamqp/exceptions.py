@@ -22,6 +22,7 @@ __all__ = [
     "ConnectError",
     "AMQPTimeoutError",
     "WouldBlock",
+    "PublishTimeout",
     "PublishNacked",
     "StaleDeliveryTag",
     "Recovering",
@@ -110,10 +111,18 @@ class AMQPTimeoutError(LibraryError, TimeoutError):
 
 
 class WouldBlock(LibraryError, BlockingIOError):
-    """A plain :meth:`Exchange.publish` could not be queued without waiting
-    (SWAMQP_ERR_WOULD_BLOCK): the broker blocked the connection or stopped the channel, the
-    outbound buffer is over its limit, or ``max_unconfirmed`` publishes await their confirms.
-    :meth:`Exchange.publish_confirmed` waits in these cases instead."""
+    """A publish could not be queued without waiting (SWAMQP_ERR_WOULD_BLOCK): the broker
+    blocked the connection or stopped the channel, the outbound buffer is over its limit, or
+    ``max_unconfirmed`` publishes await their confirms. Raised as such by a plain
+    :meth:`Exchange.publish` with ``publish_timeout=0``; with a timeout the publish waits and
+    raises :class:`PublishTimeout` (a WouldBlock too) when it runs out."""
+
+
+class PublishTimeout(AMQPTimeoutError, WouldBlock):
+    """A publish waited ``publish_timeout`` seconds for room (the outbound buffer stayed over its
+    limit, the broker kept the connection blocked or the channel stopped, or ``max_unconfirmed``
+    publishes kept awaiting confirms) and gave up: the message was not sent. Both an
+    :class:`AMQPTimeoutError` and a :class:`WouldBlock`."""
 
 
 class StaleDeliveryTag(LibraryError):

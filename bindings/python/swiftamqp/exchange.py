@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from . import _ffi
-from ._errors import ErrorInfo, make_exception
+from ._errors import ErrorInfo, make_exception, publish_timeout_error
 from ._table import bytes_struct, encode_table
+from .connection import check_timeout, expire_request, timeout_ms
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 
@@ -17,6 +18,7 @@ __all__ = ["Exchange", "ExchangeBinding"]
 _ROUTING_KEY_CACHE = 256  # routing keys kept encoded per exchange
 _ROOM_DELAY_MIN = 0.001   # seconds publish_confirmed waits before retrying a publish that would block
 _ROOM_DELAY_MAX = 0.05
+_WAITED = (_ffi.SWAMQP_ERR_TIMEOUT, _ffi.SWAMQP_ERR_WOULD_BLOCK)  # a publish that found no room
 
 
 def _exchange_name(exchange):
@@ -31,6 +33,11 @@ class Exchange:
 
     .. attribute:: name
     .. attribute:: type
+
+    Every coroutine here takes ``timeout=`` (seconds; default: the connection's
+    ``rpc_timeout``) and raises :class:`AMQPTimeoutError` when the broker did not answer in
+    time (see :class:`Channel`); :meth:`publish` and :meth:`publish_async` take it as the
+    ``publish_timeout`` for room to send.
     """
 
     def __init__(self, channel, name, type, durable, auto_delete, internal):
@@ -54,15 +61,20 @@ class Exchange:
     def channel(self) -> "Channel":
         return self._channel
 
-    def publish(self, message: Message, routing_key: str, *, mandatory: bool = True) -> None:
+    def publish(self, message: Message, routing_key: str, *, mandatory: bool = True,
+                timeout: Optional[float] = None) -> None:
         """Publishes `message` (a :class:`Message`) now: one library call that queues the frames
-        for the connection's I/O thread and never waits for the broker.
+        for the connection's I/O thread and never waits for the broker's answer.
 
         With ``mandatory`` (the default) a message no queue takes comes back to the channel's
         return handler (see :meth:`Channel.set_return_handler`). Raises when the channel or
-        connection is closed, and :class:`WouldBlock` when publishing must pause (the broker
-        blocked the connection or stopped the channel, the outbound buffer is over its limit, or
-        ``max_unconfirmed`` publishes await confirms); :meth:`publish_confirmed` waits instead.
+        connection is closed. While publishing must pause (the outbound buffer is over its
+        limit, the broker blocked the connection or stopped the channel, or ``max_unconfirmed``
+        publishes await confirms) the call waits for room, blocking the event loop, for at most
+        ``timeout`` seconds (default: the connection's ``publish_timeout``), then raises
+        :class:`PublishTimeout` and the message is not sent; with a timeout of 0 it raises
+        :class:`WouldBlock` at once instead. :meth:`publish_async` waits without blocking the
+        loop.
         """
         if not isinstance(message, Message):
             raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
@@ -75,13 +87,57 @@ class Exchange:
         key = self._routing_keys.get(routing_key)
         if key is None:
             key = self._routing_key(routing_key)
+        if timeout is None:
+            ms = conn._publish_timeout_ms
+        else:
+            ms = timeout_ms(check_timeout(timeout, "timeout"))
         rc = channel._publish(self._c_name, key[0], _ffi.SWAMQP_MANDATORY if mandatory else 0,
-                              message._c_message(), None)
+                              message._c_message(), None, ms)
+        if rc:
+            info = ErrorInfo.take(conn._err, rc)
+            if ms and rc in _WAITED:
+                raise publish_timeout_error(info, ms / 1000)
+            raise make_exception(info)
+
+    async def publish_async(self, message: Message, routing_key: str, *, mandatory: bool = True,
+                            timeout: Optional[float] = None) -> None:
+        """:meth:`publish`, waiting for room without blocking the event loop: returns once the
+        message is queued for sending (not once the broker has it: see
+        :meth:`publish_confirmed`). When there is room it publishes at once, without yielding.
+        Raises :class:`PublishTimeout` after ``timeout`` seconds (default: the connection's
+        ``publish_timeout``) without room; the message is then not sent. Cancelling it before
+        that sends nothing either.
+        """
+        if not isinstance(message, Message):
+            raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
+        channel = self._channel
+        channel._check_open()
+        conn = channel._connection
+        seconds = conn.publish_timeout if timeout is None else check_timeout(timeout, "timeout")
+        key = self._routing_keys.get(routing_key)
+        if key is None:
+            key = self._routing_key(routing_key)
+        flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
+        c_message = message._c_message()
+        rc = channel._publish(self._c_name, key[0], flags, c_message, None)
+        if rc == _ffi.SWAMQP_ERR_WOULD_BLOCK:
+            loop = conn._loop
+            deadline = loop.time() + seconds
+            delay = _ROOM_DELAY_MIN
+            while rc == _ffi.SWAMQP_ERR_WOULD_BLOCK:
+                info = ErrorInfo.take(conn._err, rc)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise publish_timeout_error(info, seconds)
+                await conn._wait_for_room(min(delay, remaining))
+                delay = min(delay * 2, _ROOM_DELAY_MAX)
+                channel._check_open()
+                rc = channel._publish(self._c_name, key[0], flags, c_message, None)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
 
     async def publish_confirmed(self, message: Message, routing_key: str, *,
-                                mandatory: bool = True) -> None:
+                                mandatory: bool = True, timeout: Optional[float] = None) -> None:
         """Publishes `message` and returns once the broker confirmed it (publisher confirms;
         the channel is put in confirm mode on first use).
 
@@ -90,34 +146,54 @@ class Exchange:
         channel's or connection's error when that ends first. While publishing must pause (the
         broker blocked the connection, the outbound buffer is full, or the connection's
         ``max_unconfirmed`` bound of outstanding confirms is reached) it waits. Cancelling the
-        call stops the wait, not the publish.
+        call stops the wait, not the publish. ``timeout`` (seconds; default: the connection's
+        ``rpc_timeout``) bounds the whole call: :class:`PublishTimeout` when the message could
+        not be sent in time, :class:`AMQPTimeoutError` when it was sent but not confirmed in
+        time (the broker may still take it).
         """
         if not isinstance(message, Message):
             raise TypeError("message must be a swiftamqp.Message, not %s" % type(message).__name__)
         channel = self._channel
         channel._check_open()
+        conn = channel._connection
+        seconds = conn._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
+        loop = conn._loop
+        deadline = None if seconds is None else loop.time() + seconds
         if not channel._confirm_mode:
-            await channel.confirm_select()
+            await channel.confirm_select(timeout=seconds)
         key = self._routing_keys.get(routing_key)
         if key is None:
             key = self._routing_key(routing_key)
         flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
         c_message = message._c_message()
-        conn = channel._connection
         delay = _ROOM_DELAY_MIN
         while True:
             channel._check_open()
             rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
             if rc != _ffi.SWAMQP_ERR_WOULD_BLOCK:
                 break
-            ErrorInfo.take(conn._err, rc)
-            await conn._wait_for_room(delay)
+            info = ErrorInfo.take(conn._err, rc)
+            wait = delay
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise publish_timeout_error(info, seconds)
+                wait = min(delay, remaining)
+            await conn._wait_for_room(wait)
             delay = min(delay * 2, _ROOM_DELAY_MAX)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
         seq = conn._seq.value
         fut = channel._track(seq, message, mandatory, self.name, routing_key)
-        await fut
+        if deadline is None:
+            await fut
+            return
+        timer = loop.call_later(max(0.0, deadline - loop.time()), expire_request, fut,
+                                "publish_confirmed (sequence %d)" % seq, seconds)
+        try:
+            await fut
+        finally:
+            timer.cancel()
 
     def _routing_key(self, routing_key):
         if not isinstance(routing_key, str):
@@ -132,7 +208,7 @@ class Exchange:
         self._routing_keys[routing_key] = key
         return key
 
-    async def delete(self, *, if_unused: bool = True) -> None:
+    async def delete(self, *, if_unused: bool = True, timeout: Optional[float] = None) -> None:
         """exchange.delete; with ``if_unused`` only when nothing is bound to it (else
         PreconditionFailed)."""
         if not self.name:
@@ -141,10 +217,11 @@ class Exchange:
         channel._check_open()
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_exchange_delete_async, channel.id, self._c_name,
-            _ffi.SWAMQP_IF_UNUSED if if_unused else 0)
+            _ffi.SWAMQP_IF_UNUSED if if_unused else 0, timeout=timeout)
 
     async def bind(self, source: Union[Exchange, str], routing_key: str = '', *,
-                   arguments: Optional[Dict[str, Any]] = None) -> ExchangeBinding:
+                   arguments: Optional[Dict[str, Any]] = None,
+                   timeout: Optional[float] = None) -> ExchangeBinding:
         """exchange.bind (RabbitMQ extension): messages published to `source` (an Exchange or
         an exchange name) that match `routing_key` are routed through this exchange too.
         Returns an :class:`ExchangeBinding`."""
@@ -154,16 +231,17 @@ class Exchange:
         if not isinstance(routing_key, str):
             raise TypeError("routing_key must be a str")
         await self._exchange_binding(_ffi.lib.swamqp_exchange_bind_async, source_name, routing_key,
-                                     arguments)
+                                     arguments, timeout)
         return ExchangeBinding(self, source, routing_key, arguments)
 
     async def unbind(self, source: Union[Exchange, str], routing_key: str = '', *,
-                     arguments: Optional[Dict[str, Any]] = None) -> None:
+                     arguments: Optional[Dict[str, Any]] = None,
+                     timeout: Optional[float] = None) -> None:
         """exchange.unbind: removes a binding made by :meth:`bind`."""
         await self._exchange_binding(_ffi.lib.swamqp_exchange_unbind_async, _exchange_name(source),
-                                     routing_key, arguments)
+                                     routing_key, arguments, timeout)
 
-    async def _exchange_binding(self, fn, source_name, routing_key, arguments):
+    async def _exchange_binding(self, fn, source_name, routing_key, arguments, timeout):
         channel = self._channel
         channel._check_open()
         keep = []
@@ -172,7 +250,7 @@ class Exchange:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, fn, channel.id, self._c_name, c_source, c_key, 0,
-            table.pointer if table is not None else None)
+            table.pointer if table is not None else None, timeout=timeout)
 
 
 class ExchangeBinding:
@@ -193,11 +271,13 @@ class ExchangeBinding:
         return "<swiftamqp.ExchangeBinding %r -> %r (%r)>" % (
             _exchange_name(self.source), self.destination.name, self.routing_key)
 
-    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None, *,
+                     timeout: Optional[float] = None) -> None:
         """exchange.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Exchange {} was already unbound from {}".format(
                 self.destination.name, _exchange_name(self.source)))
         await self.destination.unbind(self.source, self.routing_key,
-                                      arguments=self.arguments if arguments is None else arguments)
+                                      arguments=self.arguments if arguments is None else arguments,
+                                      timeout=timeout)
         self.deleted = True

@@ -12,13 +12,16 @@ import copy
 import ctypes
 import datetime
 import json
+import logging
 from typing import Any, Dict, Optional, Union
 
 from . import _ffi
 from ._reader import M, read, read_message, text
-from ._table import bytes_struct, decode_table_at, encode_table
+from ._table import RawTimestamp, bytes_struct, decode_table_at, encode_table
 
-__all__ = ["Message", "IncomingMessage"]
+__all__ = ["Message", "IncomingMessage", "RawTimestamp"]
+
+log = logging.getLogger("swiftamqp")
 
 # name -> (swamqp_properties flag, kind) in AMQP property order (cluster_id is deprecated: not set).
 _SHORTSTR = "shortstr"
@@ -56,8 +59,11 @@ def _check_property(name, value):
             raise TypeError("%s must be an int between 0 and 255, not %r" % (name, value))
         return value
     if kind == "timestamp":
+        if isinstance(value, RawTimestamp):
+            return value
         if not isinstance(value, datetime.datetime):
-            raise TypeError("timestamp must be a datetime.datetime, not %s" % type(value).__name__)
+            raise TypeError("timestamp must be a datetime.datetime or a RawTimestamp, not %s"
+                            % type(value).__name__)
         return value.replace(microsecond=0)  # AMQP timestamps are whole seconds
     if not isinstance(value, dict):
         raise TypeError("headers must be a dict, not %s" % type(value).__name__)
@@ -83,6 +89,9 @@ class _CMessage:
             elif kind == _OCTET:
                 setattr(p, name, value)
             elif kind == "timestamp":
+                if isinstance(value, RawTimestamp):
+                    p.timestamp = value
+                    continue
                 seconds = int(value.timestamp())
                 if seconds < 0:
                     raise ValueError("timestamps before 1970 cannot be sent: %r" % (value,))
@@ -111,7 +120,8 @@ class Message:
     :param str content_encoding: defaults to ``utf-8``.
     :param int delivery_mode: 1 transient, 2 persistent.
     :param int priority: 0..9 for RabbitMQ priority queues.
-    :param datetime.datetime timestamp: defaults to ``datetime.now()`` (whole seconds).
+    :param datetime.datetime timestamp: defaults to ``datetime.now()`` (whole seconds); a
+        :class:`RawTimestamp` is sent as that raw 64-bit value.
 
     ``correlation_id``, ``reply_to``, ``expiration``, ``message_id``, ``type``, ``user_id``,
     ``app_id`` are strings. Every property is also an attribute.
@@ -201,6 +211,15 @@ class Message:
 builtins_type = type  # `type` is a parameter name above
 
 
+def _decode_failed(errors, name, exc, fields):
+    if errors is None:
+        errors = {}
+    errors[name] = exc
+    log.warning("delivery %d: property %s could not be decoded (%r); it is None, see "
+                "IncomingMessage.decode_errors", fields[_DELIVERY_TAG], name, exc)
+    return errors
+
+
 # How each property of a received message is read from the flattened swamqp_message fields.
 def _property_readers():
     cached = {"content_type", "content_encoding", "reply_to", "type", "user_id", "app_id"}
@@ -220,7 +239,11 @@ def _property_readers():
                 return f[index]
         elif kind == "timestamp":
             def reader(f, index=M[key]):
-                return datetime.datetime.fromtimestamp(f[index])
+                seconds = f[index]
+                try:
+                    return datetime.datetime.fromtimestamp(seconds)
+                except (OverflowError, OSError, ValueError):  # past datetime's range
+                    return RawTimestamp(seconds)
         else:
             def reader(f, count=M[key + ".count"], entries=M[key + ".entries"]):
                 return decode_table_at(f[count], f[entries])
@@ -247,6 +270,12 @@ class IncomingMessage(Message):
     ``delivery_tag``, ``exchange_name``, ``routing_key``, ``redelivered``, ``consumer_tag``
     (None for basic.get and returns), ``message_count`` (basic.get: messages left in the
     queue), ``reply_code`` and ``reply_text`` (returned messages: why, e.g. 312 NO_ROUTE).
+
+    A received message is always handed over, whatever its properties hold: a timestamp past
+    ``datetime``'s range is a :class:`RawTimestamp` (the raw value), strings that are not UTF-8
+    keep their bytes (short-string properties as surrogate escapes, ``S`` field values as
+    bytes). Should a property still fail to decode, it is None and ``decode_errors`` maps its
+    name to the exception (otherwise ``decode_errors`` is None); a warning is logged.
     """
 
     def __init__(self, body, *, sender=None, delivery_tag=0, exchange_name="", routing_key="",
@@ -261,6 +290,7 @@ class IncomingMessage(Message):
         self.message_count = message_count
         self.reply_code = None
         self.reply_text = None
+        self.decode_errors = None
 
     @classmethod
     def _from_address(cls, address, channel, consumer_tag, *, returned=False):
@@ -273,14 +303,19 @@ class IncomingMessage(Message):
         self = cls.__new__(cls)
         flags = f[_FLAGS]
         props = _NO_PROPERTIES.copy()
+        errors = None
         if flags:
             readers = _readers_for.get(flags)
             if readers is None:
                 readers = _readers_for[flags] = tuple(
                     (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
             for name, reader in readers:
-                props[name] = reader(f)
+                try:
+                    props[name] = reader(f)
+                except Exception as exc:  # never lose the message over one property
+                    errors = _decode_failed(errors, name, exc, f)
         d = self.__dict__
+        d["decode_errors"] = errors
         d["_properties"] = props
         d["body"] = read(f[_BODY], f[_BODY_LEN])
         d["_c"] = None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Union
 from . import _ffi
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import (
-    AMQPError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
+    AMQPError, AMQPTimeoutError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +38,10 @@ class Queue:
     it again; ``name`` follows), ``durable``, ``exclusive``, ``auto_delete``, ``arguments``,
     ``deleted``; ``message_count`` and ``consumer_count`` as the broker's declare-ok reported
     them (None after ``nowait``); a passive declare reads them again. ``async for message in queue:`` consumes it (see :meth:`iterate`).
+
+    Every coroutine here takes ``timeout=`` (seconds; default: the connection's
+    ``rpc_timeout``) and raises :class:`AMQPTimeoutError` when the broker did not answer in
+    time (see :class:`Channel`).
     """
 
     def __init__(self, channel, name, durable, exclusive, auto_delete, arguments):
@@ -52,6 +56,7 @@ class Queue:
         self.consumer_count = None
         self._keep = []
         self._c_name = bytes_struct(name.encode("utf-8"), self._keep)
+        self._unclaimed = collections.deque()  # messages of cancelled no-ack gets
 
     def __repr__(self):
         return "<swiftamqp.Queue %r>" % (self.name,)
@@ -73,12 +78,17 @@ class Queue:
         self._channel._check_open()
 
     async def bind(self, exchange: Union["Exchange", str], routing_key: str, *,
-                   arguments: Optional[Dict[str, Any]] = None) -> QueueBinding:
-        """Binds the queue to `exchange` (an :class:`Exchange`) with `routing_key`;
-        returns a :class:`QueueBinding`."""
+                   arguments: Optional[Dict[str, Any]] = None,
+                   timeout: Optional[float] = None) -> QueueBinding:
+        """Binds the queue to `exchange` (an :class:`Exchange`, or an exchange name) with
+        `routing_key`; returns a :class:`QueueBinding`.
+
+        As in asynqp, a falsy `exchange` (``''``, None) raises :class:`InvalidExchangeName`
+        without asking the broker; the default exchange's :class:`Exchange` object is sent, and
+        the broker refuses it (:class:`AccessRefused`, which closes the channel)."""
         if self.deleted:
             raise Deleted("Queue {} was deleted".format(self.name))
-        if not exchange or not _name_of(exchange):
+        if not exchange:
             raise InvalidExchangeName("Can't bind queue {} to the default exchange".format(self.name))
         if not isinstance(routing_key, str):
             raise TypeError("routing_key must be a str")
@@ -90,25 +100,53 @@ class Queue:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_queue_bind_async, channel.id, self._c_name,
-            c_exchange, c_key, 0, table.pointer if table is not None else None)
+            c_exchange, c_key, 0, table.pointer if table is not None else None, timeout=timeout)
         return QueueBinding(self, exchange, routing_key, arguments)
 
-    async def get(self, *, no_ack: bool = False) -> Optional["IncomingMessage"]:
+    async def get(self, *, no_ack: bool = False,
+                  timeout: Optional[float] = None) -> Optional["IncomingMessage"]:
         """basic.get: the next message as an :class:`IncomingMessage`, or None when the queue is
-        empty."""
+        empty.
+
+        When the caller gives up (cancellation, ``asyncio.wait_for``) and the broker's reply
+        brings a message anyway, that message is not lost: with acknowledgements it is rejected
+        with requeue (the broker redelivers it, ``redelivered`` set); with ``no_ack`` the broker
+        has already forgotten it, so it is kept on this Queue object (:attr:`unclaimed` counts
+        them) and handed to the next ``get(no_ack=True)`` on it, oldest first and before any
+        message fetched later, without asking the broker, even once the channel is closed. So
+        are the deliveries that reach a no-ack consumer whose :meth:`consume` was cancelled
+        before it returned (the binding then cancels that consumer at the broker).
+        """
+        unclaimed = self._unclaimed
+        if no_ack and unclaimed:
+            return unclaimed.popleft()
         self._check()
         channel = self._channel
+        from .message import IncomingMessage
 
         def convert(ev):
-            if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
-                return None
-            from .message import IncomingMessage
-            return IncomingMessage._from_address(ev.message, channel, None)
+            msg = None
+            if not ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY and ev.message:
+                msg = IncomingMessage._from_address(ev.message, channel, None)
+            if no_ack and unclaimed:
+                # A cancelled get's message came first (replies arrive in request order).
+                if msg is not None:
+                    unclaimed.append(msg)
+                return unclaimed.popleft()
+            return msg
 
         def orphan(ev):
-            # The caller gave up (cancelled) but the broker handed over a message: give it back.
-            if no_ack or not ev.message or channel.is_closed():
+            # The caller gave up but the broker handed over a message: it must not vanish.
+            if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
                 return
+            if no_ack:
+                msg = IncomingMessage._from_address(ev.message, channel, None)
+                unclaimed.append(msg)
+                log.debug("basic.get on %r was cancelled: message %d kept for the next no-ack get",
+                          self.name, msg.delivery_tag)
+                return
+            if channel.is_closed():
+                return  # the broker requeues what the closed channel had not acknowledged
             tag = _ffi.swamqp_message.from_address(ev.message).delivery_tag
             log.debug("basic.get on %r was cancelled: rejecting (requeue) message %d", self.name, tag)
             try:
@@ -118,11 +156,18 @@ class Queue:
 
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
-            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan)
+            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan, timeout=timeout)
+
+    @property
+    def unclaimed(self) -> int:
+        """How many messages of cancelled ``get(no_ack=True)`` (or no-ack ``consume``) calls
+        wait for the next no-ack :meth:`get` on this Queue object."""
+        return len(self._unclaimed)
 
     async def consume(self, callback: Callable[["IncomingMessage"], Any], *, no_local: bool = False,
                       no_ack: bool = False, exclusive: bool = False,
-                      arguments: Optional[Dict[str, Any]] = None, consumer_tag: str = '') -> Consumer:
+                      arguments: Optional[Dict[str, Any]] = None, consumer_tag: str = '',
+                      timeout: Optional[float] = None) -> Consumer:
         """basic.consume: calls ``callback(message)`` with every message the broker delivers
         from this queue; returns the :class:`Consumer`.
 
@@ -155,7 +200,7 @@ class Queue:
             # The caller gave up, but the consumer exists at the broker: cancel it, and hand back
             # whatever reaches it meanwhile.
             raw = read_bytes(ev.name)
-            channel._orphan_tags[raw] = no_ack
+            channel._orphan_tags[raw] = (no_ack, self)
             if not channel.is_closed():
                 log.debug("consume on %r was cancelled: cancelling consumer %r", self.name, raw)
                 c_raw = bytes_struct(raw, [])
@@ -164,7 +209,8 @@ class Queue:
 
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_consume_async, channel.id, self._c_name,
-            c_tag, flags, table.pointer if table is not None else None, orphan=orphan)
+            c_tag, flags, table.pointer if table is not None else None, orphan=orphan,
+            timeout=timeout)
 
     def iterate(self, *, no_ack: bool = False, exclusive: bool = False,
                 arguments: Optional[Dict[str, Any]] = None) -> QueueIterator:
@@ -176,14 +222,16 @@ class Queue:
     def __aiter__(self) -> QueueIterator:
         return QueueIterator(self)
 
-    async def purge(self) -> int:
+    async def purge(self, *, timeout: Optional[float] = None) -> int:
         """queue.purge: drops the queue's ready messages; returns how many."""
         self._check()
         channel = self._channel
         return await channel._connection._start(
-            channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0)
+            channel.id, _message_count, _ffi.lib.swamqp_queue_purge_async, channel.id, self._c_name, 0,
+            timeout=timeout)
 
-    async def delete(self, *, if_unused: bool = True, if_empty: bool = True) -> int:
+    async def delete(self, *, if_unused: bool = True, if_empty: bool = True,
+                     timeout: Optional[float] = None) -> int:
         """queue.delete; with ``if_unused`` only when it has no consumers, with ``if_empty`` only
         when it holds no messages (else PreconditionFailed). Returns how many messages it held."""
         if self.deleted:
@@ -193,7 +241,7 @@ class Queue:
         flags = (_ffi.SWAMQP_IF_UNUSED if if_unused else 0) | (_ffi.SWAMQP_IF_EMPTY if if_empty else 0)
         count = await channel._connection._start(
             channel.id, _message_count, _ffi.lib.swamqp_queue_delete_async, channel.id, self._c_name,
-            flags)
+            flags, timeout=timeout)
         self.deleted = True
         return count
 
@@ -219,7 +267,8 @@ class QueueBinding:
         return "<swiftamqp.QueueBinding %r -> %r (%r)>" % (
             self.queue.name, _name_of(self.exchange), self.routing_key)
 
-    async def unbind(self, arguments: Optional[Dict[str, Any]] = None) -> None:
+    async def unbind(self, arguments: Optional[Dict[str, Any]] = None, *,
+                     timeout: Optional[float] = None) -> None:
         """queue.unbind: removes the binding (``arguments``: those of the bind by default)."""
         if self.deleted:
             raise Deleted("Queue {} was already unbound from exchange {}".format(
@@ -234,7 +283,7 @@ class QueueBinding:
         table = encode_table(arguments) if arguments else None
         await channel._connection._start(
             channel.id, None, _ffi.lib.swamqp_queue_unbind_async, channel.id, self.queue._c_name,
-            c_exchange, c_key, table.pointer if table is not None else None)
+            c_exchange, c_key, table.pointer if table is not None else None, timeout=timeout)
         self.deleted = True
 
 
@@ -266,9 +315,13 @@ class Consumer:
         return "<swiftamqp.Consumer %r on %r%s>" % (
             self.tag, self.queue.name, " cancelled" if self.cancelled else "")
 
-    async def cancel(self) -> None:
+    async def cancel(self, *, timeout: Optional[float] = None) -> None:
         """basic.cancel: stops deliveries to this consumer. Messages already delivered (or
-        already queued in the library) still reach the callback first."""
+        already queued in the library) still reach the callback first. Raises
+        :class:`AMQPTimeoutError` when the broker does not confirm within ``timeout`` (default:
+        the connection's ``rpc_timeout``); the consumer then counts as cancelled once the
+        broker's late cancel-ok arrives (``cancelled_future`` tells when), and calling
+        :meth:`cancel` again asks again."""
         if self.cancelled:
             return
         channel = self._channel
@@ -281,11 +334,22 @@ class Consumer:
             keep = []
             c_tag = bytes_struct(self._raw_tag, keep)
             self._cancelling = channel._connection._start(
-                channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0)
+                channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0,
+                timeout=timeout, orphan=self._late_cancel_ok)
         try:
             await asyncio.shield(self._cancelling)
+        except AMQPTimeoutError:
+            self._cancelling = None  # a later cancel() asks again
+            raise
         except AMQPError:
             pass  # the channel closed meanwhile: the consumer is gone anyway (asynqp does the same)
+        if channel._consumers.get(self._raw_tag) is self:
+            del channel._consumers[self._raw_tag]
+        self._cancelled_by(server=False)
+
+    def _late_cancel_ok(self, ev):
+        """The cancel-ok of a cancel() that timed out: the consumer is gone at the broker."""
+        channel = self._channel
         if channel._consumers.get(self._raw_tag) is self:
             del channel._consumers[self._raw_tag]
         self._cancelled_by(server=False)
@@ -295,7 +359,7 @@ class Consumer:
         try:
             result = self.callback(message)
             if result is not None and (self._is_coroutine_function or inspect.isawaitable(result)):
-                asyncio.ensure_future(result, loop=self._loop)
+                self._channel._connection._spawn(result)
         except Exception as exc:
             self._loop.call_exception_handler({
                 "message": "Exception in the callback of consumer %r" % (self.tag,),
@@ -376,7 +440,7 @@ class QueueIterator:
                 self._waiter = None
         return self._buffer.popleft()
 
-    async def cancel(self) -> None:
+    async def cancel(self, *, timeout: Optional[float] = None) -> None:
         """Cancels the consumer; the iteration then ends."""
         if self.consumer is None and self._starting is not None:
             try:
@@ -385,7 +449,7 @@ class QueueIterator:
             except (AMQPError, asyncio.CancelledError):
                 pass
         if self.consumer is not None:
-            await self.consumer.cancel()
+            await self.consumer.cancel(timeout=timeout)
         self._finish(None, drop=True)
 
     # The consumer's callback --------------------------------------------------------------

@@ -187,3 +187,24 @@ def test_asynqp_style_consumer_program(params, unique):
             other.close()
 
     run(wrong_loop())
+
+
+def test_bind_to_the_default_exchange_as_asynqp(params):
+    """asynqp refuses a bind to the default exchange itself only when the exchange argument is
+    falsy (the name ''); the default exchange's Exchange object goes to the broker, whose 403
+    ACCESS_REFUSED closes the channel."""
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        for falsy in ("", None):
+            with pytest.raises(swiftamqp.InvalidExchangeName):
+                await queue.bind(falsy, "k")
+        assert not channel.is_closed()  # nothing was sent
+        default = await channel.declare_exchange("", "direct")
+        with pytest.raises(swiftamqp.AccessRefused) as info:
+            await queue.bind(default, "k")
+        assert info.value.reply_code == 403
+        assert channel.is_closed()
+        await connection.close()
+
+    run(main())

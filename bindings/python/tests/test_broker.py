@@ -133,7 +133,7 @@ def test_exchange_names(params):
         assert msg.body == b"via default"
         assert msg.exchange_name == "" and msg.routing_key == queue.name
         with pytest.raises(swiftamqp.InvalidExchangeName):
-            await queue.bind(default, "x")
+            await queue.bind("", "x")
         await connection.close()
 
     run(main())
@@ -294,6 +294,54 @@ def test_cancelled_get_does_not_take_the_next_reply(params):
             got.append(msg.body)
             msg.ack()
         assert sorted(got) == [b"first", b"second"]
+        await connection.close()
+
+    run(main())
+
+
+def test_cancelled_no_ack_get_keeps_its_message_for_the_next_get(params):
+    """A no-ack basic.get whose caller gave up cannot be requeued: its message is kept on the
+    Queue object and handed to the next no-ack get, in the broker's order."""
+    async def main():
+        connection, channel = await swiftamqp.connect_and_open_channel(**params)
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        default = await channel.declare_exchange("", "direct")
+        for body in (b"first", b"second", b"third"):
+            default.publish(swiftamqp.Message(body), queue.name)
+        for _ in range(100):
+            if (await channel.declare_queue(queue.name, passive=True)).message_count == 3:
+                break
+            await asyncio.sleep(0.01)
+        task = asyncio.ensure_future(queue.get(no_ack=True))
+        await asyncio.sleep(0)  # the task ran: its basic.get is sent; the reply cannot be in yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the next get is sent before the cancelled one's reply was read: it still gets "first"
+        got = [(await queue.get(no_ack=True)).body for _ in range(3)]
+        assert got == [b"first", b"second", b"third"]
+        assert queue.unclaimed == 0
+        assert await queue.get(no_ack=True) is None
+        # kept messages are handed out even once the channel is gone (they are the application's)
+        default.publish(swiftamqp.Message(b"fourth"), queue.name)
+        for _ in range(100):
+            if (await channel.declare_queue(queue.name, passive=True)).message_count == 1:
+                break
+            await asyncio.sleep(0.01)
+        task = asyncio.ensure_future(queue.get(no_ack=True))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(100):
+            if queue.unclaimed:
+                break
+            await asyncio.sleep(0.01)
+        assert queue.unclaimed == 1
+        await channel.close()
+        assert (await queue.get(no_ack=True)).body == b"fourth"
+        with pytest.raises(swiftamqp.ChannelClosed):
+            await queue.get(no_ack=True)
         await connection.close()
 
     run(main())

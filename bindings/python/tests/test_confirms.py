@@ -114,9 +114,15 @@ def test_outstanding_confirms_are_bounded(params):
             exchange.publish_confirmed(swiftamqp.Message(b"%d" % i), queue.name)) for i in range(10)]
         await asyncio.sleep(0.3)
         assert channel.unconfirmed == 4 and not any(t.done() for t in tasks)
-        # and a plain publish does not wait: it raises WouldBlock
-        with pytest.raises(swiftamqp.WouldBlock) as info:
+        # a plain publish waits publish_timeout for room, then raises PublishTimeout; with a
+        # timeout of 0 it raises WouldBlock at once
+        connection.publish_timeout = 0.2
+        with pytest.raises(swiftamqp.PublishTimeout) as info:
             exchange.publish(swiftamqp.Message(b"plain"), queue.name)
+        assert info.value.status_name == "SWAMQP_ERR_TIMEOUT"
+        assert "max_unconfirmed" in str(info.value) or "confirm" in str(info.value)
+        with pytest.raises(swiftamqp.WouldBlock) as info:
+            exchange.publish(swiftamqp.Message(b"plain"), queue.name, timeout=0)
         assert info.value.status_name == "SWAMQP_ERR_WOULD_BLOCK"
         forwarder.hold_inbound = False
         await asyncio.wait_for(asyncio.gather(*tasks), 10)

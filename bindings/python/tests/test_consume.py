@@ -380,3 +380,72 @@ def test_cancelled_get_requeues_its_message(params):
         await connection.close()
 
     run(main())
+
+
+def test_cancelled_no_ack_consume_keeps_what_reached_it(params):
+    """Deliveries to a no-ack consumer whose consume() was cancelled cannot be requeued: they
+    wait on the Queue for the next no-ack get, so none is lost and the order holds."""
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        n = 50
+        for i in range(n):
+            exchange.publish(swiftamqp.Message(b"%d" % i), queue.name)
+        for _ in range(100):
+            if (await channel.declare_queue(queue.name, passive=True)).message_count == n:
+                break
+            await asyncio.sleep(0.01)
+        got = []
+        task = asyncio.ensure_future(queue.consume(got.append, no_ack=True))
+        await asyncio.sleep(0)  # the request is sent
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the broker delivers the ready messages right after its consume-ok, before our cancel
+        for _ in range(100):
+            if queue.unclaimed:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # the cancel-ok came: nothing more reaches the orphan consumer
+        assert got == [] and queue.unclaimed > 0
+        bodies = []
+        while len(bodies) < n:
+            m = await queue.get(no_ack=True)
+            assert m is not None, bodies
+            bodies.append(m.body)
+        assert bodies == [b"%d" % i for i in range(n)]
+        assert queue.unclaimed == 0 and await queue.get(no_ack=True) is None
+        await connection.close()
+
+    run(main())
+
+
+def test_coroutine_callback_tasks_are_kept_referenced(params):
+    """asyncio keeps only weak references to tasks: the task running a coroutine callback
+    (or handler) must be referenced by the binding, or a garbage collection mid-run ends it."""
+    import gc
+    import weakref
+
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        loop = asyncio.get_running_loop()
+        waiting, done = [], []
+
+        async def callback(message):
+            fut = loop.create_future()  # referenced only by this coroutine's task
+            waiting.append(weakref.ref(fut))
+            await fut
+            done.append(message.body)
+
+        await queue.consume(callback, no_ack=True)
+        exchange.publish(swiftamqp.Message(b"kept alive"), queue.name)
+        await until(lambda: waiting)
+        await asyncio.sleep(0.05)
+        gc.collect()
+        fut = waiting[0]()
+        assert fut is not None, "the callback's task was garbage collected while it ran"
+        fut.set_result(None)
+        await until(lambda: done)
+        assert done == [b"kept alive"]
+        await connection.close()
+
+    run(main())

@@ -227,14 +227,21 @@ def test_connection_blocked_and_unblocked(params, broker):
             deadline = time.monotonic() + 20
             while not connection.blocked and time.monotonic() < deadline:
                 try:
-                    exchange.publish(swiftamqp.Message(b"during alarm"), queue.name)
+                    exchange.publish(swiftamqp.Message(b"during alarm"), queue.name, timeout=0)
                 except swiftamqp.WouldBlock:
                     pass
                 await asyncio.sleep(0.2)
             assert connection.blocked
             assert events and events[0][0] == "blocked" and "memory" in events[0][1].lower()
             with pytest.raises(swiftamqp.WouldBlock):
-                exchange.publish(swiftamqp.Message(b"blocked"), queue.name)
+                exchange.publish(swiftamqp.Message(b"blocked"), queue.name, timeout=0)
+            # a plain publish waits for the block to end, up to its timeout
+            started = time.monotonic()
+            with pytest.raises(swiftamqp.PublishTimeout):
+                exchange.publish(swiftamqp.Message(b"blocked"), queue.name, timeout=0.3)
+            assert time.monotonic() - started >= 0.25
+            with pytest.raises(swiftamqp.PublishTimeout):
+                await exchange.publish_async(swiftamqp.Message(b"blocked"), queue.name, timeout=0.3)
             waiting = asyncio.ensure_future(
                 exchange.publish_confirmed(swiftamqp.Message(b"waits"), queue.name))
             await asyncio.sleep(0.5)

@@ -121,3 +121,48 @@ def test_incoming_message_read_from_a_c_message():
     bare = IncomingMessage._from_address(ctypes.addressof(m), None, None)
     assert all(getattr(bare, name) is None for name in Message.property_types)
     assert bare.reply_code is None
+
+
+def test_an_undecodable_property_is_none_and_reported_the_message_is_kept():
+    """A property the binding cannot decode (here a field kind it does not know) does not stop
+    the message: it is None, decode_errors says why, the other properties and the body are kept;
+    a timestamp past datetime's range is a RawTimestamp."""
+    import ctypes
+
+    from swiftamqp import RawTimestamp
+
+    keep = []
+    entries = (_ffi.swamqp_table_entry * 1)()
+    entries[0].key = _table.bytes_struct(b"odd", keep)
+    entries[0].value.kind = ord("Z")
+    m = _ffi.swamqp_message()
+    m.delivery_tag = 5
+    m.properties.flags = (_ffi.SWAMQP_PROP_HEADERS | _ffi.SWAMQP_PROP_TIMESTAMP
+                          | _ffi.SWAMQP_PROP_APP_ID)
+    m.properties.headers = _ffi.swamqp_table(1, ctypes.addressof(entries))
+    m.properties.timestamp = (1 << 64) - 1
+    m.properties.app_id = _table.bytes_struct(b"app", keep)
+    m.body = _table.bytes_struct(b"body", keep)
+    got = IncomingMessage._from_address(ctypes.addressof(m), None, None)
+    assert got.body == b"body" and got.delivery_tag == 5 and got.app_id == "app"
+    assert got.headers is None
+    assert set(got.decode_errors) == {"headers"}
+    assert isinstance(got.decode_errors["headers"], ValueError)
+    assert isinstance(got.timestamp, RawTimestamp) and got.timestamp == (1 << 64) - 1
+
+
+def test_raw_timestamp():
+    from swiftamqp import RawTimestamp
+
+    assert RawTimestamp(5) == 5 and repr(RawTimestamp(5)) == "RawTimestamp(5)"
+    with pytest.raises(ValueError):
+        RawTimestamp(-1)
+    with pytest.raises(ValueError):
+        RawTimestamp(1 << 64)
+    msg = Message(b"", timestamp=RawTimestamp(1 << 63), headers={"t": RawTimestamp(7)})
+    p = msg._c_message().properties
+    assert p.timestamp == 1 << 63
+    assert _table.decode_table(p.headers) == {"t": datetime.datetime(
+        1970, 1, 1, 0, 0, 7, tzinfo=datetime.timezone.utc)}
+    assert _table.decode_table(Message(b"", headers={"t": RawTimestamp(1 << 63)})._c_message()
+                               .properties.headers) == {"t": 1 << 63}
