@@ -500,3 +500,21 @@ def test_blocked_callbacks(connect, broker):
         assert time.monotonic() < deadline, "never unblocked"
         connection.process_data_events(0.1)
     assert not connection.blocked
+
+
+def test_memory_readers_agree_with_ctypes():
+    """The delivery path reads the library's memory through one memoryview; the ctypes
+    fallback (used where that view cannot be made) reads the same bytes and fields."""
+    import ctypes
+    from swiftamqp import _ffi, _reader
+    from swiftamqp import blocking as b
+    data = ctypes.create_string_buffer(b"0123456789abcdef" * 8)
+    at = ctypes.addressof(data)
+    assert b._MEMORY[at:at + 20].tobytes() == b._SlowMemory()[at:at + 20].tobytes() == ctypes.string_at(at, 20)
+    msg = _ffi.swamqp_message(channel=3, redelivered=True, delivery_tag=77, message_count=5)
+    msg.body = _ffi.swamqp_bytes(at + 4, 9)
+    fields = b._fields_at(ctypes.addressof(msg))
+    assert fields == _reader.read_message(ctypes.addressof(msg))
+    assert fields[b._F_DELIVERY_TAG] == 77 and fields[b._F_REDELIVERED] is True
+    assert b._bytes_at(fields[b._F_BODY], fields[b._F_BODY_LEN]) == b"456789abc"
+    assert b._bytes_at(0, 0) == b""
