@@ -518,3 +518,6 @@ def test_memory_readers_agree_with_ctypes():
     assert fields[b._F_DELIVERY_TAG] == 77 and fields[b._F_REDELIVERED] is True
     assert b._bytes_at(fields[b._F_BODY], fields[b._F_BODY_LEN]) == b"456789abc"
     assert b._bytes_at(0, 0) == b""
+    slim = b._delivery_fields_at(ctypes.addressof(msg))
+    assert slim[b._D_TAG] == 77 and slim[b._D_REDELIVERED] is True and slim[b._D_FLAGS] == 0
+    assert (slim[b._D_BODY], slim[b._D_BODY_LEN]) == (at + 4, 9)
