@@ -58,16 +58,16 @@ import threading
 import time
 import uuid
 import weakref
-from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Type,
+from typing import (Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple,
                     Union)
 
 from . import _ffi
 from . import exceptions as _exc
 from ._errors import ErrorInfo, make_exception
 from . import _reader
-from ._reader import EVENT_HEAD, EVENT_SIZE, M, read, read_message, text
+from ._reader import EVENT_HEAD, EVENT_SIZE, M, read_message, text
 from ._table import decode_table_at, encode_table, read_bytes
-from .tls import TLSOptions, merge_ssl
+from .tls import merge_ssl
 
 __all__ = [
     "connect", "BlockingConnection", "BlockingChannel", "BasicProperties", "PlainCredentials",
