@@ -521,3 +521,43 @@ def test_memory_readers_agree_with_ctypes():
     slim = b._delivery_fields_at(ctypes.addressof(msg))
     assert slim[b._D_TAG] == 77 and slim[b._D_REDELIVERED] is True and slim[b._D_FLAGS] == 0
     assert (slim[b._D_BODY], slim[b._D_BODY_LEN]) == (at + 4, 9)
+
+
+def test_channel_number_reused_after_close(connect):
+    """A closed channel's number comes back for the next channel; the library's close event of
+    the old one does not touch the new one."""
+    connection = connect()
+    first = connection.channel()
+    queue = exclusive_queue(first)
+    first.close()
+    second = connection.channel()
+    assert second.channel_number == first.channel_number
+    connection.process_data_events(time_limit=0.2)
+    assert second.is_open and first.is_closed
+    second.basic_publish("", queue, b"on the new channel")
+    assert [b for _, _, b in drain(second, queue, 1)] == [b"on the new channel"]
+
+
+def test_threads_publishing_without_confirms_on_one_channel(connect):
+    connection = connect()
+    channel = connection.channel()
+    queue = exclusive_queue(channel)
+    errors = []
+
+    def publish(k):
+        try:
+            for i in range(500):
+                channel.basic_publish("", queue, b"%d-%d" % (k, i), BasicProperties(message_id="%d" % k))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publish, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert count_is(channel, queue, 3000)
+    got = drain(channel, queue, 3000)
+    assert len({b for _, _, b in got}) == 3000
+    assert all(b.startswith(p.message_id.encode() + b"-") for _, p, b in got)
