@@ -960,7 +960,7 @@ class _Sigint:
     SIGINT is recorded instead of raised: KeyboardInterrupt raised in the middle of routing a
     batch would lose the events of that batch, or leave the drain lock taken. The wait loop
     raises it at its next safe point (at most _SLICE later). Only when the SIGINT handler is
-    Python's default one; callbacks always run with the default handler."""
+    Python's default one; callbacks run with the default handler (see _SigintDefault)."""
 
     depth = 0
     pending = False
@@ -993,6 +993,28 @@ def _sigint_exit() -> None:
         if _Sigint.pending:
             _Sigint.pending = False
             raise KeyboardInterrupt
+
+
+class _SigintDefault:
+    """Callbacks run with Python's own SIGINT handler, so Ctrl-C interrupts a long callback at
+    once, as in pika: around them the deferring handler is taken out (main thread only)."""
+
+    __slots__ = ("suspended",)
+
+    def __enter__(self) -> None:
+        self.suspended = False
+        if _Sigint.installed and threading.get_ident() == _MAIN_THREAD:
+            if _Sigint.pending:  # arrived while we routed: it is the callbacks' turn now
+                _Sigint.pending = False
+                raise KeyboardInterrupt
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _Sigint.installed = False
+            self.suspended = True
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.suspended:
+            signal.signal(signal.SIGINT, _sigint_handler)
+            _Sigint.installed = True
 
 
 def _sigint_check() -> None:
@@ -1698,12 +1720,13 @@ class BlockingConnection:
         _tls.depth = _dispatch_depth() + 1
         done = 0
         try:
-            for cb, args in conn_work:
-                done += 1
-                ran += 1
-                cb(*args)
-            for ch in claims:
-                ran += ch._dispatch_pending()
+            with _SigintDefault():
+                for cb, args in conn_work:
+                    done += 1
+                    ran += 1
+                    cb(*args)
+                for ch in claims:
+                    ran += ch._dispatch_pending()
         finally:
             _tls.depth -= 1
             with self._lock:

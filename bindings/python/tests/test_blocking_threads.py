@@ -328,3 +328,48 @@ def test_ctrl_c_in_start_consuming_stops_cleanly(amqp_url):
     text = " ".join(lines)
     assert "interrupted consumers 0 get after closed" in text, (text, err)
     assert time.monotonic() - sent < 10
+
+
+LONG_CALLBACK_PROGRAM = textwrap.dedent("""
+    import sys, time
+    from swiftamqp import blocking as pika
+
+    connection = pika.connect(sys.argv[1])
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.basic_publish("", queue, b"slow")
+
+    def on_message(ch, method, properties, body):
+        print("working", flush=True)
+        try:
+            time.sleep(60)
+        except KeyboardInterrupt:
+            print("interrupted in the callback", flush=True)
+            raise
+
+    channel.basic_consume(queue, on_message)
+    try:
+        channel.start_consuming()
+    except KeyboardInterrupt:
+        print("out of start_consuming", flush=True)
+    connection.close()
+    print("closed", flush=True)
+""")
+
+
+def test_ctrl_c_interrupts_a_long_callback(amqp_url):
+    env = dict(os.environ, PYTHONPATH=BINDING_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-c", LONG_CALLBACK_PROGRAM, amqp_url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "working"
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.splitlines() == ["interrupted in the callback", "out of start_consuming", "closed"], (out, err)
+    assert time.monotonic() - sent < 10  # not the 60 s of the callback
