@@ -15,8 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-CLIENTS = ["swiftamqp-c", "librabbitmq", "swiftamqp-py", "aio-pika"]
-COLORS = {"swiftamqp-c": "#d9480f", "librabbitmq": "#495057", "swiftamqp-py": "#f59f00", "aio-pika": "#1c7ed6"}
+CLIENTS = ["swiftamqp-c", "librabbitmq", "swiftamqp-py", "aio-pika", "python-blocking", "pika"]
+COLORS = {"swiftamqp-c": "#d9480f", "librabbitmq": "#495057", "swiftamqp-py": "#f59f00", "aio-pika": "#1c7ed6",
+          "python-blocking": "#37b24d", "pika": "#7048e8"}
 ORDER = ["publish-16", "publish-4k", "confirm-16", "consume-ack-16", "consume-ack-4k", "consume-noack-16",
          "consume-noack-4k", "roundtrip-16"]
 
@@ -94,7 +95,7 @@ def main():
             "", "Shared machine: msg/s moves by ±30% from run to run;",
             "client CPU per message is the steadier figure."]
     axes[2][1].text(0.0, 1.0, "\n".join(note), va="top", fontsize=9, family="monospace")
-    fig.suptitle("swiftamqp vs librabbitmq vs aio-pika (bench/run)", fontsize=13)
+    fig.suptitle("swiftamqp vs librabbitmq, aio-pika and pika (bench/run)", fontsize=13)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(out, dpi=90)
 

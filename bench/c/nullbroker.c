@@ -357,8 +357,7 @@ static void on_method(conn_state *c, uint16_t channel, rd *r) {
         c->stored = 0;
         break;
     }
-    case 60 << 16 | 30: { /* basic.cancel */
-        get16(r);
+    case 60 << 16 | 30: { /* basic.cancel: consumer-tag, no-wait (no reserved short, unlike consume) */
         size_t n = getshort(r, s1);
         uint8_t bits = get8(r);
         st->consuming = 0;
