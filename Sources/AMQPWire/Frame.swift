@@ -161,6 +161,16 @@ extension ByteWriter {
         writeUInt8(AMQPConstants.frameEnd)
     }
 
+    /// `body` as body frames of at most `chunk` bytes each.
+    private mutating func writeBodyFrames(channel: UInt16, _ body: UnsafeRawBufferPointer, chunk: Int) {
+        var start = 0
+        while start < body.count {
+            let end = min(start + chunk, body.count)
+            writeBodyFrame(channel: channel, UnsafeRawBufferPointer(rebasing: body[start..<end]))
+            start = end
+        }
+    }
+
     /// basic.publish straight from the caller's memory — method, content header and body frames —
     /// with no intermediate values: the publish hot path. Exchange and routing key are short
     /// strings (at most 255 bytes, else `valueTooLarge` and nothing written).
@@ -187,12 +197,7 @@ extension ByteWriter {
             c.uint8(AMQPConstants.frameEnd)
         }
         try writeHeaderFrame(channel: channel, ContentHeader(classID: BasicPublish.classID, bodySize: UInt64(body.count), properties: properties))
-        var start = 0
-        while start < body.count {
-            let end = min(start + chunk, body.count)
-            writeBodyFrame(channel: channel, UnsafeRawBufferPointer(rebasing: body[start..<end]))
-            start = end
-        }
+        writeBodyFrames(channel: channel, body, chunk: chunk)
     }
 
     /// Writes method, content header and body frames of a content-carrying method; the body is
@@ -203,11 +208,6 @@ extension ByteWriter {
         guard chunk > 0 else { throw WireError.valueTooLarge(context: "frame_max") }
         try writeMethodFrame(channel: channel, method)
         try writeHeaderFrame(channel: channel, ContentHeader(classID: method.classID, bodySize: UInt64(body.count), properties: properties))
-        var start = 0
-        while start < body.count {
-            let end = min(start + chunk, body.count)
-            writeBodyFrame(channel: channel, UnsafeRawBufferPointer(rebasing: body[start..<end]))
-            start = end
-        }
+        writeBodyFrames(channel: channel, body, chunk: chunk)
     }
 }

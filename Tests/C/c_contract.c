@@ -271,34 +271,14 @@ static void test_acks_while_publishing_waits(void)
     fb_close(&peer);
 }
 
-static int run(const char *name, void (*fn)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        alarm(60);
-        fn();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (WIFSIGNALED(status))
-        fprintf(stderr, "  %s died of signal %d\n", name, WTERMSIG(status));
-    fprintf(stderr, "%s %s\n", ok ? "PASS" : "FAILED", name);
-    return ok ? 0 : 1;
-}
-
 int main(void)
 {
     int failed = 0;
-    failed += run("outbound order, no completion for blocking calls, clean close status", test_outbound_order);
-    failed += run("SWAMQP_WAIT_FOREVER", test_wait_forever);
-    failed += run("next_events_batch: min_count and linger, log level 0", test_batch_linger);
-    failed += run("flags a call does not read are refused", test_foreign_flags);
-    failed += run("acks go out while publishing must wait", test_acks_while_publishing_waits);
+    failed += fb_run_scenario("outbound order, no completion for blocking calls, clean close status", test_outbound_order);
+    failed += fb_run_scenario("SWAMQP_WAIT_FOREVER", test_wait_forever);
+    failed += fb_run_scenario("next_events_batch: min_count and linger, log level 0", test_batch_linger);
+    failed += fb_run_scenario("flags a call does not read are refused", test_foreign_flags);
+    failed += fb_run_scenario("acks go out while publishing must wait", test_acks_while_publishing_waits);
     if (failed) {
         fprintf(stderr, "FAIL c_contract: %d scenario(s) failed\n", failed);
         return 1;

@@ -516,36 +516,18 @@ static void test_heartbeat_timeout(void)
 }
 
 /* Each scenario runs in a child process so that one failure does not hide the others. */
-static int run(const char *name, void (*fn)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        alarm(60);
-        fn();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    fprintf(stderr, "%s %s\n", ok ? "PASS" : "FAILED", name);
-    return ok ? 0 : 1;
-}
-
 int main(void)
 {
     int failed = 0;
-    failed += run("handshake, tune, channel_max, update-secret, server close", test_handshake_and_tune);
-    failed += run("auth mechanisms", test_auth_mechanisms);
-    failed += run("channel.flow, server channel.close", test_flow);
-    failed += run("max_unconfirmed bound, acks, broker nack", test_confirm_bound);
-    failed += run("NACKED then OK", test_nacked_then_ok);
-    failed += run("a nack after a timed-out wait is still reported", test_nack_after_timed_out_wait);
-    failed += run("wait_for_confirms covers the publishes made so far", test_wait_covers_publishes_so_far);
-    failed += run("unconfirmed publishes failed at connection loss", test_unconfirmed_at_loss);
-    failed += run("heartbeat timeout", test_heartbeat_timeout);
+    failed += fb_run_scenario("handshake, tune, channel_max, update-secret, server close", test_handshake_and_tune);
+    failed += fb_run_scenario("auth mechanisms", test_auth_mechanisms);
+    failed += fb_run_scenario("channel.flow, server channel.close", test_flow);
+    failed += fb_run_scenario("max_unconfirmed bound, acks, broker nack", test_confirm_bound);
+    failed += fb_run_scenario("NACKED then OK", test_nacked_then_ok);
+    failed += fb_run_scenario("a nack after a timed-out wait is still reported", test_nack_after_timed_out_wait);
+    failed += fb_run_scenario("wait_for_confirms covers the publishes made so far", test_wait_covers_publishes_so_far);
+    failed += fb_run_scenario("unconfirmed publishes failed at connection loss", test_unconfirmed_at_loss);
+    failed += fb_run_scenario("heartbeat timeout", test_heartbeat_timeout);
     if (failed) {
         fprintf(stderr, "FAIL c_fake_peer: %d scenario(s) failed\n", failed);
         return 1;

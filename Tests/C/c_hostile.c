@@ -581,41 +581,21 @@ static void test_free_other_in_callback(void)
     fb_close(&peer);
 }
 
-static int run(const char *name, void (*fn)(void))
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        alarm(60);
-        fn();
-        fflush(NULL);
-        _exit(0);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (WIFSIGNALED(status))
-        fprintf(stderr, "  %s died of signal %d\n", name, WTERMSIG(status));
-    fprintf(stderr, "%s %s\n", ok ? "PASS" : "FAILED", name);
-    return ok ? 0 : 1;
-}
-
 int main(void)
 {
     int failed = 0;
-    failed += run("size_t lengths and counts >= 2^63, body over max_message_size, RPC timeout 0", test_huge_lengths);
-    failed += run("endpoint and CA counts >= 2^63 or over 1024", test_option_counts);
-    failed += run("max_message_size UINT64_MAX, body size 2^63", test_huge_body_size_without_limit);
-    failed += run("a late no-ack basic.get message is handed out", test_late_get_no_ack);
-    failed += run("a late basic.get message goes back to the queue", test_late_get_requeued);
-    failed += run("close's timeout is honoured after a direct write", test_close_timeout_honoured);
-    failed += run("close(UINT32_MAX - 500) does not wrap", test_close_timeout_near_max);
-    failed += run("connect_timeout_ms SWAMQP_WAIT_FOREVER", test_connect_timeout_forever);
-    failed += run("free of a never-opened connection wakes the drain, closes the adopted socket", test_free_never_opened);
-    failed += run("free during recovery wakes a waiting publish and drain", test_free_during_recovery);
-    failed += run("paused reading: no heartbeat timeout, a blocking call still answered", test_paused_reading_keeps_heartbeat);
-    failed += run("a callback frees another connection, not its own", test_free_other_in_callback);
+    failed += fb_run_scenario("size_t lengths and counts >= 2^63, body over max_message_size, RPC timeout 0", test_huge_lengths);
+    failed += fb_run_scenario("endpoint and CA counts >= 2^63 or over 1024", test_option_counts);
+    failed += fb_run_scenario("max_message_size UINT64_MAX, body size 2^63", test_huge_body_size_without_limit);
+    failed += fb_run_scenario("a late no-ack basic.get message is handed out", test_late_get_no_ack);
+    failed += fb_run_scenario("a late basic.get message goes back to the queue", test_late_get_requeued);
+    failed += fb_run_scenario("close's timeout is honoured after a direct write", test_close_timeout_honoured);
+    failed += fb_run_scenario("close(UINT32_MAX - 500) does not wrap", test_close_timeout_near_max);
+    failed += fb_run_scenario("connect_timeout_ms SWAMQP_WAIT_FOREVER", test_connect_timeout_forever);
+    failed += fb_run_scenario("free of a never-opened connection wakes the drain, closes the adopted socket", test_free_never_opened);
+    failed += fb_run_scenario("free during recovery wakes a waiting publish and drain", test_free_during_recovery);
+    failed += fb_run_scenario("paused reading: no heartbeat timeout, a blocking call still answered", test_paused_reading_keeps_heartbeat);
+    failed += fb_run_scenario("a callback frees another connection, not its own", test_free_other_in_callback);
     if (failed) {
         fprintf(stderr, "FAIL c_hostile: %d scenario(s) failed\n", failed);
         return 1;

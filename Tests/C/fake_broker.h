@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 /* ---- an encoder for method arguments --------------------------------------------------------- */
 
@@ -373,6 +374,30 @@ static TU_UNUSED void fb_send_confirm(fb_peer *peer, uint16_t channel, bool ack,
     fb_u64(&a, tag);
     fb_u8(&a, multiple ? 1 : 0);
     fb_send_method(peer, channel, 60, ack ? 80 : 120, &a);
+}
+
+/**
+ * Runs one scenario `fn` in a child process with a 60 s alarm, so a trap, a hang or a failed CHECK
+ * fails that scenario only; prints PASS/FAILED and returns 1 on failure.
+ */
+static TU_UNUSED int fb_run_scenario(const char *name, void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        alarm(60);
+        fn();
+        fflush(NULL);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "  %s died of signal %d\n", name, WTERMSIG(status));
+    fprintf(stderr, "%s %s\n", ok ? "PASS" : "FAILED", name);
+    return ok ? 0 : 1;
 }
 
 #endif /* SWIFTAMQP_FAKE_BROKER_H */
