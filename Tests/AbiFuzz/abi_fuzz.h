@@ -61,7 +61,8 @@ void af_arena_reset(void);
 
 /* ---- oracles: a broken promise of the header ends the run like a crash ---------------------- */
 
-__attribute__((noreturn, format(printf, 1, 2))) void af_violation(const char *fmt, ...);
+/** Reports a broken promise and aborts (unless ABI_FUZZ_IGNORE names it: then it only prints). */
+__attribute__((format(printf, 1, 2))) void af_violation(const char *fmt, ...);
 extern int af_trace;  /* ABI_FUZZ_TRACE=1: every call and its arguments on stderr */
 extern int af_oracles; /* ABI_FUZZ_ORACLES=0: only crashes and hangs count */
 __attribute__((format(printf, 1, 2))) void af_log(const char *fmt, ...);

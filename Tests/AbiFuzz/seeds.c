@@ -57,7 +57,7 @@ static void create_begin_op(seed *s, unsigned op, unsigned slot, unsigned opt)
         b(s, 0);
         b(s, 0);
     }
-    b(s, 0); /* connect timeout: 300 ms */
+    b(s, 0); /* connect timeout: 200 ms */
 }
 static void create_begin(seed *s, unsigned slot, unsigned opt) { create_begin_op(s, OP_CREATE, slot, opt); }
 static void create_end(seed *s, unsigned peer_mode, unsigned tune, const uint8_t *script, size_t script_len)
