@@ -40,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -172,16 +174,92 @@ static void touch(const void *p, size_t n)
 #define WAIT_BUDGET_MS 600
 #define PROBE_WATCHDOG_MS 1500
 
+/* A loopback listener that plays a fresh fake broker on every connection it accepts: the target of
+ * TCP connects and of automatic recovery's reconnects. */
+typedef struct acceptor {
+    int lfd;
+    pthread_t thread;
+    atomic_bool stop;
+    af_peer_config cfg;
+    uint8_t script[64];
+    size_t script_len;
+    pthread_mutex_t lock;
+    af_peer *peers[4];
+    int n;
+} acceptor;
+
+static void *acceptor_main(void *arg)
+{
+    acceptor *a = arg;
+    while (!atomic_load(&a->stop)) {
+        struct pollfd p = {a->lfd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        int fd = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        pthread_mutex_lock(&a->lock);
+        if (a->n < 4) {
+            a->peers[a->n++] = af_peer_start(fd, &a->cfg, a->script, a->script_len);
+            af_log("  acceptor: connection %d accepted", a->n);
+        } else {
+            close(fd);
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+    return NULL;
+}
+
+static acceptor *acceptor_start(const af_peer_config *cfg, const uint8_t *script, size_t script_len, uint16_t *port)
+{
+    acceptor *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        abort();
+    a->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (a->lfd < 0 || bind(a->lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(a->lfd, 4) != 0 ||
+        getsockname(a->lfd, (struct sockaddr *)&addr, &len) != 0)
+        abort();
+    *port = ntohs(addr.sin_port);
+    a->cfg = *cfg;
+    a->script_len = script_len < sizeof a->script ? script_len : sizeof a->script;
+    if (a->script_len)
+        memcpy(a->script, script, a->script_len);
+    pthread_mutex_init(&a->lock, NULL);
+    if (pthread_create(&a->thread, NULL, acceptor_main, a) != 0)
+        abort();
+    return a;
+}
+
+static void acceptor_stop(acceptor *a)
+{
+    if (a == NULL)
+        return;
+    atomic_store(&a->stop, true);
+    pthread_join(a->thread, NULL);
+    close(a->lfd);
+    for (int i = 0; i < a->n; i++)
+        af_peer_stop(a->peers[i]);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
+
 typedef struct slot {
     swamqp_connection *conn;
     bool live;           /* a handle we got and have not freed */
-    af_peer *peer;
+    af_peer *peer;       /* the socketpair's broker */
+    acceptor *acc;       /* brokers of loopback TCP connections (connects, reconnects) */
     int aux_fd;          /* the other end of a pipe the connection adopted, or -1 */
     bool opened;         /* an open call succeeded */
     bool closed_event;   /* SWAMQP_EVENT_CONNECTION_CLOSED was handed out */
     bool callback_set;
     bool probe_connect;  /* connect_timeout_ms is huge: watch the open */
     bool tls;
+    uint32_t connect_timeout_ms;
     uint16_t chans[8];
     unsigned nchans;
     uint64_t tags[8];
@@ -189,6 +267,19 @@ typedef struct slot {
 } slot;
 
 typedef struct bg_call bg_call;
+
+/* The broker the slot's connection talks to now: the newest accepted one, else the socketpair's. */
+static af_peer *slot_peer(const slot *s)
+{
+    af_peer *p = s->peer;
+    if (s->acc) {
+        pthread_mutex_lock(&s->acc->lock);
+        if (s->acc->n)
+            p = s->acc->peers[s->acc->n - 1];
+        pthread_mutex_unlock(&s->acc->lock);
+    }
+    return p;
+}
 
 static struct {
     slot s[NSLOTS];
@@ -385,8 +476,8 @@ typedef struct timing {
 static timing wait_begin(int si, waitspec w)
 {
     timing t = {af_now_ms(), w, si};
-    if (w.probe && si >= 0 && g.s[si].peer)
-        af_watchdog_arm(g.s[si].peer, PROBE_WATCHDOG_MS);
+    if (w.probe && si >= 0 && slot_peer(&g.s[si]))
+        af_watchdog_arm(slot_peer(&g.s[si]), PROBE_WATCHDOG_MS);
     return t;
 }
 
@@ -757,8 +848,9 @@ static void touch_message(const swamqp_message *m)
 static void touch_event(int si, const swamqp_event *e)
 {
     slot *s = si >= 0 ? &g.s[si] : NULL;
-    af_log("    event type %d status %s channel %u request %" PRIu64 "%s%s", e->type, swamqp_status_string(e->status),
-           e->channel, e->request_id, e->error ? ": " : "", e->error ? e->error->message : "");
+    af_log("    event type %d status %s channel %u request %" PRIu64 " %.*s%s%s", e->type, swamqp_status_string(e->status),
+           e->channel, e->request_id, e->name.bytes && e->name.len < 200 ? (int)e->name.len : 0,
+           e->name.bytes ? (const char *)e->name.bytes : "", e->error ? ": " : "", e->error ? e->error->message : "");
     if (af_oracles) {
         if (e->type < SWAMQP_EVENT_COMPLETION || e->type > SWAMQP_EVENT_QUEUE_RENAMED)
             af_violation("an event of type %d", e->type);
@@ -885,6 +977,8 @@ static const char *pick_cstring(af_reader *r, bool allow_null)
 
 static void stop_peer(slot *s)
 {
+    acceptor_stop(s->acc);
+    s->acc = NULL;
     if (s->peer) {
         af_peer_stop(s->peer);
         s->peer = NULL;
@@ -1080,7 +1174,7 @@ static void op_create(af_reader *r, bool connect)
             abort();
         o->socket_fd = sv[0];
     } else if (fdmode == 12) {
-        o->socket_fd = -1; /* connect to 127.0.0.1:1: refused */
+        o->socket_fd = -1; /* a TCP connect to our own listener on 127.0.0.1 */
     } else if (fdmode == 13) {
         o->socket_fd = af_bool(r) ? INT_MAX : -2;
     } else if (fdmode == 14) {
@@ -1093,7 +1187,13 @@ static void op_create(af_reader *r, bool connect)
         if (o->host && o->host[0] == 0)
             mark_bad(&x, "an empty host without socket_fd");
     }
-    if (s->probe_connect && (fdmode >= 12)) {
+    if (fdmode == 12 || (fdmode < 12 && o->automatic_recovery)) {
+        uint16_t port = 1;
+        s->acc = acceptor_start(&pc, script.p, script.n, &port);
+        o->host = "127.0.0.1";
+        o->port = port;
+    }
+    if (s->probe_connect && fdmode >= 12) {
         /* No peer to cut: a huge connect timeout could only be waited out. */
         o->connect_timeout_ms = 300;
         s->probe_connect = false;
@@ -1118,9 +1218,10 @@ static void op_create(af_reader *r, bool connect)
         /* The peer must run while swamqp_connect blocks in the handshake. */
         if (sv[1] >= 0)
             s->peer = af_peer_start(sv[1], &pc, script.p, script.n), sv[1] = -1;
-        if (s->probe_connect && s->peer)
-            af_watchdog_arm(s->peer, PROBE_WATCHDOG_MS);
-        af_log("swamqp_connect(slot %d, fd %d, connect_timeout_ms %u)", si, o->socket_fd, o->connect_timeout_ms);
+        if (s->probe_connect && slot_peer(s))
+            af_watchdog_arm(slot_peer(s), PROBE_WATCHDOG_MS);
+        af_log("swamqp_connect(slot %d, fd %d, connect_timeout_ms %u, frame_max %u, max_message_size %" PRIu64 ", tls %d)",
+               si, o->socket_fd, o->connect_timeout_ms, o->frame_max, o->max_message_size, o->tls);
         rc = swamqp_connect(opts, out, err);
         if (s->probe_connect)
             af_watchdog_disarm();
@@ -1155,6 +1256,7 @@ static void op_create(af_reader *r, bool connect)
     s->conn = h;
     s->live = true;
     s->opened = connect;
+    s->connect_timeout_ms = o->connect_timeout_ms;
     s->aux_fd = pipefd[1];
     if (sv[1] >= 0)
         s->peer = af_peer_start(sv[1], &pc, script.p, script.n);
@@ -1166,12 +1268,13 @@ static void free_slot_handle(int si, af_reader *r, bool teardown)
     slot *s = &g.s[si];
     unsigned how = r ? af_pick(r, 4) : (g.settings & 1) ? 1 : 0;
     /* A free waits up to 2 s for close-ok: the peer answers, or is cut, unless budget allows silence. */
+    af_peer *peer = slot_peer(s);
     if (how == 1 || teardown)
-        af_peer_force_answers(s->peer, true);
+        af_peer_force_answers(peer, true);
     if (how == 2 || (teardown && (g.settings & 1)))
-        af_peer_cut(s->peer);
+        af_peer_cut(peer);
     if (how == 3 && g.budget < 2600)
-        af_peer_force_answers(s->peer, true);
+        af_peer_force_answers(peer, true);
     uint64_t t0 = af_now_ms();
     af_log("swamqp_connection_free(slot %d)", si);
     int rc = swamqp_connection_free(s->conn);
@@ -1219,8 +1322,8 @@ static void op_open(af_reader *r)
     unsigned mode = af_pick(r, 4);
     if (mode < 3) {
         bool watched = si >= 0 && g.s[si].probe_connect && !g.in_callback;
-        if (watched && g.s[si].peer)
-            af_watchdog_arm(g.s[si].peer, PROBE_WATCHDOG_MS);
+        if (watched && slot_peer(&g.s[si]))
+            af_watchdog_arm(slot_peer(&g.s[si]), PROBE_WATCHDOG_MS);
         af_log("swamqp_connection_open(slot %d)", si);
         uint64_t t0 = af_now_ms();
         int rc = swamqp_connection_open(h, err);
@@ -1232,6 +1335,10 @@ static void op_open(af_reader *r)
             g.budget -= (int64_t)elapsed;
         if (af_oracles && g.in_callback && elapsed > 300)
             af_violation("swamqp_connection_open waited %" PRIu64 " ms inside an event callback", elapsed);
+        uint32_t ct = si >= 0 ? g.s[si].connect_timeout_ms : 0;
+        if (af_oracles && rc == SWAMQP_ERR_TIMEOUT && ct >= 100 && elapsed + 30 < ct)
+            af_violation("swamqp_connection_open returned SWAMQP_ERR_TIMEOUT after %" PRIu64 " ms with connect_timeout_ms %u",
+                         elapsed, ct);
         if (rc == SWAMQP_OK && si >= 0) {
             g.s[si].opened = true;
             g.s[si].closed_event = false;
@@ -1367,7 +1474,11 @@ static void op_rpc(af_reader *r)
     } else {
         w = pick_timeout(r, true);
     }
-    swamqp_bytes a = gen_bytes(r, R_SHORT, &x);
+    /* The first string: every request but these takes one. */
+    bool takes_string = which != RPC_QOS && which != RPC_RECOVER && which != RPC_TX_SELECT && which != RPC_TX_COMMIT &&
+                        which != RPC_TX_ROLLBACK && which != RPC_CONFIRM_SELECT && which != RPC_WAIT_CONFIRMS;
+    expect unused = {0};
+    swamqp_bytes a = gen_bytes(r, R_SHORT, takes_string ? &x : &unused);
     swamqp_bytes b = {0}, c = {0};
     const swamqp_table *args = NULL;
     int rc = 0;
@@ -1459,9 +1570,9 @@ static void op_rpc(af_reader *r)
         break;
     }
     case RPC_CANCEL: {
-        if (si >= 0 && g.s[si].peer && af_pick(r, 2)) {
+        if (si >= 0 && slot_peer(&g.s[si]) && af_pick(r, 2)) {
             static char tagbuf[256];
-            af_peer_last_consumer_tag(g.s[si].peer, tagbuf);
+            af_peer_last_consumer_tag(slot_peer(&g.s[si]), tagbuf);
             a.bytes = tagbuf;
             a.len = strlen(tagbuf);
         }
@@ -1588,7 +1699,7 @@ static bool events_probe_ok(int si)
     slot *s = &g.s[si];
     if (event_fd_ready(s->conn) || s->closed_event)
         return true;
-    return s->opened && s->peer && !af_peer_dead(s->peer);
+    return s->opened && slot_peer(s) && !af_peer_dead(slot_peer(s));
 }
 
 static const size_t capacities[] = {MAX_EVENTS, 1, 2, 16, 0, SIZE_MAX, SIZE_MAX >> 1, (SIZE_MAX >> 1) + 1, 1ull << 62,
@@ -1599,8 +1710,8 @@ static void op_next_events(af_reader *r)
     expect x = {0};
     int si;
     swamqp_connection *h = pick_handle(r, &si, &x);
-    unsigned csel = af_pick(r, 32);
-    size_t cap = csel < 18 ? capacities[0] : capacities[csel - 18];
+    unsigned csel = af_pick(r, 24);
+    size_t cap = csel < 10 ? capacities[0] : capacities[csel - 10];
     if ((avoid & AVOID_CAPACITY) && cap > MAX_EVENTS)
         cap = MAX_EVENTS;
     swamqp_event *events = malloc(sizeof *events * MAX_EVENTS);
@@ -1782,13 +1893,14 @@ static void op_inject(af_reader *r)
     int si = (int)af_pick(r, NSLOTS);
     slot *s = &g.s[si];
     uint16_t hint = s->nchans ? s->chans[s->nchans - 1] : 1;
-    if (s->peer == NULL) {
+    af_peer *peer = slot_peer(s);
+    if (peer == NULL) {
         af_reader skip = af_sub(r, 8);
         (void)skip;
         return;
     }
     af_log("peer %d: inject", si);
-    af_peer_inject(s->peer, r, hint);
+    af_peer_inject(peer, r, hint);
     /* Give the I/O thread a moment to read it (out of the budget). */
     if (g.budget > 0) {
         usleep(1000);
@@ -1803,10 +1915,10 @@ static void op_peer(af_reader *r)
     unsigned what = af_pick(r, 4);
     if (what == 0) {
         af_log("peer %d: cut", si);
-        af_peer_cut(s->peer);
+        af_peer_cut(slot_peer(s));
     } else {
         af_log("peer %d: force answers %d", si, what == 1);
-        af_peer_force_answers(s->peer, what == 1);
+        af_peer_force_answers(slot_peer(s), what == 1);
     }
 }
 

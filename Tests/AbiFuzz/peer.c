@@ -879,7 +879,7 @@ static bool parse(af_peer *p)
         pthread_mutex_unlock(&p->wlock);
         at = 8;
     }
-    while (p->rlen - at >= 7) {
+    while (p->rlen - at >= 7 && !atomic_load(&p->cut)) {
         const uint8_t *h = p->rbuf + at;
         uint32_t size = be32(h + 3);
         if (size > AF_MAX_CLIENT_FRAME) {

@@ -405,7 +405,10 @@ void af_write_seeds(const char *dir)
         consume(&s, 0, "q");
         static const uint8_t connclose[] = {0};
         inject(&s, 0, 5, connclose, 1);
-        next_events(&s, 0, T50);
+        for (int i = 0; i < 8; i++)
+            next_events(&s, 0, T50);
+        publish(&s, 0, "q", "after", 1);
+        inject_delivery(&s, 0, 3);
         next_events(&s, 0, T50);
     }
     SEED("raw") {
