@@ -676,9 +676,10 @@ static void on_method(af_peer *p, uint16_t ch, const uint8_t *payload, uint32_t 
         }
         respond(p, 0, cls, mth, 10, 41, NULL, false);
         return;
-    case 10050: { /* close: close-ok, then EOF */
+    case 10050: { /* close: close-ok, then EOF; often silence (the close must end at its timeout) */
         af_reader r = script_reader(p);
-        int act = decide(&r);
+        uint8_t d = af_u8(&r);
+        int act = d < 128 ? ACT_ANSWER : d < 224 ? ACT_SILENT : ACT_CUT;
         script_consumed(p, &r);
         if (act == ACT_SILENT)
             return;

@@ -477,6 +477,46 @@ void af_write_seeds(const char *dir)
         next_events(&s, 0, T5);
         next_events(&s, 0, T5);
     }
+    SEED("close-silent") {
+        /* The peer ignores connection.close: the close times out (one byte from a huge timeout). */
+        static const uint8_t script[] = {0, 128};
+        b(&s, 0);
+        create_begin(&s, 0, 0);
+        create_end(&s, AF_HS_NORMAL, 0, script, sizeof script);
+        open_blocking(&s, 0);
+        close_blocking(&s, 0);
+        s.d[s.n - 1] = T150;
+        next_events(&s, 0, T5);
+    }
+    SEED("partial-drain") {
+        /* Three deliveries drained one at a time, then the rest with a large capacity. */
+        b(&s, 0);
+        ready(&s, 0);
+        consume(&s, 0, "q");
+        for (int i = 0; i < 3; i++)
+            inject_delivery(&s, 0, 1);
+        b(&s, OP_NEXT_EVENTS); b(&s, 0); b(&s, 8); b(&s, 0); b(&s, 0); timeout(&s, T50); /* capacity 1 */
+        b(&s, OP_NEXT_EVENTS); b(&s, 0); b(&s, 10); b(&s, 0); b(&s, 0); timeout(&s, T5); /* capacity 2 */
+        next_events(&s, 0, T5);
+        ack(&s, 0, 1);
+    }
+    SEED("big-message") {
+        /* max_message_size 2^40 and a delivery announcing 2^40 bytes with one body frame. */
+        b(&s, 0);
+        create_begin(&s, 0, 4);
+        b(&s, 7); b(&s, 0); b(&s, 0); b(&s, 0);
+        create_end(&s, AF_HS_NORMAL, 0, NULL, 0);
+        open_blocking(&s, 0);
+        channel_open(&s, 0);
+        consume(&s, 0, "q");
+        b(&s, OP_INJECT); b(&s, 0);
+        b(&s, 0); b(&s, 0); b(&s, 0); b(&s, 0); b(&s, 0); b(&s, 0); /* one delivery, the consumer's tag */
+        b(&s, 3); b(&s, 13);  /* body size 2^40 */
+        b(&s, 0); b(&s, 0); b(&s, 0);
+        b(&s, 1); b(&s, 0);   /* one body frame */
+        next_events(&s, 0, T50);
+        next_events(&s, 0, T5);
+    }
     fprintf(stderr, "abi_fuzz: wrote %d seeds to %s\n", count, dir);
 #undef SEED
 }
