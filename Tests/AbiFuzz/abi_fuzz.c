@@ -315,7 +315,7 @@ static bool known_status(int rc)
     case SWAMQP_ERR_HEARTBEAT_TIMEOUT: case SWAMQP_ERR_TLS: case SWAMQP_ERR_RECOVERING:
     case SWAMQP_ERR_PROTOCOL: case SWAMQP_ERR_FRAME_TOO_LARGE: case SWAMQP_ERR_MESSAGE_TOO_LARGE:
     case SWAMQP_ERR_UNEXPECTED_FRAME: case SWAMQP_ERR_AUTH: case SWAMQP_ERR_NACKED:
-    case SWAMQP_ERR_CHANNEL_CLOSED: case SWAMQP_ERR_CONNECTION_CLOSED:
+    case SWAMQP_ERR_CHANNEL_CLOSED: case SWAMQP_ERR_CONNECTION_CLOSED: case SWAMQP_ERR_CLOSED_BY_APPLICATION:
         return true;
     default:
         return false;
@@ -858,7 +858,7 @@ static void touch_event(int si, const swamqp_event *e)
            e->channel, e->request_id, e->name.bytes && e->name.len < 200 ? (int)e->name.len : 0,
            e->name.bytes ? (const char *)e->name.bytes : "", e->error ? ": " : "", e->error ? e->error->message : "");
     if (af_oracles) {
-        if (e->type < SWAMQP_EVENT_COMPLETION || e->type > SWAMQP_EVENT_QUEUE_RENAMED)
+        if (e->type < SWAMQP_EVENT_COMPLETION || e->type > SWAMQP_EVENT_LATE_GET_MESSAGE)
             af_violation("an event of type %d", e->type);
         if (!known_status(e->status))
             af_violation("an event (type %d) with status %d", e->type, e->status);
