@@ -10,8 +10,8 @@ seen = 0
 def handle(ch, method, properties, body):
     global seen
     seen += 1
-    print(seen, body.decode())
     ch.basic_ack(delivery_tag=method.delivery_tag)
+    print(seen, body.decode())
 
 
 channel.basic_consume(queue='work', on_message_callback=handle)
