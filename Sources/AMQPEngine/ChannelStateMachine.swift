@@ -13,6 +13,25 @@ struct PendingRequest {
     var abandoned = false
     /// basic.get with no-ack: a late reply's message cannot go back to the queue.
     var noAck = false
+    /// Set for basic.consume and basic.cancel (empty: the broker names the consumer). RabbitMQ
+    /// sends their replies from the queue's process, not the channel's, so the reply to a request
+    /// pipelined right behind one can arrive first; the tag tells which of them a reply answers.
+    var consumerTag: Bytes?
+
+    /// A request waiting for the reply to `method` (sent as `sent`, kept for recovery, or nil).
+    init(id: RequestID, awaiting method: Method, sent: Method? = nil, isRecoveryStep: Bool = false) {
+        self.id = id
+        classID = method.classID
+        replies = ChannelStateMachine.replies(to: method)
+        self.method = sent
+        self.isRecoveryStep = isRecoveryStep
+        switch method {
+        case .basicGet(let get): noAck = get.noAck
+        case .basicConsume(let consume): consumerTag = consume.consumerTag
+        case .basicCancel(let cancel): consumerTag = cancel.consumerTag
+        default: break
+        }
+    }
 }
 
 /// A message whose method arrived and whose header and body frames are being collected.
@@ -62,6 +81,26 @@ struct ChannelStateMachine {
     init(number: UInt16, openRequest: RequestID?) {
         self.number = number
         self.openRequest = openRequest
+    }
+
+    /// Which waiting request the reply `classID`/`methodID` answers: the first that accepts it,
+    /// looking past consume and cancel requests only (their replies may come late, see
+    /// `PendingRequest.consumerTag`). A consume-ok or cancel-ok (`consumerTag` given) goes to the
+    /// request that named its tag, else to the first one that let the broker name it.
+    func pendingIndex(answering classID: UInt16, _ methodID: UInt16, consumerTag: Bytes? = nil) -> Int? {
+        var brokerNamed: Int?
+        var index = 0
+        while index < pending.count {
+            let entry = pending[index]
+            if entry.classID == classID && entry.replies.contains(methodID) {
+                guard let consumerTag else { return index }
+                if entry.consumerTag == consumerTag { return index }
+                if brokerNamed == nil && entry.consumerTag?.isEmpty == true { brokerNamed = index }
+            }
+            if entry.consumerTag == nil { break } // nothing overtakes this request's reply
+            index += 1
+        }
+        return brokerNamed
     }
 
     /// The replies a synchronous request is answered with (same class).

@@ -488,9 +488,8 @@ public struct ConnectionStateMachine {
             return
 
         case .basicGetOk(let getOk):
-            guard let head = channel.pending.first, head.classID == BasicGet.classID,
-                  head.replies.contains(BasicGetOk.methodID) else { break }
-            channel.pending.removeFirst()
+            guard let index = channel.pendingIndex(answering: BasicGet.classID, BasicGetOk.methodID) else { break }
+            let head = channel.pending.remove(at: index)
             let message = newMessage(.getOk, channel: number)
             message.deliveryTag = getOk.deliveryTag &+ channel.deliveryTagOffset
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
@@ -517,8 +516,8 @@ public struct ConnectionStateMachine {
             return
 
         default:
-            if let head = channel.pending.first, head.classID == method.classID, head.replies.contains(method.methodID) {
-                channel.pending.removeFirst()
+            if let index = channel.pendingIndex(answering: method.classID, method.methodID, consumerTag: Self.consumerTag(of: method)) {
+                let head = channel.pending.remove(at: index)
                 channels[number] = channel
                 let reply = Self.reply(for: method)
                 if head.isRecoveryStep {
@@ -554,6 +553,15 @@ public struct ConnectionStateMachine {
         } ?? 0
         if ack { counters.confirmsAcked += UInt64(covered) } else { counters.confirmsNacked += UInt64(covered) }
         return true
+    }
+
+    /// The consumer tag a consume-ok or cancel-ok carries (see `ChannelStateMachine.pendingIndex`).
+    private static func consumerTag(of reply: Method) -> Bytes? {
+        switch reply {
+        case .basicConsumeOk(let ok): return ok.consumerTag
+        case .basicCancelOk(let ok): return ok.consumerTag
+        default: return nil
+        }
     }
 
     private static func reply(for method: Method) -> Reply {
@@ -796,10 +804,8 @@ public struct ConnectionStateMachine {
             out.events.append(.completion(request, channel: number, .success(reply)))
         } else {
             // The sent method is kept only for recovery to record on success.
-            var pending = PendingRequest(id: request, classID: method.classID, replies: ChannelStateMachine.replies(to: method),
-                                         method: configuration.recovery == nil ? nil : method)
-            if case .basicGet(let get) = method { pending.noAck = get.noAck }
-            channels[number]?.pending.append(pending)
+            channels[number]?.pending.append(PendingRequest(id: request, awaiting: method,
+                                                            sent: configuration.recovery == nil ? nil : method))
         }
     }
 

@@ -144,8 +144,7 @@ extension ConnectionStateMachine {
             reportFailure(AMQPError(error.kind, error.message, channel: number), into: &out)
             return false
         }
-        channels[number]?.pending.append(PendingRequest(id: 0, classID: method.classID, replies: ChannelStateMachine.replies(to: method),
-                                                        isRecoveryStep: true))
+        channels[number]?.pending.append(PendingRequest(id: 0, awaiting: method, isRecoveryStep: true))
         return true
     }
 

@@ -21,6 +21,47 @@ import Testing
         #expect(name == "amq.gen-x" && count == 3)
     }
 
+    /// RabbitMQ sends consume-ok and cancel-ok from the queue's process, so a reply to a request
+    /// pipelined right behind them can come first (seen against a real broker: a queue.declare
+    /// sent just after a basic.cancel got its declare-ok before the cancel-ok).
+    @Test func repliesMayOvertakeConsumeOkAndCancelOk() throws {
+        var server = ServerScript()
+        try server.open()
+        let channel = try server.openChannel()
+        let consume = server.request(), cancelA = server.request(), cancelB = server.request(), declare = server.request()
+        try server.drive { engine, out in
+            engine.call(.basicConsume(BasicConsume(queue: "q", consumerTag: "")), channel: channel, noWait: false, request: consume, into: &out)
+            engine.call(.basicCancel(BasicCancel(consumerTag: "a")), channel: channel, noWait: false, request: cancelA, into: &out)
+            engine.call(.basicCancel(BasicCancel(consumerTag: "b")), channel: channel, noWait: false, request: cancelB, into: &out)
+            engine.call(.queueDeclare(QueueDeclare(queue: "q", passive: true)), channel: channel, noWait: false, request: declare, into: &out)
+        }
+        #expect(server.takeSent().count == 4)
+        try server.serverSends(channel: channel, .queueDeclareOk(QueueDeclareOk(queue: "q", messageCount: 0, consumerCount: 1)))
+        try server.serverSends(channel: channel, .basicCancelOk(BasicCancelOk(consumerTag: "b")))
+        try server.serverSends(channel: channel, .basicConsumeOk(BasicConsumeOk(consumerTag: "amq.ctag-1")))
+        try server.serverSends(channel: channel, .basicCancelOk(BasicCancelOk(consumerTag: "a")))
+        let completions = server.takeEvents().compactMap { $0.completionResult }
+        #expect(completions.map(\.0) == [declare, cancelB, consume, cancelA])
+        guard case .success(.consumerTag(let tag)) = completions[2].1 else { Issue.record("consume"); return }
+        #expect(tag == "amq.ctag-1")
+        #expect(server.engine.state == .open)
+    }
+
+    /// Only consume and cancel replies can be overtaken: a reply out of order past any other
+    /// request is still a protocol violation.
+    @Test func aReplyCannotOvertakeOtherRequests() throws {
+        var server = ServerScript()
+        try server.open()
+        let channel = try server.openChannel()
+        let bind = server.request(), declare = server.request()
+        try server.drive { engine, out in
+            engine.call(.queueBind(QueueBind(queue: "q", exchange: "e")), channel: channel, noWait: false, request: bind, into: &out)
+            engine.call(.queueDeclare(QueueDeclare(queue: "q", passive: true)), channel: channel, noWait: false, request: declare, into: &out)
+        }
+        try server.serverSends(channel: channel, .queueDeclareOk(QueueDeclareOk(queue: "q", messageCount: 0, consumerCount: 0)))
+        #expect(server.engine.state != .open)
+    }
+
     @Test func channelExceptionFailsPendingRequestsAndKeepsTheConnection() throws {
         var server = ServerScript()
         try server.open()

@@ -260,6 +260,31 @@ def test_async_for_over_a_queue(params):
     run(main())
 
 
+def test_requests_pipelined_behind_consume_and_cancel(params, unique):
+    """RabbitMQ answers basic.consume and basic.cancel from the queue's process, so the reply to
+    a request sent right behind one on the same channel can arrive first: each reply still
+    reaches its own request, and the connection stays up."""
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        other = await channel.declare_queue(unique("q"), exclusive=True, durable=False)
+        for _ in range(50):
+            consumer, declared, second = await asyncio.gather(
+                queue.consume(lambda m: None), channel.declare_queue(queue.name, passive=True),
+                other.consume(lambda m: None, consumer_tag=unique("tag")))
+            assert declared.name == queue.name
+            assert consumer.tag.startswith("amq.ctag-") and not second.tag.startswith("amq.ctag-")
+            results = await asyncio.gather(consumer.cancel(), second.cancel(),
+                                           channel.declare_queue(other.name, passive=True))
+            assert results[2].name == other.name
+            assert consumer.cancelled and second.cancelled
+        check = await channel.declare_queue(queue.name, passive=True)
+        assert check.consumer_count == 0
+        assert not channel.is_closed() and not connection.is_closed()
+        await connection.close()
+
+    run(main())
+
+
 def test_qos_prefetch_limits_unacked_deliveries(params):
     async def main():
         connection, channel, queue, exchange = await setup(params)
