@@ -31,6 +31,7 @@ struct amqp_socket_t_ {
     int port;
     char *cacert, *cert, *key, *key_password;
     int verify_peer, verify_hostname;
+    int key_fd;             /* memfd holding a key given as a buffer or loaded by an engine; -1 */
 };
 
 struct amqp_connection_state_t_ {
@@ -84,6 +85,13 @@ struct amqp_connection_state_t_ {
     pthread_cond_t ready_cond;
     amqp_table_t client_properties;
     amqp_pool_t props_pool;
+    /* amqp_handle_input's decoder (compat_wire.c): librabbitmq's states, the first 8 bytes of
+       what is being read, and the whole frame once its size is known */
+    int in_state;
+    unsigned char in_header[8];
+    unsigned char *in_frame;
+    size_t in_offset, in_target;
+    struct compat_content *contents; /* amqp_send_frame: publishes whose content is still coming */
 };
 
 /* swamqp channel states (s_state): a close is under way whose channel-closed event is still to
@@ -116,6 +124,14 @@ void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, cons
 uint32_t compat_rpc_timeout(amqp_connection_state_t c);
 void compat_readiness_update(amqp_connection_state_t c);
 #define COMPAT_FOREVER_MS 86400000u
+
+/* compat_tls_keys.c */
+void compat_tls_mark_initialized(void);
+
+/* compat_wire.c */
+typedef struct compat_content compat_content;
+void compat_wire_init(amqp_connection_state_t c);
+void compat_wire_free(amqp_connection_state_t c);
 
 /* compat_util.c */
 void compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);

@@ -305,7 +305,8 @@ amqp_connection_state_t amqp_new_connection(void)
     init_amqp_pool(&c->reply_pool, 512);
     init_amqp_pool(&c->props_pool, 512);
     c->channel_max = 0;
-    c->frame_max = AMQP_DEFAULT_FRAME_SIZE;
+    c->frame_max = 65536; /* librabbitmq's until amqp_login (it limits amqp_handle_input) */
+    compat_wire_init(c);
     c->reply.reply_type = AMQP_RESPONSE_NONE;
     return c;
 }
@@ -321,6 +322,8 @@ static void free_socket(amqp_socket_t *s)
     free(s->cert);
     free(s->key);
     free(s->key_password);
+    if (s->key_fd >= 0)
+        close(s->key_fd);
     free(s);
 }
 
@@ -345,6 +348,7 @@ int amqp_destroy_connection(amqp_connection_state_t c)
         swamqp_connection_free(c->sw);
     free_socket(c->socket);
     free_frames(c);
+    compat_wire_free(c);
     empty_amqp_pool(&c->pool);
     empty_amqp_pool(&c->reply_pool);
     empty_amqp_pool(&c->props_pool);
@@ -472,6 +476,7 @@ static amqp_socket_t *new_socket(amqp_connection_state_t c, int tls)
     s->tls = tls;
     s->fd = -1;
     s->ready_fd = -1;
+    s->key_fd = -1;
     s->verify_peer = 1;
     s->verify_hostname = 1;
     free_socket(c->socket); /* librabbitmq: the connection owns its (latest) socket */
@@ -480,7 +485,11 @@ static amqp_socket_t *new_socket(amqp_connection_state_t c, int tls)
 }
 
 amqp_socket_t *amqp_tcp_socket_new(amqp_connection_state_t c) { return new_socket(c, 0); }
-amqp_socket_t *amqp_ssl_socket_new(amqp_connection_state_t c) { return new_socket(c, 1); }
+amqp_socket_t *amqp_ssl_socket_new(amqp_connection_state_t c)
+{
+    compat_tls_mark_initialized(); /* as librabbitmq's first SSL socket initializes OpenSSL */
+    return new_socket(c, 1);
+}
 
 void amqp_tcp_socket_set_sockfd(amqp_socket_t *s, int sockfd)
 {
@@ -524,6 +533,10 @@ int amqp_ssl_socket_set_key(amqp_socket_t *s, const char *cert, const char *key)
         return AMQP_STATUS_INVALID_PARAMETER;
     if ((cert && access(cert, R_OK) != 0) || (key && access(key, R_OK) != 0))
         return AMQP_STATUS_SSL_ERROR;
+    if (s->key_fd >= 0) { /* a key given as a buffer before */
+        close(s->key_fd);
+        s->key_fd = -1;
+    }
     int rc = set_str(&s->cert, cert);
     return rc ? rc : set_str(&s->key, key);
 }
@@ -532,24 +545,6 @@ void amqp_ssl_socket_set_key_passwd(amqp_socket_t *s, const char *passwd)
 {
     if (s && s->tls)
         set_str(&s->key_password, passwd);
-}
-
-int amqp_ssl_socket_set_key_buffer(amqp_socket_t *s, const char *cert, const void *key, size_t n)
-{
-    (void)s; (void)cert; (void)key; (void)n;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_ssl_socket_set_key_engine(amqp_socket_t *s, const char *cert, const char *key)
-{
-    (void)s; (void)cert; (void)key;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_set_ssl_engine(const char *engine)
-{
-    (void)engine;
-    return AMQP_STATUS_UNSUPPORTED;
 }
 
 void amqp_ssl_socket_set_verify_peer(amqp_socket_t *s, amqp_boolean_t verify)
@@ -588,7 +583,11 @@ void *amqp_ssl_socket_get_context(amqp_socket_t *s)
 }
 
 void amqp_set_initialize_ssl_library(amqp_boolean_t do_initialize) { (void)do_initialize; }
-int amqp_initialize_ssl_library(void) { return AMQP_STATUS_OK; }
+int amqp_initialize_ssl_library(void)
+{
+    compat_tls_mark_initialized();
+    return AMQP_STATUS_OK;
+}
 int amqp_uninitialize_ssl_library(void) { return AMQP_STATUS_OK; }
 
 /* TCP connect to host:port, trying each address; the fd is handed to swamqp at login. */
@@ -822,11 +821,6 @@ amqp_rpc_reply_t amqp_login_with_properties(amqp_connection_state_t state, char 
     return r;
 }
 
-int amqp_tune_connection(amqp_connection_state_t c, int channel_max, int frame_max, int heartbeat)
-{
-    (void)c; (void)channel_max; (void)frame_max; (void)heartbeat;
-    return AMQP_STATUS_UNSUPPORTED; /* tuning happens inside amqp_login */
-}
 
 /* ---- closing --------------------------------------------------------------------------------- */
 amqp_rpc_reply_t amqp_connection_close(amqp_connection_state_t c, int code)

@@ -1405,6 +1405,103 @@ static int reply_as_frame(amqp_connection_state_t c, amqp_channel_t ch, void *ok
     return c->reply.library_error ? c->reply.library_error : AMQP_STATUS_UNEXPECTED_STATE;
 }
 
+/* A method with nowait set: sent with SWAMQP_NOWAIT (queued, no reply frame), as librabbitmq
+ * sends it and reads nothing back. */
+static int send_nowait(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t id, void *decoded)
+{
+    uint16_t s;
+    int st = status_of(c, ch, &s);
+    if (st)
+        return st > 0 ? AMQP_STATUS_OK : st;
+    scratch sc = {.ok = 1};
+    const swamqp_table *a = NULL;
+    amqp_table_t none = amqp_empty_table;
+    amqp_table_t *args = &none;
+    switch (id) {
+    case AMQP_QUEUE_DECLARE_METHOD: args = &((amqp_queue_declare_t *)decoded)->arguments; break;
+    case AMQP_QUEUE_BIND_METHOD: args = &((amqp_queue_bind_t *)decoded)->arguments; break;
+    case AMQP_EXCHANGE_DECLARE_METHOD: args = &((amqp_exchange_declare_t *)decoded)->arguments; break;
+    case AMQP_EXCHANGE_BIND_METHOD: args = &((amqp_exchange_bind_t *)decoded)->arguments; break;
+    case AMQP_EXCHANGE_UNBIND_METHOD: args = &((amqp_exchange_unbind_t *)decoded)->arguments; break;
+    case AMQP_BASIC_CONSUME_METHOD: args = &((amqp_basic_consume_t *)decoded)->arguments; break;
+    default: break;
+    }
+    a = args_of(c, &sc, *args);
+    if (!sc.ok) {
+        done(&sc);
+        return c->reply.library_error;
+    }
+    const uint32_t nw = SWAMQP_NOWAIT, t = COMPAT_FOREVER_MS;
+    swamqp_error err;
+    int rc;
+    switch (id) {
+    case AMQP_QUEUE_DECLARE_METHOD: {
+        amqp_queue_declare_t *m = decoded;
+        uint32_t f = nw | (m->passive ? SWAMQP_PASSIVE : 0) | (m->durable ? SWAMQP_DURABLE : 0) |
+                     (m->exclusive ? SWAMQP_EXCLUSIVE : 0) | (m->auto_delete ? SWAMQP_AUTO_DELETE : 0);
+        rc = swamqp_queue_declare(c->sw, s, sb(m->queue), f, a, NULL, t, &err);
+        break;
+    }
+    case AMQP_QUEUE_BIND_METHOD: {
+        amqp_queue_bind_t *m = decoded;
+        rc = swamqp_queue_bind(c->sw, s, sb(m->queue), sb(m->exchange), sb(m->routing_key), nw, a, t, &err);
+        break;
+    }
+    case AMQP_QUEUE_DELETE_METHOD: {
+        amqp_queue_delete_t *m = decoded;
+        uint32_t f = nw | (m->if_unused ? SWAMQP_IF_UNUSED : 0) | (m->if_empty ? SWAMQP_IF_EMPTY : 0);
+        rc = swamqp_queue_delete(c->sw, s, sb(m->queue), f, NULL, t, &err);
+        break;
+    }
+    case AMQP_QUEUE_PURGE_METHOD:
+        rc = swamqp_queue_purge(c->sw, s, sb(((amqp_queue_purge_t *)decoded)->queue), nw, NULL, t, &err);
+        break;
+    case AMQP_EXCHANGE_DECLARE_METHOD: {
+        amqp_exchange_declare_t *m = decoded;
+        uint32_t f = nw | (m->passive ? SWAMQP_PASSIVE : 0) | (m->durable ? SWAMQP_DURABLE : 0) |
+                     (m->auto_delete ? SWAMQP_AUTO_DELETE : 0) | (m->internal ? SWAMQP_INTERNAL : 0);
+        rc = swamqp_exchange_declare(c->sw, s, sb(m->exchange), sb(m->type), f, a, t, &err);
+        break;
+    }
+    case AMQP_EXCHANGE_DELETE_METHOD: {
+        amqp_exchange_delete_t *m = decoded;
+        rc = swamqp_exchange_delete(c->sw, s, sb(m->exchange), nw | (m->if_unused ? SWAMQP_IF_UNUSED : 0), t, &err);
+        break;
+    }
+    case AMQP_EXCHANGE_BIND_METHOD: {
+        amqp_exchange_bind_t *m = decoded;
+        rc = swamqp_exchange_bind(c->sw, s, sb(m->destination), sb(m->source), sb(m->routing_key), nw, a, t, &err);
+        break;
+    }
+    case AMQP_EXCHANGE_UNBIND_METHOD: {
+        amqp_exchange_unbind_t *m = decoded;
+        rc = swamqp_exchange_unbind(c->sw, s, sb(m->destination), sb(m->source), sb(m->routing_key), nw, a, t, &err);
+        break;
+    }
+    case AMQP_BASIC_CONSUME_METHOD: {
+        amqp_basic_consume_t *m = decoded;
+        uint32_t f = nw | (m->no_local ? SWAMQP_NO_LOCAL : 0) | (m->no_ack ? SWAMQP_NO_ACK : 0) |
+                     (m->exclusive ? SWAMQP_EXCLUSIVE : 0);
+        rc = swamqp_basic_consume(c->sw, s, sb(m->queue), sb(m->consumer_tag), f, a, NULL, t, &err);
+        if (rc == SWAMQP_OK)
+            compat_consumer_add(c, s, m->consumer_tag.bytes, m->consumer_tag.len);
+        break;
+    }
+    case AMQP_BASIC_CANCEL_METHOD: {
+        amqp_basic_cancel_t *m = decoded;
+        rc = swamqp_basic_cancel(c->sw, s, sb(m->consumer_tag), nw, t, &err);
+        if (rc == SWAMQP_OK)
+            compat_consumer_remove(c, s, m->consumer_tag.bytes, m->consumer_tag.len, 0);
+        break;
+    }
+    default:
+        rc = SWAMQP_ERR_INVALID_ARGUMENT;
+        break;
+    }
+    done(&sc);
+    return status_from(c, rc, &err);
+}
+
 int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_number_t id, void *decoded)
 {
     if (c == NULL)
@@ -1422,6 +1519,24 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     if (decoded == NULL)
         return AMQP_STATUS_INVALID_PARAMETER;
     switch (id) {
+    case AMQP_CHANNEL_OPEN_METHOD:
+        return reply_as_frame(c, ch, amqp_channel_open(c, ch), AMQP_CHANNEL_OPEN_OK_METHOD,
+                              sizeof(amqp_channel_open_ok_t));
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+        amqp_rpc_reply_t r = amqp_channel_close(c, ch, ((amqp_channel_close_t *)decoded)->reply_code);
+        amqp_channel_close_ok_t ok = {0};
+        return reply_as_frame(c, ch, r.reply_type == AMQP_RESPONSE_NORMAL ? &ok : NULL, AMQP_CHANNEL_CLOSE_OK_METHOD,
+                              sizeof ok);
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+        if (ch != 0)
+            return AMQP_STATUS_INVALID_PARAMETER;
+        amqp_rpc_reply_t r = amqp_connection_close(c, ((amqp_connection_close_t *)decoded)->reply_code);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL)
+            return r.library_error ? r.library_error : AMQP_STATUS_CONNECTION_CLOSED;
+        amqp_connection_close_ok_t ok = {0};
+        return queue_reply_frame(c, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok, sizeof ok);
+    }
     case AMQP_BASIC_ACK_METHOD: {
         amqp_basic_ack_t *m = decoded;
         return amqp_basic_ack(c, ch, m->delivery_tag, m->multiple);
@@ -1437,7 +1552,7 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     case AMQP_QUEUE_DECLARE_METHOD: {
         amqp_queue_declare_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_queue_declare(c, ch, m->queue, m->passive, m->durable, m->exclusive, m->auto_delete,
                                       m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_QUEUE_DECLARE_OK_METHOD, sizeof(amqp_queue_declare_ok_t));
@@ -1445,21 +1560,21 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     case AMQP_QUEUE_BIND_METHOD: {
         amqp_queue_bind_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_queue_bind(c, ch, m->queue, m->exchange, m->routing_key, m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_QUEUE_BIND_OK_METHOD, sizeof(amqp_queue_bind_ok_t));
     }
     case AMQP_QUEUE_DELETE_METHOD: {
         amqp_queue_delete_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_queue_delete(c, ch, m->queue, m->if_unused, m->if_empty);
         return reply_as_frame(c, ch, ok, AMQP_QUEUE_DELETE_OK_METHOD, sizeof(amqp_queue_delete_ok_t));
     }
     case AMQP_EXCHANGE_DECLARE_METHOD: {
         amqp_exchange_declare_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_exchange_declare(c, ch, m->exchange, m->type, m->passive, m->durable, m->auto_delete,
                                          m->internal, m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_DECLARE_OK_METHOD, sizeof(amqp_exchange_declare_ok_t));
@@ -1467,21 +1582,21 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     case AMQP_EXCHANGE_DELETE_METHOD: {
         amqp_exchange_delete_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_exchange_delete(c, ch, m->exchange, m->if_unused);
         return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_DELETE_OK_METHOD, sizeof(amqp_exchange_delete_ok_t));
     }
     case AMQP_EXCHANGE_BIND_METHOD: {
         amqp_exchange_bind_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_exchange_bind(c, ch, m->destination, m->source, m->routing_key, m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_BIND_OK_METHOD, sizeof(amqp_exchange_bind_ok_t));
     }
     case AMQP_EXCHANGE_UNBIND_METHOD: {
         amqp_exchange_unbind_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_exchange_unbind(c, ch, m->destination, m->source, m->routing_key, m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_EXCHANGE_UNBIND_OK_METHOD, sizeof(amqp_exchange_unbind_ok_t));
     }
@@ -1493,14 +1608,14 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     case AMQP_QUEUE_PURGE_METHOD: {
         amqp_queue_purge_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_queue_purge(c, ch, m->queue);
         return reply_as_frame(c, ch, ok, AMQP_QUEUE_PURGE_OK_METHOD, sizeof(amqp_queue_purge_ok_t));
     }
     case AMQP_BASIC_CONSUME_METHOD: {
         amqp_basic_consume_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         void *ok = amqp_basic_consume(c, ch, m->queue, m->consumer_tag, m->no_local, m->no_ack, m->exclusive,
                                       m->arguments);
         return reply_as_frame(c, ch, ok, AMQP_BASIC_CONSUME_OK_METHOD, sizeof(amqp_basic_consume_ok_t));
@@ -1528,7 +1643,7 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     case AMQP_BASIC_CANCEL_METHOD: {
         amqp_basic_cancel_t *m = decoded;
         if (m->nowait)
-            return AMQP_STATUS_UNSUPPORTED;
+            return send_nowait(c, ch, id, m);
         amqp_basic_cancel_ok_t *ok = amqp_basic_cancel(c, ch, m->consumer_tag);
         return reply_as_frame(c, ch, ok, AMQP_BASIC_CANCEL_OK_METHOD, sizeof(amqp_basic_cancel_ok_t));
     }
@@ -1592,23 +1707,4 @@ void *amqp_simple_rpc_decoded(amqp_connection_state_t c, amqp_channel_t ch, amqp
     amqp_method_number_t ids[2] = {reply_id, 0};
     amqp_rpc_reply_t r = amqp_simple_rpc(c, ch, request_id, ids, decoded_request_method);
     return r.reply_type == AMQP_RESPONSE_NORMAL ? r.reply.decoded : NULL;
-}
-
-/* ---- not offered: raw wire access ---------------------------------------------------------------- */
-int amqp_send_frame(amqp_connection_state_t c, amqp_frame_t const *frame)
-{
-    (void)c; (void)frame;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_send_header(amqp_connection_state_t c)
-{
-    (void)c;
-    return AMQP_STATUS_UNSUPPORTED;
-}
-
-int amqp_handle_input(amqp_connection_state_t c, amqp_bytes_t received_data, amqp_frame_t *decoded_frame)
-{
-    (void)c; (void)received_data; (void)decoded_frame;
-    return AMQP_STATUS_UNSUPPORTED;
 }

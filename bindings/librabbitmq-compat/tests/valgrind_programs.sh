@@ -17,7 +17,7 @@ command -v valgrind >/dev/null || fail "valgrind not found (apt: valgrind)"
 [ -n "${AMQP_URL:-}" ] || fail "AMQP_URL is not set: scripts/broker start NAME, and export what it prints"
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=(login producer_consumer rpc confirms errors tx_returns connection_error generic
-                                          cancel_notify close_after_error rpc_timeout poll_socket close_keeps tls)
+                                          cancel_notify close_after_error rpc_timeout poll_socket raw_frames close_keeps tls)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 declare -A in_use
