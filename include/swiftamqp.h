@@ -893,6 +893,14 @@ typedef struct swamqp_stats {
 /** Fills `*stats` (required). */
 int swamqp_connection_stats(swamqp_connection *connection, swamqp_stats *stats);
 
+/** The server-properties table of the broker's connection.start (product, version, platform,
+ * capabilities, cluster_name...), encoded as on the wire, as swamqp_table_encode writes it
+ * (decode it with swamqp_table_decode), into `buffer` under the codec functions' rules for
+ * `buffer`, `capacity` and `*written`. Before the broker's connection.start has arrived it is the
+ * empty table; after a recovery it is the new broker's. Any thread. */
+int swamqp_connection_server_properties(swamqp_connection *connection, void *buffer, size_t capacity,
+                                        size_t *written, swamqp_error *error);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Raw frames (for tools and compatibility layers)                                            */
 /* ------------------------------------------------------------------------------------------ */

@@ -229,6 +229,11 @@ public final class Connection: @unchecked Sendable {
         lock.withLock { (engine.counters, bytesIn, bytesOut, queuedBytes) }
     }
 
+    /// The broker's connection.start server properties (empty until it arrived).
+    public func serverProperties() -> FieldTable {
+        lock.withLock { engine.serverProperties }
+    }
+
     /// Waits for the completion of blocking request `id` until `timeoutMs` passes. On timeout the
     /// request is abandoned: its reply, when it comes, is dropped.
     public func wait(for id: RequestID, timeoutMs: UInt32) -> Result<Reply, AMQPError> {

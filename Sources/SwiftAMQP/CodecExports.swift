@@ -20,8 +20,8 @@ private func keep<T>(_ pointer: UnsafeMutablePointer<T>, _ arena: Arena) -> Unsa
 
 /// Copies `bytes` into the caller's buffer; `*written` gets the size needed either way, so a
 /// caller can ask with capacity 0 and call again.
-private func deliver(_ bytes: [UInt8], _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
-                     _ written: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+func copyOut(_ bytes: [UInt8], _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+             _ written: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     written?.pointee = bytes.count
     let room: Int
     do throws(InvalidArgument) {
@@ -94,7 +94,7 @@ public func swamqp_method_encode(_ classID: UInt16, _ methodID: UInt16, _ fields
         return report(.invalidArgument, "\(method.name): \(failure)", error)
     }
     // encode() writes the class and method ids first; the arguments follow.
-    return deliver(Array(writer.buffer.dropFirst(4)), buffer, capacity, written, error)
+    return copyOut(Array(writer.buffer.dropFirst(4)), buffer, capacity, written, error)
 }
 
 @_cdecl("swamqp_method_decode")
@@ -144,7 +144,7 @@ public func swamqp_table_encode(_ table: UnsafePointer<swamqp_table>?, _ buffer:
     } catch let failure {
         return report(.invalidArgument, "field table: \(failure)", error)
     }
-    return deliver(writer.buffer, buffer, capacity, written, error)
+    return copyOut(writer.buffer, buffer, capacity, written, error)
 }
 
 @_cdecl("swamqp_table_decode")
@@ -194,7 +194,7 @@ public func swamqp_properties_encode(_ properties: UnsafePointer<swamqp_properti
     } catch let failure {
         return report(.invalidArgument, "properties: \(failure)", error)
     }
-    return deliver(Array(writer.buffer.dropFirst(headerPrefix)), buffer, capacity, written, error)
+    return copyOut(Array(writer.buffer.dropFirst(headerPrefix)), buffer, capacity, written, error)
 }
 
 @_cdecl("swamqp_properties_decode")

@@ -110,3 +110,19 @@ public func swamqp_connection_stats(_ c: OpaquePointer?, _ stats: UnsafeMutableP
         return SWAMQP_OK.rawValue
     }
 }
+
+@_cdecl("swamqp_connection_server_properties")
+public func swamqp_connection_server_properties(_ c: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+                                                _ written: UnsafeMutablePointer<Int>?,
+                                                _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    written?.pointee = 0
+    return withHandle(c, error) { handle in
+        var writer = ByteWriter()
+        do {
+            try writer.writeTable(handle.connection.serverProperties())
+        } catch let failure {
+            return report(.invalidArgument, "server properties: \(failure)", error)
+        }
+        return copyOut(writer.buffer, buffer, capacity, written, error)
+    }
+}

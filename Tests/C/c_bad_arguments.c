@@ -193,6 +193,10 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
     CHECK_HANDLE(swamqp_connection_update_secret(h, name, name, 100, &err));
     swamqp_stats stats;
     CHECK_STATUS(swamqp_connection_stats(h, &stats), SWAMQP_ERR_INVALID_HANDLE, NULL);
+    unsigned char props[64];
+    size_t props_len = 1;
+    CHECK_HANDLE(swamqp_connection_server_properties(h, props, sizeof props, &props_len, &err));
+    CHECK(props_len == 0, "server properties of a bad handle: *written %zu", props_len);
     CHECK_STATUS(swamqp_channel_set_raw(h, 1, true), SWAMQP_ERR_INVALID_HANDLE, NULL);
     CHECK_HANDLE(swamqp_send_method(h, 1, 20, 40, CLOSE_ARGS, &err));
     CHECK_HANDLE(swamqp_send_content(h, 1, 60, 40, PUBLISH_ARGS, NULL, name, &err));
@@ -372,6 +376,18 @@ static void test_arguments_offline(void)
     CHECK(stats.frames_in == 0 && stats.frames_out == 0 && stats.bytes_in == 0 && stats.bytes_out == 0 &&
               stats.publishes == 0 && stats.deliveries == 0 && stats.events_queued_bytes == 0,
           "stats of a never-opened connection are not zero");
+
+    /* server properties before open: the empty table (4 zero bytes); a short buffer is refused */
+    unsigned char table_bytes[8];
+    size_t table_len = 0;
+    memset(table_bytes, 0x5a, sizeof table_bytes);
+    CHECK_STATUS(swamqp_connection_server_properties(conn, table_bytes, 3, &table_len, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(table_len == 4 && table_bytes[0] == 0x5a, "a 3-byte buffer: *written %zu, written into", table_len);
+    CHECK_OK(swamqp_connection_server_properties(conn, table_bytes, sizeof table_bytes, &table_len, &err), &err);
+    CHECK(table_len == 4 && memcmp(table_bytes, "\0\0\0\0", 4) == 0, "the empty table before open");
+    CHECK_STATUS(swamqp_connection_server_properties(conn, NULL, 8, &table_len, &err), SWAMQP_ERR_INVALID_ARGUMENT,
+                 &err);
     CHECK_OK(swamqp_connection_free(conn), NULL);
 
     /* Options: an unknown auth mechanism is refused at create. */

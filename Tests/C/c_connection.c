@@ -9,6 +9,8 @@
  *   broker channel exception, which closes that channel only: the other channels keep working;
  * - connection.update-secret with the current password is accepted and the connection keeps working;
  * - swamqp_connection_stats counts frames, bytes, publishes and deliveries;
+ * - swamqp_connection_server_properties: the broker's connection.start table (product RabbitMQ,
+ *   capabilities), after a size query;
  * - our close: close_async completes and CONNECTION_CLOSED is the last event;
  * - basic.publish with IMMEDIATE: RabbitMQ 3.x answers with connection error 540 NOT_IMPLEMENTED,
  *   reported as CONNECTION_CLOSED with origin BROKER, reply 540, class 60 method 40.
@@ -61,6 +63,29 @@ static void test_channels(void)
     uint32_t fm = 0;
     CHECK_OK(swamqp_connection_tune(conn, &cm, &fm, &hb), NULL);
     CHECK(cm == 3, "negotiated channel_max %u, expected 3", cm);
+
+    /* the broker's connection.start properties: product RabbitMQ, a capabilities table */
+    size_t need = 0;
+    CHECK_STATUS(swamqp_connection_server_properties(conn, NULL, 0, &need, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(need > 100, "server properties take %zu bytes", need);
+    unsigned char *encoded = malloc(need);
+    size_t written = 0;
+    CHECK_OK(swamqp_connection_server_properties(conn, encoded, need, &written, &err), &err);
+    CHECK(written == need, "wrote %zu of %zu", written, need);
+    const swamqp_table *server = NULL;
+    CHECK_OK(swamqp_table_decode(encoded, written, NULL, &server, &err), &err);
+    int product = 0, capabilities = 0;
+    for (size_t i = 0; i < server->count; i++) {
+        const swamqp_table_entry *entry = &server->entries[i];
+        if (entry->key.len == 7 && memcmp(entry->key.bytes, "product", 7) == 0)
+            product = entry->value.kind == SWAMQP_FIELD_STRING && entry->value.value.bytes.len == 8 &&
+                      memcmp(entry->value.value.bytes.bytes, "RabbitMQ", 8) == 0;
+        if (entry->key.len == 12 && memcmp(entry->key.bytes, "capabilities", 12) == 0)
+            capabilities = entry->value.kind == SWAMQP_FIELD_TABLE && entry->value.value.table.count > 3;
+    }
+    CHECK(product && capabilities, "server properties: product %d capabilities %d", product, capabilities);
+    CHECK_OK(swamqp_decoded_free(server), NULL);
+    free(encoded);
     uint16_t a = tu_channel(conn), b = tu_channel(conn), c = tu_channel(conn), d = 0;
     CHECK(a <= 3 && b <= 3 && c <= 3 && a != b && b != c && a != c, "channels %u %u %u", a, b, c);
     CHECK_STATUS(swamqp_channel_open(conn, &d, T_MS, &err), SWAMQP_ERR_CHANNEL_LIMIT, &err);

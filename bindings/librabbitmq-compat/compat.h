@@ -85,6 +85,8 @@ struct amqp_connection_state_t_ {
     pthread_cond_t ready_cond;
     amqp_table_t client_properties;
     amqp_pool_t props_pool;
+    amqp_table_t server_properties;  /* the broker's connection.start table, from login on */
+    amqp_pool_t server_props_pool;
     /* amqp_handle_input's decoder (compat_wire.c): librabbitmq's states, the first 8 bytes of
        what is being read, and the whole frame once its size is known */
     int in_state;

@@ -304,6 +304,7 @@ amqp_connection_state_t amqp_new_connection(void)
     init_amqp_pool(&c->pool, 4096);
     init_amqp_pool(&c->reply_pool, 512);
     init_amqp_pool(&c->props_pool, 512);
+    init_amqp_pool(&c->server_props_pool, 512);
     c->channel_max = 0;
     c->frame_max = 65536; /* librabbitmq's until amqp_login (it limits amqp_handle_input) */
     compat_wire_init(c);
@@ -352,6 +353,7 @@ int amqp_destroy_connection(amqp_connection_state_t c)
     empty_amqp_pool(&c->pool);
     empty_amqp_pool(&c->reply_pool);
     empty_amqp_pool(&c->props_pool);
+    empty_amqp_pool(&c->server_props_pool);
     free(c->u2s);
     free(c->s2u);
     free(c->s_state);
@@ -405,10 +407,25 @@ amqp_boolean_t amqp_data_in_buffer(amqp_connection_state_t c) { return c && c->h
 
 amqp_table_t *amqp_get_server_properties(amqp_connection_state_t c)
 {
-    /* swiftamqp does not expose the broker's connection.start properties: always empty. */
-    static amqp_table_t empty = {0, NULL};
-    (void)c;
-    return &empty;
+    static amqp_table_t none = {0, NULL};
+    return c ? &c->server_properties : &none;
+}
+
+/* The broker's connection.start properties, kept for amqp_get_server_properties. */
+static void load_server_properties(amqp_connection_state_t c)
+{
+    size_t n = 0;
+    swamqp_connection_server_properties(c->sw, NULL, 0, &n, NULL); /* asks for the size */
+    void *encoded = n ? malloc(n) : NULL;
+    if (encoded == NULL)
+        return;
+    if (swamqp_connection_server_properties(c->sw, encoded, n, &n, NULL) == SWAMQP_OK) {
+        amqp_bytes_t bytes = {n, encoded};
+        size_t offset = 0;
+        if (amqp_decode_table(bytes, &c->server_props_pool, &c->server_properties, &offset) != AMQP_STATUS_OK)
+            c->server_properties = (amqp_table_t){0, NULL};
+    }
+    free(encoded);
 }
 
 amqp_table_t *amqp_get_client_properties(amqp_connection_state_t c) { return &c->client_properties; }
@@ -796,6 +813,7 @@ static amqp_rpc_reply_t do_login(amqp_connection_state_t c, char const *vhost, i
     c->channel_max = cm;
     c->frame_max = fm;
     c->heartbeat = hb;
+    load_server_properties(c);
     compat_reply_ok(c, AMQP_CONNECTION_OPEN_OK_METHOD, NULL);
     return c->reply;
 }

@@ -1168,6 +1168,15 @@ static void raw_frames(const char *url, const char *prefix)
     snprintf(q, sizeof q, "%s.raw", prefix);
     snprintf(q2, sizeof q2, "%s.nowait", prefix);
     c = connect_to(url);
+    /* the broker's connection.start properties */
+    amqp_table_t *server = amqp_get_server_properties(c);
+    for (int i = 0; i < server->num_entries; i++) {
+        amqp_table_entry_t *e = &server->entries[i];
+        if (e->key.len == 7 && memcmp(e->key.bytes, "product", 7) == 0 && e->value.kind == AMQP_FIELD_KIND_UTF8)
+            printf("server product: %.*s\n", (int)e->value.value.bytes.len, (char *)e->value.value.bytes.bytes);
+        if (e->key.len == 12 && memcmp(e->key.bytes, "capabilities", 12) == 0 && e->value.kind == AMQP_FIELD_KIND_TABLE)
+            printf("server capabilities: %d entries\n", e->value.value.table.num_entries);
+    }
     amqp_queue_declare_t qd;
     memset(&qd, 0, sizeof qd);
     qd.queue = amqp_cstring_bytes(q);
