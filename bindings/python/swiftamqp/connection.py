@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Tuple, Uni
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._reader import EVENT_HEAD, EVENT_SIZE
-from ._table import bytes_struct, read_bytes
+from ._table import bytes_struct, decode_table_at, read_bytes
 from .tls import merge_ssl
 from .exceptions import AMQPTimeoutError, ConnectionClosed, ConnectionLostError
 
@@ -374,6 +374,28 @@ class Connection:
         if rc:
             raise make_exception(ErrorInfo(rc), connection_level=True)
         return ConnectionStats(*[getattr(stats, f) for f in ConnectionStats._fields])
+
+    def server_properties(self) -> dict:
+        """The broker's connection.start server properties (``product``, ``version``,
+        ``capabilities``...) as a dict; after a recovery, the new broker's."""
+        handle = self._native.handle
+        if handle is None:
+            raise ConnectionClosed("The connection is closed and freed")
+        lib = _ffi.lib
+        size = ctypes.c_size_t(0)
+        lib.swamqp_connection_server_properties(handle, None, 0, ctypes.byref(size), None)  # the size
+        buffer = ctypes.create_string_buffer(size.value)
+        rc = lib.swamqp_connection_server_properties(handle, buffer, size, ctypes.byref(size), self._err_ref)
+        if rc:
+            raise self._error(rc, channel_level=False)
+        table = ctypes.POINTER(_ffi.swamqp_table)()
+        rc = lib.swamqp_table_decode(buffer, size, None, ctypes.byref(table), self._err_ref)
+        if rc:
+            raise self._error(rc, channel_level=False)
+        try:
+            return decode_table_at(table.contents.count, table.contents.entries)
+        finally:
+            lib.swamqp_decoded_free(table)
 
     async def update_secret(self, new_secret: Union[str, bytes], reason: str = "", *,
                             timeout: Optional[float] = None) -> None:

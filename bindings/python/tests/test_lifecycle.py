@@ -137,7 +137,7 @@ def test_passwords_never_shown(amqp_url, params):
         assert not [t for t in texts if params["password"] in t]
 
 
-def test_update_secret_and_stats(params):
+def test_update_secret_stats_and_server_properties(params):
     async def main():
         connection, channel = await swiftamqp.connect_and_open_channel(**params)
         before = connection.stats()
@@ -159,9 +159,13 @@ def test_update_secret_and_stats(params):
         # RabbitMQ's internal users accept a new secret that is their password
         await connection.update_secret(params["password"], "rotation")
         assert not connection.is_closed()
+        server = connection.server_properties()
+        assert server["product"] == "RabbitMQ" and server["capabilities"]["publisher_confirms"] is True
         await connection.close()
         with pytest.raises(swiftamqp.ConnectionClosed):
             connection.stats()
+        with pytest.raises(swiftamqp.ConnectionClosed):
+            connection.server_properties()
         with pytest.raises(swiftamqp.ConnectionClosed):
             await connection.update_secret("x")
 
