@@ -111,6 +111,44 @@ def test_every_header_function_is_declared():
             "swamqp_version", "swamqp_version_number")
 
 
+def _header_constants():
+    """Every enumerator of the header: name -> value (integers, `1u << n`, character literals)."""
+    with open(HEADER) as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    constants = {}
+    for name, expr in re.findall(r"^\s*(SWAMQP_[A-Z0-9_]+)\s*=\s*([^,\n}]+)", text, flags=re.M):
+        expr = expr.strip()
+        shift = re.fullmatch(r"1u?\s*<<\s*(\d+)", expr)
+        char = re.fullmatch(r"'(.)'", expr)
+        constants[name] = (1 << int(shift.group(1)) if shift else ord(char.group(1)) if char
+                           else int(expr, 0))
+    return constants
+
+
+def test_every_header_constant_has_the_headers_value():
+    """The header is the one source of the status codes, event types, flags and field kinds;
+    _ffi repeats them for ctypes, so they are compared here one by one."""
+    constants = _header_constants()
+    assert len(constants) > 100
+    assert "SWAMQP_ERR_TIMEOUT" in constants and "SWAMQP_NOWAIT" in constants
+    wrong = {name: (value, getattr(_ffi, name, None)) for name, value in constants.items()
+             if getattr(_ffi, name, None) != value}
+    assert wrong == {}, "header value vs _ffi value"
+    for name, value in constants.items():
+        if name == "SWAMQP_OK" or name.startswith("SWAMQP_ERR_"):
+            assert _ffi.status_name(value) == name
+            assert _ffi.lib.swamqp_status_string(value) == name.encode()
+
+
+def test_version_is_the_headers():
+    with open(HEADER) as f:
+        header_version = re.search(r'#define\s+SWAMQP_VERSION_STRING\s+"([^"]+)"', f.read()).group(1)
+    with open(os.path.join(BINDING_DIR, "pyproject.toml")) as f:
+        project_version = re.search(r'^version\s*=\s*"([^"]+)"', f.read(), flags=re.M).group(1)
+    import swiftamqp
+    assert _ffi.version() == header_version == swiftamqp.__version__ == project_version
+
+
 def test_version():
     assert re.match(r"^\d+\.\d+\.\d+", _ffi.version())
     assert _ffi.lib.swamqp_version_number() >= 100
