@@ -39,8 +39,15 @@ public final class Connection: @unchecked Sendable {
     private var callerWriting = false
     /// An emptied buffer kept for the next write-through, so it costs no allocation.
     private var spareBuffer: [UInt8] = []
-    /// When a caller last wrote through (monotonic ns).
-    private var lastWriteThrough: UInt64 = 0
+    /// When a caller or the I/O thread last wrote to the socket (monotonic ns): commands more than
+    /// 50 µs after it are sparse and written through.
+    private var lastWrite: UInt64 = 0
+    /// The I/O thread will look at the outbound buffer again without being woken: it is running,
+    /// or, having just written, in a short poll (at most `lingerNs`). Commands then do not signal
+    /// it, so a stream of commands a few microseconds apart (a Python publisher, acks) costs a
+    /// wake-up per linger, not one per command.
+    private var ioWillLook = false
+    private static let lingerNs = 50_000
     /// Log records above this level are not queued (0: none).
     private var logLevel = LogLevel.debug.rawValue
     private var bytesIn: UInt64 = 0
@@ -147,14 +154,14 @@ public final class Connection: @unchecked Sendable {
             // come thick and fast, one send() per command costs more than letting frames pile up
             // for the I/O thread to send in one go.
             let now = monotonicNow()
-            let sparse = now &- lastWriteThrough > 50_000
+            let sparse = now &- lastWrite > 50_000
             if sparse && fd >= 0 && !callerWriting && ioPendingBytes == 0 && !output.closeSocket {
-                lastWriteThrough = now
+                lastWrite = now
                 callerWriting = true
                 writeDirect = true
                 swap(&direct, &spareBuffer)
                 swap(&direct, &output.outbound.buffer)
-            } else if !hadOutbound {
+            } else if !hadOutbound && !ioWillLook {
                 wake = true
             }
         }
@@ -597,6 +604,7 @@ public final class Connection: @unchecked Sendable {
             var readPaused = false
             var stop = false
             lock.withLock {
+                ioWillLook = true
                 if output.outbound.count > 0 && !callerWriting {
                     if pendingOffset == pending.count {
                         pending.removeAll(keepingCapacity: true)
@@ -626,6 +634,7 @@ public final class Connection: @unchecked Sendable {
             }
 
             // Write as much as the stream takes.
+            var wrote = false
             while pendingOffset < pending.count {
                 let result = pending.withUnsafeBytes { raw in
                     stream.write(UnsafeRawBufferPointer(rebasing: raw[pendingOffset...]))
@@ -635,9 +644,12 @@ public final class Connection: @unchecked Sendable {
                 case .transferred(let n):
                     pendingOffset += n
                     progressed = true
+                    wrote = true
                     let remaining = pending.count - pendingOffset
                     lock.withLock {
-                        engine.noteOutbound(now: monotonicNow())
+                        let now = monotonicNow()
+                        engine.noteOutbound(now: now)
+                        lastWrite = now
                         bytesOut &+= UInt64(n)
                         ioPendingBytes = remaining
                         if publishWaiters > 0 { lock.broadcast() }
@@ -671,7 +683,25 @@ public final class Connection: @unchecked Sendable {
             }
             let buffered = !readPaused && !closing && stream.hasBufferedInput
             if buffered { timeout = 0 }
-            let ready = poll(&fds, 2, timeout)
+            // Frames queued while this thread ran are taken at once. After a write more commands
+            // are likely on their way: wait for them a little without being woken (see
+            // ioWillLook). Otherwise sleep, and from now on commands must wake this thread.
+            var lingering = false
+            if timeout != 0 {
+                let queued = lock.withLock {
+                    if output.outbound.count > 0 && !callerWriting && !closing { return true }
+                    lingering = wrote && !closing && pendingOffset == pending.count
+                    ioWillLook = lingering
+                    return false
+                }
+                if queued { timeout = 0 }
+            }
+            let ready: Int32
+            if lingering {
+                ready = swiftamqp_shim_poll_ns(&fds, 2, Self.lingerNs)
+            } else {
+                ready = poll(&fds, 2, timeout)
+            }
             if ready < 0 && errno != EINTR {
                 fail(AMQPError(.io, "poll failed: \(String(cString: strerror(errno)))"))
                 return

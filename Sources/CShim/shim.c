@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "cshim.h"
+#include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -166,4 +167,9 @@ int swiftamqp_shim_resolve(const char *host, const char *service, int timeout_ms
     }
     resolve_job_release(job);
     return rc;
+}
+
+int swiftamqp_shim_poll_ns(struct pollfd *fds, unsigned long count, long timeout_ns) {
+    struct timespec wait = {timeout_ns / 1000000000L, timeout_ns % 1000000000L};
+    return ppoll(fds, (nfds_t)count, &wait, NULL);
 }

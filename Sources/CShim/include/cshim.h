@@ -13,6 +13,9 @@ void swiftamqp_shim_eventfd_signal(int fd);
 void swiftamqp_shim_eventfd_drain(int fd);
 /* A monotonic clock in nanoseconds. */
 uint64_t swiftamqp_shim_now_ns(void);
+/* poll() with a timeout in nanoseconds (ppoll, which the Glibc module does not import). */
+struct pollfd;
+int swiftamqp_shim_poll_ns(struct pollfd *fds, unsigned long count, long timeout_ns);
 /* Blocks SIGPIPE on the calling thread (OpenSSL writes without MSG_NOSIGNAL). */
 void swiftamqp_shim_block_sigpipe(void);
 #endif
