@@ -377,6 +377,25 @@ static void test_arguments_offline(void)
               stats.publishes == 0 && stats.deliveries == 0 && stats.events_queued_bytes == 0,
           "stats of a never-opened connection are not zero");
 
+    /* deliveries_pack: required out-pointers, NULL events or buffer with a count or capacity */
+    size_t packed_events = 7, packed_bytes = 7;
+    unsigned char pack_buffer[8];
+    CHECK_OK(swamqp_deliveries_pack(NULL, 0, NULL, 0, &packed_events, &packed_bytes, &err), &err);
+    CHECK(packed_events == 0 && packed_bytes == 0, "nothing to pack: %zu %zu", packed_events, packed_bytes);
+    CHECK_STATUS(swamqp_deliveries_pack(NULL, 1, pack_buffer, 8, &packed_events, &packed_bytes, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    swamqp_event no_message;
+    memset(&no_message, 0, sizeof no_message);
+    no_message.type = SWAMQP_EVENT_DELIVERY;
+    CHECK_STATUS(swamqp_deliveries_pack(&no_message, 1, NULL, 8, &packed_events, &packed_bytes, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_deliveries_pack(&no_message, 1, pack_buffer, 8, NULL, &packed_bytes, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_deliveries_pack(&no_message, (size_t)-1, pack_buffer, 8, &packed_events, &packed_bytes, &err),
+                 SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_deliveries_pack(&no_message, 1, pack_buffer, 8, &packed_events, &packed_bytes, &err), &err);
+    CHECK(packed_events == 1 && packed_bytes == 0, "an event without a message: %zu %zu", packed_events, packed_bytes);
+
     /* server properties before open: the empty table (4 zero bytes); a short buffer is refused */
     unsigned char table_bytes[8];
     size_t table_len = 0;

@@ -10,6 +10,8 @@
  * - NO_ACK consumer; basic.cancel (blocking, NOWAIT, _async): afterwards messages stay in the queue;
  * - a server-sent basic.cancel when the queue is deleted under the consumer → CONSUMER_CANCELLED;
  * - deliveries through swamqp_set_event_callback + swamqp_dispatch_events;
+ * - swamqp_deliveries_pack: each record equals its delivery (fields, strings, body), a buffer too
+ *   small for the first record packs nothing;
  * - a consumer with heartbeat 1 s survives while the application sleeps for 3.5 heartbeat intervals,
  *   and then gets every message published meanwhile.
  */
@@ -280,6 +282,82 @@ static void test_no_ack_and_callback(swamqp_connection *conn)
     fprintf(stderr, "no-ack and callback: OK\n");
 }
 
+/* Checks the swamqp_deliveries_pack records of `events` against their messages; returns how many
+ * deliveries there were. */
+static int check_packed(const swamqp_event *events, size_t n)
+{
+    static unsigned char buf[1 << 16];
+    size_t packed = 0, written = 0;
+    swamqp_error err;
+    CHECK_OK(swamqp_deliveries_pack(events, n, buf, sizeof buf, &packed, &written, &err), &err);
+    CHECK(packed == n, "packed %zu of %zu events", packed, n);
+    size_t off = 0;
+    int deliveries = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (events[i].type != SWAMQP_EVENT_DELIVERY)
+            continue;
+        const swamqp_message *m = events[i].message;
+        uint32_t size, index, flags, lens[4];
+        uint64_t tag, body_len;
+        memcpy(&size, buf + off, 4);
+        memcpy(&index, buf + off + 4, 4);
+        memcpy(&tag, buf + off + 8, 8);
+        memcpy(&flags, buf + off + 20, 4);
+        memcpy(lens, buf + off + 28, 16);
+        memcpy(&body_len, buf + off + 48, 8);
+        CHECK(size % 8 == 0 && off + size <= written, "record %d: size %u at %zu of %zu", deliveries, size, off, written);
+        CHECK(index == i && tag == m->delivery_tag && flags == m->properties.flags && buf[off + 26] == m->redelivered,
+              "record %d: index %u tag %llu flags %u", deliveries, index, (unsigned long long)tag, flags);
+        const swamqp_bytes strings[5] = {m->consumer_tag, m->exchange, m->routing_key, m->reply_text, m->body};
+        size_t at = off + 56;
+        for (int k = 0; k < 5; k++) {
+            size_t len = k < 4 ? lens[k] : (size_t)body_len;
+            CHECK(len == strings[k].len && (len == 0 || memcmp(buf + at, strings[k].bytes, len) == 0),
+                  "record %d: string %d differs", deliveries, k);
+            at += len;
+        }
+        off += size;
+        deliveries++;
+    }
+    CHECK(off == written, "records end at %zu, written %zu", off, written);
+    if (deliveries > 0) { /* a buffer too small for the first record stops before it */
+        size_t first = 0;
+        while (events[first].type != SWAMQP_EVENT_DELIVERY)
+            first++;
+        uint32_t size;
+        memcpy(&size, buf, 4);
+        CHECK_OK(swamqp_deliveries_pack(events, n, buf, size - 8, &packed, &written, &err), &err);
+        CHECK(packed == first && written == 0, "a short buffer: packed %zu written %zu", packed, written);
+    }
+    return deliveries;
+}
+
+static void test_packed_deliveries(swamqp_connection *conn)
+{
+    swamqp_error err;
+    char qbuf[256];
+    uint16_t ch = tu_channel(conn);
+    const swamqp_bytes q = tu_temp_queue(conn, ch, qbuf);
+    CHECK_OK(swamqp_basic_consume(conn, ch, q, tu_b("packed-consumer"), SWAMQP_NO_ACK, NULL, NULL, T_MS, &err), &err);
+    publish_n(conn, ch, q, "packed body ", 20);
+    swamqp_properties props;
+    memset(&props, 0, sizeof props);
+    props.flags = SWAMQP_PROP_CONTENT_TYPE;
+    props.content_type = tu_b("text/plain");
+    CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), q, 0, &props, tu_b("with properties"), NULL, T_MS, &err), &err);
+    int got = 0;
+    int64_t deadline = tu_now_ms() + T_MS;
+    static swamqp_event events[64];
+    while (got < 21 && tu_now_ms() < deadline) {
+        size_t n = 0;
+        CHECK_OK(swamqp_next_events(conn, events, 64, &n, 200), NULL);
+        got += check_packed(events, n);
+    }
+    CHECK(got == 21, "%d deliveries packed", got);
+    CHECK_OK(swamqp_channel_close(conn, ch, T_MS, &err), &err);
+    fprintf(stderr, "packed deliveries: OK\n");
+}
+
 static void test_heartbeat_consumer(swamqp_connection *publisher)
 {
     swamqp_error err;
@@ -332,6 +410,7 @@ int main(void)
     test_qos_and_acks(conn);
     test_server_cancel(conn, other);
     test_no_ack_and_callback(conn);
+    test_packed_deliveries(conn);
     test_heartbeat_consumer(other);
     CHECK_OK(swamqp_connection_close(conn, T_MS, &err), &err);
     CHECK_OK(swamqp_connection_close(other, T_MS, &err), &err);

@@ -473,6 +473,8 @@ FUNCTIONS = {
     "swamqp_wait_for_confirms_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
     "swamqp_connection_update_secret": (c_int, [_P, _B, _B, c_uint32, _ERR]),
     "swamqp_connection_stats": (c_int, [_P, POINTER(swamqp_stats)]),
+    "swamqp_deliveries_pack": (c_int, [c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_size_t),
+                                       POINTER(swamqp_error)]),
     "swamqp_connection_server_properties": (c_int, [_P, c_void_p, c_size_t, POINTER(c_size_t), POINTER(swamqp_error)]),
     "swamqp_channel_set_raw": (c_int, [_P, c_uint16, c_bool]),
     "swamqp_send_method": (c_int, [_P, c_uint16, c_uint16, c_uint16, _B, _ERR]),

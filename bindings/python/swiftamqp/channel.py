@@ -25,6 +25,7 @@ __all__ = ["Channel"]
 _CONSUMER_TAG, _CONSUMER_TAG_LEN = M["consumer_tag.bytes"], M["consumer_tag.len"]
 _DELIVERY_TAG = M["delivery_tag"]
 _incoming = IncomingMessage._from_fields
+_from_packed = IncomingMessage._from_packed
 
 log = logging.getLogger("swiftamqp")
 
@@ -448,6 +449,15 @@ class Channel:
             self._unexpected_delivery(raw_tag, fields)
             return
         consumer._deliver(_incoming(fields, self, consumer.tag))
+
+    def _on_packed_delivery(self, record, blob, start, address):
+        """A delivery from a swamqp_deliveries_pack record (see IncomingMessage._from_packed)."""
+        raw_tag = blob[start:start + record[7]]
+        consumer = self._consumers.get(raw_tag)
+        if consumer is None:
+            self._unexpected_delivery(raw_tag, read_message(address))
+            return
+        consumer._deliver(_from_packed(record, blob, start, address, self, consumer.tag))
 
     def _unexpected_delivery(self, raw_tag, fields):
         orphan = self._orphan_tags.get(raw_tag)

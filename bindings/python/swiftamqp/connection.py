@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Tuple, Uni
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
-from ._reader import EVENT_HEAD, EVENT_SIZE
+from ._reader import DELIVERY_RECORD, EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, decode_table_at, read_bytes
 from .tls import merge_ssl
 from .exceptions import AMQPTimeoutError, ConnectionClosed, ConnectionLostError
@@ -42,6 +42,7 @@ __all__ = ["Connection", "ConnectionStats", "connect", "connect_url", "connect_a
 log = logging.getLogger("swiftamqp")
 
 _BATCH = 256          # events per swamqp_next_events call
+_PACK_BYTES = 1 << 18  # deliveries of a batch copied at once (swamqp_deliveries_pack); the rest one by one
 _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loop (the fd stays readable)
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
 _CLOSE_WAIT = 10.0       # seconds close() waits in all by default (the library's own close deadline is 5 s)
@@ -253,6 +254,9 @@ class Connection:
         # Reused per call (the loop is single-threaded and no call awaits between fill and read).
         self._events = (_ffi.swamqp_event * _BATCH)()
         self._events_view = memoryview(self._events).cast("B")
+        self._pack = ctypes.create_string_buffer(_PACK_BYTES)
+        self._packed_ref = ctypes.c_size_t(0)
+        self._pack_written_ref = ctypes.c_size_t(0)
         self._count = ctypes.c_size_t()
         self._count_ref = ctypes.byref(self._count)
         self._rid = ctypes.c_uint64()
@@ -587,6 +591,11 @@ class Connection:
         channels = self._channels
         delivery = _ffi.SWAMQP_EVENT_DELIVERY
         completion = _ffi.SWAMQP_EVENT_COMPLETION
+        pack = _ffi.lib.swamqp_deliveries_pack
+        pack_buffer = self._pack
+        packed_ref, written_ref = self._packed_ref, self._pack_written_ref
+        record_at = DELIVERY_RECORD.unpack_from
+        string_at = ctypes._string_at
         for _ in range(_MAX_BATCHES):
             handle = native.handle
             if handle is None:
@@ -603,13 +612,27 @@ class Connection:
             n = count.value
             if n == 0:
                 return
+            # The batch's deliveries in one buffer, read with one call (the rest: one by one).
+            packed = 0
+            if pack(events, n, pack_buffer, _PACK_BYTES, packed_ref, written_ref, None) == 0:
+                packed = packed_ref.value
+                blob = string_at(pack_buffer, written_ref.value)
+                offset = 0
             for i in range(n):
                 kind, number, message = head(view, i * EVENT_SIZE)
                 try:
                     if kind == delivery:
                         # the hot path: no ctypes object for the event
                         channel = channels.get(number)
-                        if channel is not None:
+                        if i < packed:
+                            record = record_at(blob, offset)
+                            start = offset + 56
+                            offset += record[0]
+                            if channel is not None:
+                                channel._on_packed_delivery(record, blob, start, message)
+                            else:
+                                log.debug("delivery on unknown channel %d dropped", number)
+                        elif channel is not None:
                             channel._on_delivery(message)
                         else:
                             log.debug("delivery on unknown channel %d dropped", number)

@@ -333,6 +333,46 @@ class IncomingMessage(Message):
             d["reply_code"] = d["reply_text"] = None
         return self
 
+    @classmethod
+    def _from_packed(cls, record, blob, start, address, channel, consumer_tag):
+        """An IncomingMessage from a swamqp_deliveries_pack record (`record`: its fixed fields,
+        see _reader.DELIVERY_RECORD; its strings in `blob` from `start`, the consumer tag
+        first). Properties, when there are any, are read from the swamqp_message at `address`."""
+        self = cls.__new__(cls)
+        flags = record[4]
+        errors = None
+        if flags:
+            f = read_message(address)
+            props = _NO_PROPERTIES.copy()
+            readers = _readers_for.get(flags)
+            if readers is None:
+                readers = _readers_for[flags] = tuple(
+                    (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
+            for name, reader in readers:
+                try:
+                    props[name] = reader(f)
+                except Exception as exc:  # never lose the message over one property
+                    errors = _decode_failed(errors, name, exc, f)
+        else:
+            props = _NO_PROPERTIES.copy()
+        exchange = start + record[7]
+        routing_key = exchange + record[8]
+        body = routing_key + record[9] + record[10]
+        d = self.__dict__
+        d["decode_errors"] = errors
+        d["_properties"] = props
+        d["body"] = blob[body:body + record[11]]
+        d["_c"] = None
+        d["sender"] = channel
+        d["delivery_tag"] = record[2]
+        d["exchange_name"] = text(blob[exchange:routing_key])
+        d["routing_key"] = text(blob[routing_key:routing_key + record[9]])
+        d["redelivered"] = bool(record[6])
+        d["consumer_tag"] = consumer_tag
+        d["message_count"] = record[3]
+        d["reply_code"] = d["reply_text"] = None
+        return self
+
     def _check_ackable(self):
         if self.reply_code is not None:
             raise ValueError("a returned message has no delivery to acknowledge")

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSwiftAMQPAPI
+
+/// The size of a packed delivery record's fixed part (see swamqp_deliveries_pack in the header).
+private let recordHead = 56
+
+/// One delivery's record into `out` at `offset`: its size, or nil when it does not fit in `room` bytes.
+private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutableRawPointer, at offset: Int,
+                        room: Int) throws(InvalidArgument) -> Int? {
+    let strings = [m.consumer_tag, m.exchange, m.routing_key, m.reply_text]
+    var size = recordHead
+    for (field, value) in zip(["consumer_tag", "exchange", "routing_key", "reply_text"], strings) {
+        let length = try checkedLength(value.len, "event \(index): message \(field) length", limit: Int(UInt32.max))
+        size += length
+    }
+    let bodyLength = try checkedLength(m.body.len, "event \(index): message body length")
+    let (withBody, overflow) = size.addingReportingOverflow(bodyLength)
+    guard !overflow, withBody <= Int.max - 7 else { return nil }
+    let recordSize = (withBody + 7) & ~7 // records start 8-byte aligned
+    guard recordSize <= room else { return nil }
+    let head = out + offset
+    head.storeBytes(of: UInt32(truncatingIfNeeded: recordSize), as: UInt32.self)
+    head.storeBytes(of: UInt32(truncatingIfNeeded: index), toByteOffset: 4, as: UInt32.self)
+    head.storeBytes(of: m.delivery_tag, toByteOffset: 8, as: UInt64.self)
+    head.storeBytes(of: m.message_count, toByteOffset: 16, as: UInt32.self)
+    head.storeBytes(of: m.properties.flags, toByteOffset: 20, as: UInt32.self)
+    head.storeBytes(of: m.reply_code, toByteOffset: 24, as: UInt16.self)
+    head.storeBytes(of: m.redelivered ? 1 : 0, toByteOffset: 26, as: UInt8.self)
+    head.storeBytes(of: 0, toByteOffset: 27, as: UInt8.self)
+    var cursor = recordHead
+    for (slot, value) in strings.enumerated() {
+        head.storeBytes(of: UInt32(truncatingIfNeeded: value.len), toByteOffset: 28 + 4 * slot, as: UInt32.self)
+        if value.len > 0, let bytes = value.bytes { memcpy(head + cursor, bytes, value.len) }
+        cursor += value.len
+    }
+    head.storeBytes(of: 0, toByteOffset: 44, as: UInt32.self)
+    head.storeBytes(of: UInt64(bodyLength), toByteOffset: 48, as: UInt64.self)
+    if bodyLength > 0, let bytes = m.body.bytes { memcpy(head + cursor, bytes, bodyLength) }
+    cursor += bodyLength
+    if recordSize > cursor { memset(head + cursor, 0, recordSize - cursor) }
+    return recordSize
+}
+
+@_cdecl("swamqp_deliveries_pack")
+public func swamqp_deliveries_pack(_ events: UnsafePointer<swamqp_event>?, _ count: Int, _ buffer: UnsafeMutableRawPointer?,
+                                   _ capacity: Int, _ eventsPacked: UnsafeMutablePointer<Int>?,
+                                   _ written: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    eventsPacked?.pointee = 0
+    written?.pointee = 0
+    guard let eventsPacked, let written else {
+        return report(.invalidArgument, "events_packed and written must not be NULL", error)
+    }
+    let total: Int, room: Int
+    do throws(InvalidArgument) {
+        total = try checkedLength(count, "count")
+        room = try checkedLength(capacity, "capacity")
+    } catch let invalid {
+        return report(.invalidArgument, invalid.message, error)
+    }
+    guard total == 0 || events != nil else { return report(.invalidArgument, "events is NULL with count \(total)", error) }
+    guard room == 0 || buffer != nil else { return report(.invalidArgument, "buffer is NULL with capacity \(room)", error) }
+    var used = 0
+    var index = 0
+    while index < total, let events {
+        let event = events[index]
+        if event.type == Int32(SWAMQP_EVENT_DELIVERY.rawValue), let message = event.message {
+            guard let buffer else { break }
+            let size: Int?
+            do throws(InvalidArgument) {
+                size = try packRecord(message.pointee, index: index, into: buffer, at: used, room: room - used)
+            } catch let invalid {
+                eventsPacked.pointee = index
+                written.pointee = used
+                return report(.invalidArgument, invalid.message, error)
+            }
+            guard let size else { break }
+            used += size
+        }
+        index += 1
+    }
+    eventsPacked.pointee = index
+    written.pointee = used
+    clear(error)
+    return SWAMQP_OK.rawValue
+}
