@@ -47,7 +47,6 @@ import collections
 import ctypes
 import datetime
 import enum
-import functools
 import heapq
 import itertools
 import logging
@@ -65,7 +64,7 @@ from . import _ffi
 from . import exceptions as _exc
 from ._errors import ErrorInfo, make_exception
 from . import _reader
-from ._reader import EVENT_HEAD, EVENT_SIZE, M, read_message, text
+from ._reader import DELIVERY_RECORD, EVENT_HEAD, EVENT_SIZE, M, read_message, text
 from ._table import decode_table_at, encode_table, read_bytes
 from .tls import merge_ssl
 
@@ -813,7 +812,7 @@ _F_MESSAGE_COUNT, _F_REPLY_CODE = M["message_count"], M["reply_code"]
 
 
 def _short_reader(p: int, n: int) -> Callable[[Tuple[Any, ...]], Any]:
-    return lambda f: text(_MEMORY[f[p]:f[p] + f[n]].tobytes())
+    return lambda f: text(_bytes_at(f[p], f[n]))
 
 
 def _table_reader(c: int, e: int) -> Callable[[Tuple[Any, ...]], Any]:
@@ -844,78 +843,9 @@ _string_at_raw = ctypes._string_at  # type: ignore[attr-defined] # the C functio
 _reader_texts = _reader._texts      # text()'s cache of decoded names
 
 
-class _SlowMemory:
-    """What _MEMORY offers (``memory[start:stop].tobytes()``) through ctypes.string_at."""
-
-    class _Bytes:
-        __slots__ = ("data",)
-
-        def __init__(self, data: bytes) -> None:
-            self.data = data
-
-        def tobytes(self) -> bytes:
-            return self.data
-
-    def __getitem__(self, s: slice) -> "_SlowMemory._Bytes":
-        return self._Bytes(_string_at_raw(s.start, s.stop - s.start))
-
-
-def _process_memory() -> Tuple[Any, Callable[[int], Tuple[Any, ...]]]:
-    """(memory, fields_at): `memory` a memoryview of the whole user address space, so the
-    library's message structs and byte strings are read with a slice and unpack_from instead
-    of a ctypes call each (a third of the cost per delivery); ``fields_at(address)`` the
-    flattened fields of the swamqp_message there (the layout of _reader's M). Falls back to
-    ctypes.string_at where such a view cannot be made or read back (32-bit, other Pythons)."""
-    fallback = (_SlowMemory(), read_message)
-    layout = getattr(_reader, "_MESSAGE", None)
-    if layout is None or ctypes.sizeof(ctypes.c_void_p) < 8:
-        return fallback
-    try:
-        span = ctypes.c_char * (1 << 56)  # every user-space address of x86-64 and arm64
-        memory = memoryview(span.from_address(0)).cast("B")
-        probe = ctypes.create_string_buffer(b"swiftamqp probe")
-        at = ctypes.addressof(probe)
-        if memory[at:at + 15].tobytes() != b"swiftamqp probe":
-            return fallback
-    except (TypeError, ValueError, OverflowError, MemoryError):
-        return fallback
-    return memory, functools.partial(layout.unpack_from, memory)
-
-
-_MEMORY, _fields_at = _process_memory()
-
-
-def _delivery_layout() -> Tuple[Any, Dict[str, int]]:
-    """A struct reading only what a delivery without properties needs from a swamqp_message
-    (tag, redelivered, the names, the body, the property flags): a fifth of its fields, so a
-    fifth of the int objects per delivery. Returns (struct.Struct, name -> index)."""
-    import struct as _struct
-    msg, b = _ffi.swamqp_message, _ffi.swamqp_bytes
-    word = "Q" if ctypes.sizeof(ctypes.c_void_p) == 8 else "I"
-    fields = [(msg.delivery_tag.offset, "delivery_tag", "Q"), (msg.redelivered.offset, "redelivered", "?"),
-              (msg.properties.offset + _ffi.swamqp_properties.flags.offset, "flags", "I")]
-    for name in ("consumer_tag", "exchange", "routing_key", "body"):
-        base = getattr(msg, name).offset
-        fields += [(base + b.bytes.offset, name, word), (base + b.len.offset, name + ".len", word)]
-    fmt, pos, index = "=", 0, {}
-    for i, (offset, name, code) in enumerate(sorted(fields)):
-        if offset > pos:
-            fmt += "%dx" % (offset - pos)
-        fmt += code
-        pos = offset + _struct.calcsize("=" + code)
-        index[name] = i
-    return _struct.Struct(fmt), index
-
-
-_DELIVERY_LAYOUT, _D = _delivery_layout()
-_delivery_fields_at = (functools.partial(_DELIVERY_LAYOUT.unpack_from, _MEMORY)
-                       if isinstance(_MEMORY, memoryview) else
-                       (lambda address: _DELIVERY_LAYOUT.unpack(_string_at_raw(address, _DELIVERY_LAYOUT.size))))
-_D_TAG, _D_REDELIVERED, _D_FLAGS = _D["delivery_tag"], _D["redelivered"], _D["flags"]
-_D_CTAG, _D_CTAG_LEN = _D["consumer_tag"], _D["consumer_tag.len"]
-_D_EXCHANGE, _D_EXCHANGE_LEN = _D["exchange"], _D["exchange.len"]
-_D_RKEY, _D_RKEY_LEN = _D["routing_key"], _D["routing_key.len"]
-_D_BODY, _D_BODY_LEN = _D["body"], _D["body.len"]
+_fields_at = read_message         # the flattened fields of the swamqp_message at an address
+_record_at = DELIVERY_RECORD.unpack_from
+_PACK_BYTES = 1 << 18             # a batch's deliveries copied at once (swamqp_deliveries_pack)
 _readers_by_flags: Dict[int, Tuple[Tuple[str, Callable[[Tuple[Any, ...]], Any]], ...]] = {}
 _new = object.__new__
 
@@ -935,7 +865,7 @@ def _properties_from(f: Tuple[Any, ...]) -> BasicProperties:
 
 
 def _bytes_at(p: int, n: int) -> bytes:
-    return _MEMORY[p:p + n].tobytes() if p else b""
+    return _string_at_raw(p, n) if p and n else b""
 
 
 def _returned_from(f: Tuple[Any, ...]) -> ReturnedMessage:
@@ -1149,6 +1079,9 @@ class BlockingConnection:
         # leader-only buffers
         self._events = (_ffi.swamqp_event * _BATCH)()
         self._events_view = memoryview(self._events).cast("B")
+        self._pack = ctypes.create_string_buffer(_PACK_BYTES)
+        self._packed_ref = ctypes.c_size_t(0)
+        self._pack_written_ref = ctypes.c_size_t(0)
         self._count = ctypes.c_size_t()
         self._count_ref = _byref(self._count)
         self._event_fd = _lib.swamqp_connection_event_fd(handle)
@@ -1518,32 +1451,45 @@ class BlockingConnection:
         # the hot path (deliveries), with everything it uses in locals
         delivery = _ffi.SWAMQP_EVENT_DELIVERY
         fields_at = _fields_at
-        slim_at = _delivery_fields_at
-        mem = _MEMORY
         texts = _reader_texts
         decode = text
         deliver = Basic.Deliver
         new = _new
         props_cls = BasicProperties
         props_from = _properties_from
+        # The batch's deliveries in one buffer, read with one call (any rest: one by one).
+        packed = 0
+        if _lib.swamqp_deliveries_pack(events, n, self._pack, _PACK_BYTES, self._packed_ref,
+                                       self._pack_written_ref, None) == 0:
+            packed = self._packed_ref.value
+            blob = _string_at_raw(self._pack, self._pack_written_ref.value)
+            offset = 0
         for i in range(n):
             kind, ch, msg = head(view, i * EVENT_SIZE)
             if kind == delivery:
-                f = slim_at(msg)
-                p = f[_D_CTAG]
-                raw = mem[p:p + f[_D_CTAG_LEN]].tobytes() if p else b""
-                tag = texts.get(raw) or decode(raw)
-                p = f[_D_EXCHANGE]
-                raw = mem[p:p + f[_D_EXCHANGE_LEN]].tobytes() if p else b""
-                exchange = texts.get(raw) or decode(raw)
-                p = f[_D_RKEY]
-                raw = mem[p:p + f[_D_RKEY_LEN]].tobytes() if p else b""
-                routing_key = texts.get(raw) or decode(raw)
-                p = f[_D_BODY]
-                body = mem[p:p + f[_D_BODY_LEN]].tobytes() if p else b""
+                if i < packed:
+                    r = _record_at(blob, offset)
+                    start = offset + 56
+                    offset += r[0]
+                    exchange_at = start + r[7]
+                    key_at = exchange_at + r[8]
+                    body_at = key_at + r[9] + r[10]
+                    raw = blob[start:exchange_at]
+                    tag = texts.get(raw) or decode(raw)
+                    raw = blob[exchange_at:key_at]
+                    exchange = texts.get(raw) or decode(raw)
+                    raw = blob[key_at:key_at + r[9]]
+                    routing_key = texts.get(raw) or decode(raw)
+                    append((_K_DELIVERY, ch, tag, (
+                        deliver(tag, r[2], bool(r[6]), exchange, routing_key),
+                        props_from(fields_at(msg)) if r[4] else new(props_cls), blob[body_at:body_at + r[11]])))
+                    continue
+                f = fields_at(msg)
+                tag = decode(_bytes_at(f[_F_CTAG], f[_F_CTAG_LEN]))
                 append((_K_DELIVERY, ch, tag, (
-                    deliver(tag, f[_D_TAG], f[_D_REDELIVERED], exchange, routing_key),
-                    props_from(fields_at(msg)) if f[_D_FLAGS] else new(props_cls), body)))
+                    deliver(tag, f[_F_DELIVERY_TAG], f[_F_REDELIVERED], decode(_bytes_at(f[_F_EXCHANGE], f[_F_EXCHANGE_LEN])),
+                            decode(_bytes_at(f[_F_RKEY], f[_F_RKEY_LEN]))),
+                    props_from(f), _bytes_at(f[_F_BODY], f[_F_BODY_LEN]))))
                 continue
             ev = events[i]
             if kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK or kind == _ffi.SWAMQP_EVENT_CONFIRM_NACK:

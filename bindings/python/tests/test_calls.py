@@ -79,3 +79,33 @@ def test_deliveries_are_drained_in_batches(params, calls):
         await connection.close()
 
     run(main())
+
+
+def test_blocking_deliveries_are_read_in_batches(amqp_url, calls):
+    """swiftamqp.blocking reads a batch of deliveries with one copy (swamqp_deliveries_pack),
+    with and without properties, and no library call per message besides the acks."""
+    from swiftamqp import blocking
+    n = 2000
+    with blocking.connect(amqp_url) as connection:
+        channel = connection.channel()
+        queue = channel.queue_declare("", exclusive=True).method.queue
+        for i in range(n):
+            properties = blocking.BasicProperties(content_type="text/plain") if i % 2 else None
+            channel.basic_publish("", queue, b"%d" % i, properties)
+        channel.queue_declare(queue, passive=True)  # behind every publish
+        calls.clear()
+        got = []
+        for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=5):
+            if method is None:
+                break
+            got.append((body, properties.content_type))
+            if len(got) == n:
+                break
+        consumed = dict(calls)
+        channel.cancel()
+    assert got == [(b"%d" % i, "text/plain" if i % 2 else None) for i in range(n)]
+    drains = consumed.pop("swamqp_next_events", 0) + consumed.pop("swamqp_next_events_batch", 0)
+    packs = consumed.pop("swamqp_deliveries_pack")
+    assert packs <= drains <= n // 10, (packs, drains)
+    assert consumed.pop("swamqp_basic_consume_async", 0) + consumed.pop("swamqp_basic_consume", 0) == 1
+    assert set(consumed) <= {"swamqp_connection_event_fd"}, consumed
