@@ -658,6 +658,14 @@ int swamqp_channel_open_async(swamqp_connection *connection, uint16_t *channel, 
 int swamqp_channel_close(swamqp_connection *connection, uint16_t channel, uint32_t timeout_ms, swamqp_error *error);
 int swamqp_channel_close_async(swamqp_connection *connection, uint16_t channel, uint64_t *request_id, swamqp_error *error);
 
+/** channel.flow from the client: asks the broker to stop (`active` false) or resume (true)
+ * sending deliveries on the channel, and waits for flow-ok. RabbitMQ answers active=true with
+ * flow-ok but does not implement active=false: it closes the connection with 540
+ * NOT_IMPLEMENTED (SWAMQP_ERR_CONNECTION_CLOSED, origin BROKER). Prefer basic.qos or cancelling
+ * consumers there. */
+int swamqp_channel_flow(swamqp_connection *connection, uint16_t channel, bool active, uint32_t timeout_ms,
+                        swamqp_error *error);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Exchanges, queues and basic                                                                */
 /* ------------------------------------------------------------------------------------------ */

@@ -61,3 +61,11 @@ public func swamqp_channel_close_async(_ pointer: OpaquePointer?, _ channel: UIn
         call(handle, .async(requestID), error, closeCommand(channel))
     }
 }
+
+@_cdecl("swamqp_channel_flow")
+public func swamqp_channel_flow(_ c: OpaquePointer?, _ channel: UInt16, _ active: Bool, _ timeoutMs: UInt32,
+                                _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: false) { () throws(InvalidArgument) in
+        .channelFlow(ChannelFlow(active: active))
+    }
+}

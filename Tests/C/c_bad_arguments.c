@@ -191,6 +191,7 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
     CHECK_HANDLE(swamqp_wait_for_confirms(h, 1, 100, &err));
     CHECK_HANDLE(swamqp_wait_for_confirms_async(h, 1, &rid, &err));
     CHECK_HANDLE(swamqp_connection_update_secret(h, name, name, 100, &err));
+    CHECK_HANDLE(swamqp_channel_flow(h, 1, true, 100, &err));
     swamqp_stats stats;
     CHECK_STATUS(swamqp_connection_stats(h, &stats), SWAMQP_ERR_INVALID_HANDLE, NULL);
     unsigned char props[64];

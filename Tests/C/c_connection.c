@@ -12,6 +12,8 @@
  * - swamqp_connection_server_properties: the broker's connection.start table (product RabbitMQ,
  *   capabilities), after a size query;
  * - our close: close_async completes and CONNECTION_CLOSED is the last event;
+ * - channel.flow from the client: active=true answered by flow-ok; active=false is connection error
+ *   540 (RabbitMQ does not implement it);
  * - basic.publish with IMMEDIATE: RabbitMQ 3.x answers with connection error 540 NOT_IMPLEMENTED,
  *   reported as CONNECTION_CLOSED with origin BROKER, reply 540, class 60 method 40.
  */
@@ -166,6 +168,22 @@ static void test_channels(void)
     fprintf(stderr, "channels: OK\n");
 }
 
+/* channel.flow from the client: RabbitMQ answers active=true, closes the connection (540) for false. */
+static void test_flow(void)
+{
+    swamqp_error err;
+    swamqp_connection *conn = tu_connect();
+    uint16_t ch = tu_channel(conn);
+    CHECK_OK(swamqp_channel_flow(conn, ch, true, T_MS, &err), &err);
+    char qbuf[256];
+    tu_temp_queue(conn, ch, qbuf); /* the channel still works */
+    CHECK_STATUS(swamqp_channel_flow(conn, ch, false, T_MS, &err), SWAMQP_ERR_CONNECTION_CLOSED, &err);
+    CHECK(err.origin == SWAMQP_ORIGIN_BROKER && err.reply_code == 540, "flow false: origin %d reply %u",
+          (int)err.origin, err.reply_code);
+    CHECK_OK(swamqp_connection_free(conn), NULL);
+    fprintf(stderr, "flow: OK\n");
+}
+
 static void test_immediate(void)
 {
     swamqp_error err;
@@ -197,6 +215,7 @@ int main(void)
 {
     test_auth();
     test_channels();
+    test_flow();
     test_immediate();
     printf("c_connection: OK\n");
     return 0;

@@ -134,6 +134,8 @@ void compat_tls_mark_initialized(void);
 typedef struct compat_content compat_content;
 void compat_wire_init(amqp_connection_state_t c);
 void compat_wire_free(amqp_connection_state_t c);
+/* A basic.publish whose header and body frames amqp_send_frame is to collect (after login). */
+int compat_wire_start_publish(amqp_connection_state_t c, amqp_channel_t ch, const amqp_basic_publish_t *m);
 
 /* compat_util.c */
 void compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);

@@ -346,10 +346,17 @@ amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch
 
 amqp_channel_flow_ok_t *amqp_channel_flow(amqp_connection_state_t c, amqp_channel_t ch, amqp_boolean_t active)
 {
-    (void)ch; (void)active;
-    /* A client channel.flow makes RabbitMQ close the connection; swiftamqp does not offer it. */
-    compat_reply_library(c, AMQP_STATUS_UNSUPPORTED);
-    return NULL;
+    /* RabbitMQ answers active=1; active=0 makes it close the connection (540 NOT_IMPLEMENTED),
+       reported as the server exception librabbitmq reports. */
+    uint16_t s = sw_channel(c, ch);
+    if (!s)
+        return NULL;
+    swamqp_error err;
+    int rc = swamqp_channel_flow(c->sw, s, active != 0, compat_rpc_timeout(c), &err);
+    amqp_channel_flow_ok_t *ok = RPC_RESULT(c, rc, err, AMQP_CHANNEL_FLOW_OK_METHOD, amqp_channel_flow_ok_t);
+    if (ok)
+        ok->active = active ? 1 : 0;
+    return ok;
 }
 
 /* ---- exchanges and queues ---------------------------------------------------------------------- */
@@ -1506,6 +1513,17 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
 {
     if (c == NULL)
         return AMQP_STATUS_INVALID_PARAMETER;
+    if (c->sw == NULL && decoded != NULL) {
+        /* before login the socket is the program's: the method goes out as a frame, as it does
+           with librabbitmq (a handshake by hand) */
+        amqp_frame_t f;
+        memset(&f, 0, sizeof f);
+        f.frame_type = AMQP_FRAME_METHOD;
+        f.channel = ch;
+        f.payload.method.id = id;
+        f.payload.method.decoded = decoded;
+        return amqp_send_frame(c, &f);
+    }
     switch (id) {
     case AMQP_CHANNEL_CLOSE_OK_METHOD:
         if (ch != 0)
@@ -1519,6 +1537,11 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
     if (decoded == NULL)
         return AMQP_STATUS_INVALID_PARAMETER;
     switch (id) {
+    case AMQP_BASIC_PUBLISH_METHOD: /* its header and body frames follow through amqp_send_frame */
+        return compat_wire_start_publish(c, ch, decoded);
+    case AMQP_CHANNEL_FLOW_METHOD:
+        return reply_as_frame(c, ch, amqp_channel_flow(c, ch, ((amqp_channel_flow_t *)decoded)->active),
+                              AMQP_CHANNEL_FLOW_OK_METHOD, sizeof(amqp_channel_flow_ok_t));
     case AMQP_CHANNEL_OPEN_METHOD:
         return reply_as_frame(c, ch, amqp_channel_open(c, ch), AMQP_CHANNEL_OPEN_OK_METHOD,
                               sizeof(amqp_channel_open_ok_t));

@@ -302,7 +302,7 @@ int amqp_send_header(amqp_connection_state_t c)
 }
 
 /* ---- after amqp_login: onto the typed calls ------------------------------------------------- */
-static int start_content(amqp_connection_state_t c, amqp_channel_t ch, const amqp_basic_publish_t *m)
+int compat_wire_start_publish(amqp_connection_state_t c, amqp_channel_t ch, const amqp_basic_publish_t *m)
 {
     compat_content **slot = content_of(c, ch);
     if (*slot)
@@ -399,7 +399,7 @@ int amqp_send_frame(amqp_connection_state_t c, amqp_frame_t const *frame)
         if (frame->payload.method.decoded == NULL)
             return AMQP_STATUS_INVALID_PARAMETER;
         if (frame->payload.method.id == AMQP_BASIC_PUBLISH_METHOD)
-            return start_content(c, frame->channel, frame->payload.method.decoded);
+            return compat_wire_start_publish(c, frame->channel, frame->payload.method.decoded);
         return amqp_send_method(c, frame->channel, frame->payload.method.id, frame->payload.method.decoded);
     default:
         return AMQP_STATUS_INVALID_PARAMETER;

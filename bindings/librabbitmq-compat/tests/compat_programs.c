@@ -1151,7 +1151,7 @@ static void raw_frames(const char *url, const char *prefix)
     amqp_connection_tune_t *tune = f.payload.method.decoded;
     printf("%s: frame_max at least 4096 %d\n", amqp_method_name(f.payload.method.id), tune->frame_max >= 4096);
     amqp_connection_tune_ok_t tune_ok = {tune->channel_max, 131072, 0};
-    send_method_frame(c, 0, AMQP_CONNECTION_TUNE_OK_METHOD, &tune_ok);
+    check_status(amqp_send_method(c, 0, AMQP_CONNECTION_TUNE_OK_METHOD, &tune_ok), "send_method tune-ok");
     check_status(amqp_tune_connection(c, tune_ok.channel_max, (int)tune_ok.frame_max, 0), "tune");
     amqp_connection_open_t open = {amqp_cstring_bytes(ci.vhost), amqp_empty_bytes, 0};
     send_method_frame(c, 0, AMQP_CONNECTION_OPEN_METHOD, &open);
@@ -1186,7 +1186,7 @@ static void raw_frames(const char *url, const char *prefix)
     check_status(amqp_simple_wait_method(c, 1, AMQP_QUEUE_DECLARE_OK_METHOD, &m), "wait declare-ok");
     printf("declare-ok through send_frame: %u messages\n", ((amqp_queue_declare_ok_t *)m.decoded)->message_count);
     amqp_basic_publish_t pub = {0, amqp_empty_bytes, amqp_cstring_bytes(q), 0, 0};
-    send_method_frame(c, 1, AMQP_BASIC_PUBLISH_METHOD, &pub);
+    check_status(amqp_send_method(c, 1, AMQP_BASIC_PUBLISH_METHOD, &pub), "send_method basic.publish");
     amqp_basic_properties_t props;
     memset(&props, 0, sizeof props);
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG;
@@ -1264,6 +1264,10 @@ static void raw_frames(const char *url, const char *prefix)
     send_method_frame(c, 2, AMQP_CHANNEL_OPEN_METHOD, &chopen);
     check_status(amqp_simple_wait_method(c, 2, AMQP_CHANNEL_OPEN_OK_METHOD, &m), "wait channel.open-ok");
     printf("channel 2: %s\n", amqp_method_name(m.id));
+    /* channel.flow active=1: flow-ok (channel 1 was closed by the 404 above) */
+    amqp_channel_flow_ok_t *flow = amqp_channel_flow(c, 2, 1);
+    check_reply(amqp_get_rpc_reply(c), "channel.flow");
+    printf("channel.flow-ok active %d\n", flow ? flow->active : -1);
     amqp_basic_get_ok_t *none = amqp_basic_get(c, 2, amqp_cstring_bytes(q), 1).reply.decoded;
     printf("get on channel 2: %s\n", amqp_method_name(amqp_get_rpc_reply(c).reply.id));
     (void)none;
@@ -1276,6 +1280,16 @@ static void raw_frames(const char *url, const char *prefix)
     check_status(amqp_simple_wait_method(c, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &m), "wait connection.close-ok");
     printf("%s\n", amqp_method_name(m.id));
     check_status(amqp_destroy_connection(c), "destroy");
+
+    /* channel.flow active=0: RabbitMQ does not implement it and closes the connection */
+    c = connect_to(url);
+    amqp_channel_flow(c, 1, 0);
+    r = amqp_get_rpc_reply(c);
+    printf("channel.flow active=0: reply type %d", r.reply_type);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CONNECTION_CLOSE_METHOD)
+        printf(" connection.close %u", ((amqp_connection_close_t *)r.reply.decoded)->reply_code);
+    printf("\n");
+    amqp_destroy_connection(c);
 }
 
 int main(int argc, char **argv)

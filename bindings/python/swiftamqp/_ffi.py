@@ -424,6 +424,7 @@ FUNCTIONS = {
     "swamqp_channel_open": (c_int, [_P, _U16P, c_uint32, _ERR]),
     "swamqp_channel_open_async": (c_int, [_P, _U16P, _U64P, _ERR]),
     "swamqp_channel_close": (c_int, [_P, c_uint16, c_uint32, _ERR]),
+    "swamqp_channel_flow": (c_int, [_P, c_uint16, c_bool, c_uint32, _ERR]),
     "swamqp_channel_close_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
     "swamqp_exchange_declare": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, c_uint32, _ERR]),
     "swamqp_exchange_declare_async": (c_int, [_P, c_uint16, _B, _B, c_uint32, _TABLEP, _U64P, _ERR]),
