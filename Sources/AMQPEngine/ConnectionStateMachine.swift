@@ -913,6 +913,11 @@ public struct ConnectionStateMachine {
         return nil
     }
 
+    /// Whether channel `number` is in confirm mode (publishes on it await confirms).
+    public func isConfirming(_ number: UInt16) -> Bool {
+        channels.publishState(of: number)?.unconfirmed != nil
+    }
+
     /// Why a publish on `number` must wait now (connection blocked, channel flow stopped, too many
     /// unconfirmed), or nil when it may go.
     public func publishPause(_ number: UInt16) -> String? {

@@ -48,6 +48,15 @@ public final class Connection: @unchecked Sendable {
     /// wake-up per linger, not one per command.
     private var ioWillLook = false
     private static let lingerNs = 50_000
+    /// Something other than publishes outside confirm mode is among the queued frames (a request
+    /// awaiting its reply, an ack, a publish whose confirm someone waits for): the I/O thread
+    /// sends at once instead of gathering more (see `gatherBytes`), since the peer's answer to
+    /// it paces the application.
+    private var urgentOutbound = false
+    /// While commands come densely (the I/O thread wrote in its last turn) and only publishes
+    /// outside confirm mode are queued, less than this many bytes wait up to one linger for
+    /// more, so that one send carries many of them.
+    private static let gatherBytes = 16 * 1024
     /// Log records above this level are not queued (0: none).
     private var logLevel = LogLevel.debug.rawValue
     private var bytesIn: UInt64 = 0
@@ -93,6 +102,7 @@ public final class Connection: @unchecked Sendable {
         if blocking { waiters[id] = .some(nil) }
         let hadOutbound = output.outbound.count > 0
         body(id, &engine, &output)
+        if output.outbound.count > 0 { urgentOutbound = true }
         // Reading may be paused over the event-queue limit; a blocking request lets it go on (its
         // reply may sit behind deliveries), so the I/O thread must look again.
         if blocking && queuedBytes >= eventQueueLimit { output.timerChanged = true }
@@ -105,6 +115,7 @@ public final class Connection: @unchecked Sendable {
         lock.lock()
         let hadOutbound = output.outbound.count > 0
         let result = body(&engine, &output)
+        if output.outbound.count > 0 { urgentOutbound = true }
         finishCommand(hadOutbound: hadOutbound)
         return result
     }
@@ -132,6 +143,7 @@ public final class Connection: @unchecked Sendable {
         }
         let hadOutbound = output.outbound.count > 0
         let result = body(&engine, &output)
+        if output.outbound.count > 0, Self.borrow(&engine, { $0.isConfirming(channel) }) { urgentOutbound = true }
         finishCommand(hadOutbound: hadOutbound)
         return result
     }
@@ -606,6 +618,7 @@ public final class Connection: @unchecked Sendable {
             lock.withLock {
                 ioWillLook = true
                 if output.outbound.count > 0 && !callerWriting {
+                    urgentOutbound = false // all of it is taken now
                     if pendingOffset == pending.count {
                         pending.removeAll(keepingCapacity: true)
                         pendingOffset = 0
@@ -689,8 +702,12 @@ public final class Connection: @unchecked Sendable {
             var lingering = false
             if timeout != 0 {
                 let queued = lock.withLock {
-                    if output.outbound.count > 0 && !callerWriting && !closing { return true }
-                    lingering = wrote && !closing && pendingOffset == pending.count
+                    let dense = wrote && !closing && pendingOffset == pending.count
+                    if output.outbound.count > 0 && !callerWriting && !closing {
+                        // a few publishes or acks in a dense stream: gather more before sending
+                        guard dense && !urgentOutbound && output.outbound.count < Self.gatherBytes else { return true }
+                    }
+                    lingering = dense
                     ioWillLook = lingering
                     return false
                 }
