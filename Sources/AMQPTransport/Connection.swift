@@ -63,7 +63,11 @@ public final class Connection: @unchecked Sendable {
     private var bytesOut: UInt64 = 0
 
     /// Readable while events are queued. Owned by this object; closed on deinit.
-    public let eventFD: Int32
+    /// Readable while events are queued, once someone watches it (see `watchedEventFD`).
+    private let eventFD: Int32
+    /// Whether the application asked for the event fd: until then the queue does not signal and
+    /// drain it, which saves a program that takes events with next_events two syscalls per batch.
+    private var eventFDWatched = false
     /// Wakes the I/O thread when commands leave frames to write.
     private let wakeFD: Int32
     public let configuration: ConnectionConfiguration
@@ -248,6 +252,18 @@ public final class Connection: @unchecked Sendable {
         lock.withLock { (engine.counters, bytesIn, bytesOut, queuedBytes) }
     }
 
+    /// The event fd for the application (readable exactly while events are queued); from the
+    /// first call on the queue keeps it so.
+    public func watchedEventFD() -> Int32 {
+        lock.withLock {
+            if !eventFDWatched {
+                eventFDWatched = true
+                if queueHead < queue.count { swiftamqp_shim_eventfd_signal(eventFD) }
+            }
+        }
+        return eventFD
+    }
+
     /// The broker's connection.start server properties (empty until it arrived).
     public func serverProperties() -> FieldTable {
         lock.withLock { engine.serverProperties }
@@ -400,7 +416,7 @@ public final class Connection: @unchecked Sendable {
             if queueHead == queue.count {
                 queue.removeAll(keepingCapacity: true)
                 queueHead = 0
-                swiftamqp_shim_eventfd_drain(eventFD)
+                if eventFDWatched { swiftamqp_shim_eventfd_drain(eventFD) }
             } else if queueHead > 4096 {
                 queue.removeFirst(queueHead)
                 queueHead = 0
@@ -453,7 +469,7 @@ public final class Connection: @unchecked Sendable {
             signalled = true
         }
         output.events.removeAll(keepingCapacity: true)
-        if wasEmpty && queueHead < queue.count { swiftamqp_shim_eventfd_signal(eventFD) }
+        if eventFDWatched && wasEmpty && queueHead < queue.count { swiftamqp_shim_eventfd_signal(eventFD) }
         if signalled { lock.broadcast() }
         return output.closeSocket
     }

@@ -8,7 +8,7 @@ import CSwiftAMQPAPI
 
 @_cdecl("swamqp_connection_event_fd")
 public func swamqp_connection_event_fd(_ pointer: OpaquePointer?) -> Int32 {
-    if case .found(let handle) = resolve(pointer) { return handle.connection.eventFD }
+    if case .found(let handle) = resolve(pointer) { return handle.connection.watchedEventFD() }
     return -1
 }
 

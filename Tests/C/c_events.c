@@ -6,7 +6,8 @@
  * queue_declare_async of a server-named queue (the completion carries "amq.gen-..."); publish;
  * basic_get_async (completion with the message, then one with SWAMQP_EVENT_FLAG_EMPTY); the callback
  * form (swamqp_set_event_callback + swamqp_dispatch_events) where blocking calls made inside the
- * callback return SWAMQP_ERR_IN_CALLBACK; close_async; after free the event fd is closed.
+ * callback return SWAMQP_ERR_IN_CALLBACK; close_async; after free the event fd is closed; an event
+ * fd first asked for while events are queued is readable at once, and not after the drain.
  */
 #include "test_util.h"
 
@@ -370,6 +371,31 @@ int main(void)
     CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "event fd %d still open after free", fd);
     size_t n = 0;
     CHECK_STATUS(swamqp_dispatch_events(conn, 0, &n), SWAMQP_ERR_INVALID_HANDLE, NULL);
+
+    /* An event fd asked for only once events are queued is readable at once, and not once they
+     * are drained (the library signals it only for programs that asked for it). */
+    swamqp_connection *late = tu_connect();
+    uint16_t late_ch = 0;
+    uint64_t rid_late = 0;
+    CHECK_OK(swamqp_channel_open_async(late, &late_ch, &rid_late, &err), &err);
+    swamqp_stats stats;
+    int64_t late_deadline = tu_now_ms() + T_MS;
+    do {
+        CHECK_OK(swamqp_connection_stats(late, &stats), NULL);
+        CHECK(tu_now_ms() < late_deadline, "no event queued within %d ms", T_MS);
+    } while (stats.events_queued_bytes == 0);
+    int late_fd = swamqp_connection_event_fd(late);
+    struct pollfd p1 = {late_fd, POLLIN, 0};
+    CHECK(poll(&p1, 1, 0) == 1, "an event fd asked for while events are queued is not readable");
+    swamqp_event batch[16];
+    size_t got = 0;
+    do {
+        CHECK_OK(swamqp_next_events(late, batch, 16, &got, 0), NULL);
+    } while (got == 16);
+    p1.revents = 0;
+    CHECK(poll(&p1, 1, 0) == 0, "the event fd is still readable after the queue was drained");
+    CHECK_OK(swamqp_connection_close(late, T_MS, &err), &err);
+    CHECK_OK(swamqp_connection_free(late), NULL);
 
     printf("c_events: OK\n");
     return 0;
