@@ -3,7 +3,8 @@ import AMQPWire
 
 /// The fuzz target over the frame parser and the inbound path of the connection state machine.
 /// Built into a libFuzzer binary by scripts/fuzz and replayed over Tests/FuzzRegressions by
-/// `swift test`; not part of the library.
+/// `swift test`; not part of the library. Its `fatalError`s are the fuzzer's oracles: a crash is
+/// how libFuzzer records a finding, and none of this code is linked into libswiftamqp.
 ///
 /// An input is three control bytes, then the bytes "the broker sends":
 ///

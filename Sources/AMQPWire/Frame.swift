@@ -91,7 +91,7 @@ extension ByteWriter {
         try body(&self)
         let size = count - sizeOffset - 4
         guard size <= Int(UInt32.max) else { throw WireError.valueTooLarge(context: "frame payload") }
-        patchUInt32(UInt32(size), at: sizeOffset)
+        patchUInt32(UInt32(size), at: sizeOffset) // checked just above
         writeUInt8(AMQPConstants.frameEnd)
     }
 

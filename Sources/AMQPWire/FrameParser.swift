@@ -63,7 +63,7 @@ public struct FrameParser {
         guard UInt64(size) + UInt64(frameOverhead) <= UInt64(frameMax) else {
             throw WireError.frameTooLarge(size: size, frameMax: frameMax)
         }
-        let total = Int(size) + frameOverhead
+        let total = Int(size) + frameOverhead // UInt32 fits Int: the library builds for 64-bit Linux only
         guard writeIndex - readIndex >= total else {
             try reserve(total - (writeIndex - readIndex))
             return nil

@@ -6,15 +6,27 @@ import CSwiftAMQPAPI
 /// The size of a packed delivery record's fixed part (see swamqp_deliveries_pack in the header).
 private let recordHead = 56
 
-/// One delivery's record into `out` at `offset`: its size, or nil when it does not fit in `room` bytes.
+/// The length of one of a record's strings, checked to fit its u32 length field.
+private func stringLength(_ value: swamqp_bytes, _ field: StaticString, index: Int) throws(InvalidArgument) -> Int {
+    try checkedLength(value.len, "event \(index): message \(field) length", limit: Int(UInt32.max))
+}
+
+/// Writes string `slot`'s length into the record head and its bytes at `cursor`; returns the
+/// cursor after them.
+private func storeString(_ value: swamqp_bytes, slot: Int, head: UnsafeMutableRawPointer, cursor: Int) -> Int {
+    head.storeBytes(of: UInt32(truncatingIfNeeded: value.len), toByteOffset: 28 + 4 * slot, as: UInt32.self)
+    if value.len > 0, let bytes = value.bytes { memcpy(head + cursor, bytes, value.len) }
+    return cursor + value.len
+}
+
+/// One delivery's record into `out` at `offset`: its size, or nil when it does not fit in `room`
+/// bytes. Called per delivery: no arrays (an allocation each), the four strings one by one.
 private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutableRawPointer, at offset: Int,
                         room: Int) throws(InvalidArgument) -> Int? {
-    let strings = [m.consumer_tag, m.exchange, m.routing_key, m.reply_text]
-    var size = recordHead
-    for (field, value) in zip(["consumer_tag", "exchange", "routing_key", "reply_text"], strings) {
-        let length = try checkedLength(value.len, "event \(index): message \(field) length", limit: Int(UInt32.max))
-        size += length
-    }
+    // Four lengths of at most 2^32 - 1 each: the sum cannot overflow Int.
+    let size = try recordHead + stringLength(m.consumer_tag, "consumer_tag", index: index)
+        + stringLength(m.exchange, "exchange", index: index) + stringLength(m.routing_key, "routing_key", index: index)
+        + stringLength(m.reply_text, "reply_text", index: index)
     let bodyLength = try checkedLength(m.body.len, "event \(index): message body length")
     let (withBody, overflow) = size.addingReportingOverflow(bodyLength)
     guard !overflow, withBody <= Int.max - 7 else { return nil }
@@ -29,12 +41,10 @@ private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutable
     head.storeBytes(of: m.reply_code, toByteOffset: 24, as: UInt16.self)
     head.storeBytes(of: m.redelivered ? 1 : 0, toByteOffset: 26, as: UInt8.self)
     head.storeBytes(of: 0, toByteOffset: 27, as: UInt8.self)
-    var cursor = recordHead
-    for (slot, value) in strings.enumerated() {
-        head.storeBytes(of: UInt32(truncatingIfNeeded: value.len), toByteOffset: 28 + 4 * slot, as: UInt32.self)
-        if value.len > 0, let bytes = value.bytes { memcpy(head + cursor, bytes, value.len) }
-        cursor += value.len
-    }
+    var cursor = storeString(m.consumer_tag, slot: 0, head: head, cursor: recordHead)
+    cursor = storeString(m.exchange, slot: 1, head: head, cursor: cursor)
+    cursor = storeString(m.routing_key, slot: 2, head: head, cursor: cursor)
+    cursor = storeString(m.reply_text, slot: 3, head: head, cursor: cursor)
     head.storeBytes(of: 0, toByteOffset: 44, as: UInt32.self)
     head.storeBytes(of: UInt64(bodyLength), toByteOffset: 48, as: UInt64.self)
     if bodyLength > 0, let bytes = m.body.bytes { memcpy(head + cursor, bytes, bodyLength) }

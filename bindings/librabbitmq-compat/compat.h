@@ -91,7 +91,8 @@ struct amqp_connection_state_t_ {
        what is being read, and the whole frame once its size is known */
     int in_state;
     unsigned char in_header[8];
-    unsigned char *in_frame;
+    unsigned char *in_frame;       /* in in_pool, which joins `pool` when the frame is handed out */
+    amqp_pool_t in_pool;
     size_t in_offset, in_target;
     struct compat_content *contents; /* amqp_send_frame: publishes whose content is still coming */
 };
@@ -138,7 +139,8 @@ void compat_wire_free(amqp_connection_state_t c);
 int compat_wire_start_publish(amqp_connection_state_t c, amqp_channel_t ch, const amqp_basic_publish_t *m);
 
 /* compat_util.c */
-void compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);
+/* Moves src's blocks into dst; returns how many it had to free instead (out of memory). */
+int compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);
 amqp_bytes_t compat_pool_dup(amqp_pool_t *pool, const void *bytes, size_t len);
 int compat_table_from_sw(const swamqp_table *in, amqp_table_t *out, amqp_pool_t *pool);
 int compat_table_to_sw(const amqp_table_t *in, swamqp_table *out, amqp_pool_t *pool);

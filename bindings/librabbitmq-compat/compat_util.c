@@ -107,15 +107,19 @@ void amqp_pool_alloc_bytes(amqp_pool_t *pool, size_t amount, amqp_bytes_t *outpu
     output->len = output->bytes ? amount : 0;
 }
 
-void compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src)
+int compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src)
 {
+    int dropped = 0;
     for (int i = 0; i < src->large_blocks.num_blocks; i++) {
-        if (!pool_add_block(dst, src->large_blocks.blocklist[i]))
+        if (!pool_add_block(dst, src->large_blocks.blocklist[i])) {
             free(src->large_blocks.blocklist[i]); /* out of memory: drop it rather than leak */
+            dropped++;
+        }
     }
     free(src->large_blocks.blocklist);
     src->large_blocks.blocklist = NULL;
     src->large_blocks.num_blocks = 0;
+    return dropped;
 }
 
 amqp_bytes_t compat_pool_dup(amqp_pool_t *pool, const void *bytes, size_t len)

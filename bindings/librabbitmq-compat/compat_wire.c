@@ -29,6 +29,7 @@ void compat_wire_init(amqp_connection_state_t c)
 {
     c->in_state = IN_INITIAL;
     c->in_target = 8; /* a protocol header, or the start of a frame */
+    init_amqp_pool(&c->in_pool, 4096);
 }
 
 /* A basic.publish whose content frames amqp_send_frame is collecting. */
@@ -59,7 +60,7 @@ void compat_wire_free(amqp_connection_state_t c)
         content_free(c->contents);
         c->contents = next;
     }
-    free(c->in_frame);
+    empty_amqp_pool(&c->in_pool);
     c->in_frame = NULL;
 }
 
@@ -85,7 +86,7 @@ static uint64_t d64(const unsigned char *p) { return (uint64_t)d32(p) << 32 | d3
 
 static void return_to_idle(amqp_connection_state_t c)
 {
-    free(c->in_frame);
+    empty_amqp_pool(&c->in_pool); /* a frame not handed out (malformed) */
     c->in_frame = NULL;
     c->in_offset = 0;
     c->in_target = FRAME_HEADER_SIZE;
@@ -106,21 +107,17 @@ static size_t take(amqp_connection_state_t c, amqp_bytes_t *data)
     return n;
 }
 
-/* The complete frame in c->in_frame into `out`; its memory joins the connection pool. */
+/* The complete frame in c->in_frame into `out`; its memory joins the connection pool (body
+ * frames point into it, as librabbitmq's do), so it is not copied. */
 static int decode_frame(amqp_connection_state_t c, amqp_frame_t *out)
 {
-    unsigned char *raw = c->in_frame;
+    unsigned char *kept = c->in_frame;
     size_t size = c->in_target;
-    if (raw[size - 1] != AMQP_FRAME_END)
+    if (kept[size - 1] != AMQP_FRAME_END)
         return AMQP_STATUS_BAD_AMQP_DATA;
-    amqp_pool_t adopt;
-    init_amqp_pool(&adopt, 4096);
-    unsigned char *kept = amqp_pool_alloc(&adopt, size);
-    if (kept == NULL)
-        return AMQP_STATUS_NO_MEMORY;
-    memcpy(kept, raw, size);
-    compat_pool_take(&c->pool, &adopt);
-    empty_amqp_pool(&adopt);
+    c->in_frame = NULL;
+    if (compat_pool_take(&c->pool, &c->in_pool) != 0)
+        return AMQP_STATUS_NO_MEMORY; /* the frame's block was freed, not adopted */
     out->frame_type = kept[0];
     out->channel = d16(kept + 1);
     const size_t payload = size - FRAME_HEADER_SIZE - FRAME_END_SIZE;
@@ -192,7 +189,7 @@ int amqp_handle_input(amqp_connection_state_t c, amqp_bytes_t received_data, amq
         size_t target = (size_t)size + FRAME_HEADER_SIZE + FRAME_END_SIZE;
         if ((size_t)c->frame_max < target)
             return AMQP_STATUS_BAD_AMQP_DATA;
-        c->in_frame = malloc(target);
+        c->in_frame = amqp_pool_alloc(&c->in_pool, target);
         if (c->in_frame == NULL)
             return AMQP_STATUS_NO_MEMORY;
         /* the header may have read one byte past a 7-byte frame header (the INITIAL state's 8) */

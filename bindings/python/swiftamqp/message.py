@@ -263,6 +263,24 @@ _NO_PROPERTIES = dict.fromkeys(PROPERTY_TYPES)
 _readers_for = {}  # property flags -> ((name, reader), ...) of the properties present
 
 
+def _read_properties(flags, f):
+    """(properties dict, decode_errors) of the properties `flags` names, read from the flattened
+    swamqp_message fields `f`; a property that fails to decode is None and its error kept."""
+    props = _NO_PROPERTIES.copy()
+    errors = None
+    if flags:
+        readers = _readers_for.get(flags)
+        if readers is None:
+            readers = _readers_for[flags] = tuple(
+                (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
+        for name, reader in readers:
+            try:
+                props[name] = reader(f)
+            except Exception as exc:  # never lose the message over one property
+                errors = _decode_failed(errors, name, exc, f)
+    return props, errors
+
+
 class IncomingMessage(Message):
     """A message received from the broker: by a consumer, :meth:`Queue.get`, or returned.
 
@@ -301,19 +319,7 @@ class IncomingMessage(Message):
     def _from_fields(cls, f, channel, consumer_tag, *, returned=False):
         """An IncomingMessage from the flattened fields of a swamqp_message (see _reader)."""
         self = cls.__new__(cls)
-        flags = f[_FLAGS]
-        props = _NO_PROPERTIES.copy()
-        errors = None
-        if flags:
-            readers = _readers_for.get(flags)
-            if readers is None:
-                readers = _readers_for[flags] = tuple(
-                    (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
-            for name, reader in readers:
-                try:
-                    props[name] = reader(f)
-                except Exception as exc:  # never lose the message over one property
-                    errors = _decode_failed(errors, name, exc, f)
+        props, errors = _read_properties(f[_FLAGS], f)
         d = self.__dict__
         d["decode_errors"] = errors
         d["_properties"] = props
@@ -340,21 +346,7 @@ class IncomingMessage(Message):
         first). Properties, when there are any, are read from the swamqp_message at `address`."""
         self = cls.__new__(cls)
         flags = record[4]
-        errors = None
-        if flags:
-            f = read_message(address)
-            props = _NO_PROPERTIES.copy()
-            readers = _readers_for.get(flags)
-            if readers is None:
-                readers = _readers_for[flags] = tuple(
-                    (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
-            for name, reader in readers:
-                try:
-                    props[name] = reader(f)
-                except Exception as exc:  # never lose the message over one property
-                    errors = _decode_failed(errors, name, exc, f)
-        else:
-            props = _NO_PROPERTIES.copy()
+        props, errors = _read_properties(flags, read_message(address)) if flags else (_NO_PROPERTIES.copy(), None)
         exchange = start + record[7]
         routing_key = exchange + record[8]
         body = routing_key + record[9] + record[10]
