@@ -12,7 +12,7 @@ import struct
 from . import _ffi
 from ._table import decode_table_at
 
-__all__ = ["EVENT_HEAD", "EVENT_SIZE", "DELIVERY_RECORD", "read_message", "read", "text", "M"]
+__all__ = ["EVENT_HEAD", "EVENT_CONFIRM", "EVENT_SIZE", "DELIVERY_RECORD", "read_message", "read", "text", "M"]
 
 _string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
 
@@ -59,6 +59,11 @@ EVENT_SIZE = ctypes.sizeof(_ffi.swamqp_event)
 EVENT_HEAD, _event_index = _compile(
     [f for f in _flatten(_ffi.swamqp_event) if f[1] in ("type", "channel", "message")])
 assert list(_event_index) == ["type", "channel", "message"]
+
+#: (status, flags, delivery_tag) of an event: a publisher confirm's fields
+EVENT_CONFIRM, _confirm_index = _compile(
+    [f for f in _flatten(_ffi.swamqp_event) if f[1] in ("status", "flags", "delivery_tag")])
+assert list(_confirm_index) == ["status", "flags", "delivery_tag"]
 
 #: The fixed part of a swamqp_deliveries_pack record: size, event index, delivery_tag,
 #: message_count, properties flags, reply_code, redelivered, then the lengths of consumer_tag,

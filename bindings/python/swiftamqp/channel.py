@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import logging
 import re
@@ -13,6 +14,7 @@ from ._errors import ErrorInfo, make_exception
 from ._reader import M, read, read_message
 from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import AMQPError, AMQPTimeoutError, ChannelClosed, PublishNacked, UndeliverableMessage
+from .connection import expire_request
 from .message import IncomingMessage
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,6 +96,10 @@ class Channel:
         self._confirm_mode = False
         self._confirm_selecting = None
         self._outstanding = collections.OrderedDict()   # sequence -> _Outstanding
+        # (deadline, sequence, seconds) of timed publish_confirmed calls, earliest first, and
+        # the one loop timer that expires them: a timer per publish cost more than the publish.
+        self._confirm_deadlines = collections.deque()
+        self._confirm_timer = None
         self._mandatory = {}          # (exchange, routing_key) -> deque of sequences
         self._plain_nacks = 0
 
@@ -349,6 +355,10 @@ class Channel:
         self._closed_exc = exc
         outstanding, self._outstanding = self._outstanding, collections.OrderedDict()
         self._mandatory.clear()
+        self._confirm_deadlines.clear()
+        if self._confirm_timer is not None:
+            self._confirm_timer.cancel()
+            self._confirm_timer = None
         for entry in outstanding.values():
             if not entry.future.done():
                 entry.future.set_exception(exc)
@@ -380,20 +390,62 @@ class Channel:
                 return entry
         return None
 
-    def _track(self, seq, message, mandatory, exchange_name, routing_key):
-        """Registers a publish_confirmed's sequence; returns the Future its confirm resolves."""
+    def _track(self, seq, message, mandatory, exchange_name, routing_key, deadline, seconds):
+        """Registers a publish_confirmed's sequence; returns the Future its confirm resolves,
+        which fails with AMQPTimeoutError at `deadline` (loop time; None: never)."""
         fut = self._loop.create_future()
         key = None
         if mandatory:
             key = (exchange_name, routing_key)
             self._mandatory.setdefault(key, collections.deque()).append(seq)
         self._outstanding[seq] = _Outstanding(fut, message, key)
+        if deadline is not None:
+            deadlines = self._confirm_deadlines
+            item = (deadline, seq, seconds)
+            if not deadlines or deadline >= deadlines[-1][0]:
+                deadlines.append(item)  # the usual case: one timeout, so deadlines only grow
+            else:
+                deadlines.insert(bisect.bisect(deadlines, item), item)
+            timer = self._confirm_timer
+            if timer is None or deadline < timer.when():
+                if timer is not None:
+                    timer.cancel()
+                self._confirm_timer = self._loop.call_at(deadlines[0][0], self._expire_confirms)
         return fut
 
-    def _on_confirm(self, ev, ack):
-        tag = ev.delivery_tag
+    def _expire_confirms(self):
+        self._confirm_timer = None
+        deadlines, outstanding = self._confirm_deadlines, self._outstanding
+        now = self._loop.time()
+        while deadlines and deadlines[0][0] <= now:
+            _, seq, seconds = deadlines.popleft()
+            entry = outstanding.get(seq)
+            if entry is not None:
+                expire_request(entry.future, "publish_confirmed (sequence %d)" % seq, seconds)
+        self._trim_deadlines()
+
+    def _trim_deadlines(self):
+        """Drops the deadlines of publishes no longer waited for and arms the timer for the
+        earliest one left."""
+        deadlines, outstanding = self._confirm_deadlines, self._outstanding
+        while deadlines:
+            entry = outstanding.get(deadlines[0][1])
+            if entry is not None and not entry.future.done():
+                break
+            deadlines.popleft()
+        timer = self._confirm_timer
+        if not deadlines:
+            if timer is not None:  # nothing left to expire: no timer keeps the channel alive
+                timer.cancel()
+                self._confirm_timer = None
+        elif timer is None:
+            self._confirm_timer = self._loop.call_at(deadlines[0][0], self._expire_confirms)
+
+    def _on_confirm(self, tag, flags, status, ack, error):
+        """A CONFIRM_ACK / CONFIRM_NACK event's fields (`error`: its swamqp_error pointer)."""
         outstanding = self._outstanding
-        if ev.flags & _ffi.SWAMQP_EVENT_FLAG_MULTIPLE:
+        multiple = flags & _ffi.SWAMQP_EVENT_FLAG_MULTIPLE
+        if multiple:
             done = []
             while outstanding:
                 seq = next(iter(outstanding))
@@ -403,13 +455,13 @@ class Channel:
         else:
             entry = outstanding.pop(tag, None)
             done = [(tag, entry)] if entry is not None else []
-        if not ack and not done and ev.status == 0:
+        if not ack and not done and status == 0:
             self._plain_nacks += 1
             log.warning("channel %d: the broker nacked publish %d%s", self.id, tag,
-                        " and earlier ones" if ev.flags & _ffi.SWAMQP_EVENT_FLAG_MULTIPLE else "")
+                        " and earlier ones" if multiple else "")
         failure = None
-        if not ack and ev.status:
-            failure = make_exception(ErrorInfo.from_pointer(ev.error, ev.status))
+        if not ack and status:
+            failure = make_exception(ErrorInfo.from_pointer(error, status))
         for seq, entry in done:
             if entry.key is not None:
                 self._forget_mandatory(entry.key, seq)
@@ -426,6 +478,9 @@ class Channel:
                 fut.set_exception(exc)
             else:
                 fut.set_result(None)
+        deadlines = self._confirm_deadlines
+        if deadlines and deadlines[0][1] not in outstanding:
+            self._trim_deadlines()
 
     def _forget_mandatory(self, key, seq):
         sequences = self._mandatory.get(key)

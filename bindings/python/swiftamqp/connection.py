@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Tuple, Uni
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
-from ._reader import DELIVERY_RECORD, EVENT_HEAD, EVENT_SIZE
+from ._reader import DELIVERY_RECORD, EVENT_CONFIRM, EVENT_HEAD, EVENT_SIZE
 from ._table import bytes_struct, decode_table_at, read_bytes
 from .tls import merge_ssl
 from .exceptions import AMQPTimeoutError, ConnectionClosed, ConnectionLostError
@@ -591,6 +591,8 @@ class Connection:
         channels = self._channels
         delivery = _ffi.SWAMQP_EVENT_DELIVERY
         completion = _ffi.SWAMQP_EVENT_COMPLETION
+        confirm_ack, confirm_nack = _ffi.SWAMQP_EVENT_CONFIRM_ACK, _ffi.SWAMQP_EVENT_CONFIRM_NACK
+        confirm_fields = EVENT_CONFIRM.unpack_from
         pack = _ffi.lib.swamqp_deliveries_pack
         pack_buffer = self._pack
         packed_ref, written_ref = self._packed_ref, self._pack_written_ref
@@ -636,6 +638,14 @@ class Connection:
                             channel._on_delivery(message)
                         else:
                             log.debug("delivery on unknown channel %d dropped", number)
+                    elif kind == confirm_ack or kind == confirm_nack:
+                        channel = channels.get(number)
+                        if channel is not None:
+                            status, flags, tag = confirm_fields(view, i * EVENT_SIZE)
+                            channel._on_confirm(tag, flags, status, kind == confirm_ack,
+                                                events[i].error if status else None)
+                        if self._room_waiters:
+                            self._wake_publishers()
                     elif kind == completion:
                         self._on_completion(events[i])
                     else:
@@ -650,12 +660,7 @@ class Connection:
                 return
 
     def _dispatch(self, ev, kind):
-        if kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK or kind == _ffi.SWAMQP_EVENT_CONFIRM_NACK:
-            channel = self._channels.get(ev.channel)
-            if channel is not None:
-                channel._on_confirm(ev, kind == _ffi.SWAMQP_EVENT_CONFIRM_ACK)
-            self._wake_publishers()
-        elif kind == _ffi.SWAMQP_EVENT_LOG:
+        if kind == _ffi.SWAMQP_EVENT_LOG:
             level = _LOG_LEVELS.get(ev.log_level, logging.INFO)
             if log.isEnabledFor(level):
                 log.log(level, "%s", _text(ev.name))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 from . import _ffi
 from ._errors import ErrorInfo, make_exception, publish_timeout_error
 from ._table import bytes_struct, encode_table
-from .connection import check_timeout, expire_request, timeout_ms
+from .connection import check_timeout, timeout_ms
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 
@@ -167,11 +167,8 @@ class Exchange:
         flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
         c_message = message._c_message()
         delay = _ROOM_DELAY_MIN
-        while True:
-            channel._check_open()
-            rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
-            if rc != _ffi.SWAMQP_ERR_WOULD_BLOCK:
-                break
+        rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
+        while rc == _ffi.SWAMQP_ERR_WOULD_BLOCK:
             info = ErrorInfo.take(conn._err, rc)
             wait = delay
             if deadline is not None:
@@ -181,19 +178,12 @@ class Exchange:
                 wait = min(delay, remaining)
             await conn._wait_for_room(wait)
             delay = min(delay * 2, _ROOM_DELAY_MAX)
+            channel._check_open()
+            rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
-        seq = conn._seq.value
-        fut = channel._track(seq, message, mandatory, self.name, routing_key)
-        if deadline is None:
-            await fut
-            return
-        timer = loop.call_later(max(0.0, deadline - loop.time()), expire_request, fut,
-                                "publish_confirmed (sequence %d)" % seq, seconds)
-        try:
-            await fut
-        finally:
-            timer.cancel()
+        await channel._track(conn._seq.value, message, mandatory, self.name, routing_key,
+                             deadline, seconds)
 
     def _routing_key(self, routing_key):
         if not isinstance(routing_key, str):

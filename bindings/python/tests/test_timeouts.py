@@ -106,6 +106,47 @@ def test_every_broker_wait_has_a_timeout(params, unique):
         forwarder.close()
 
 
+def test_each_publish_confirmed_gives_up_at_its_own_deadline(params):
+    """Unconfirmed publishes expire in deadline order, whatever order they were made in; the
+    confirms that come late reach no one, and later publishes are confirmed as usual."""
+    forwarder = Forwarder((params["host"], params["port"]))
+
+    async def main():
+        connection = await swiftamqp.connect(**dict(params, host="127.0.0.1", port=forwarder.port),
+                                             heartbeat=0)
+        channel = await connection.open_channel()
+        queue = await channel.declare_queue("", exclusive=True, durable=False)
+        default = await channel.declare_exchange("", "direct")
+        await default.publish_confirmed(swiftamqp.Message(b"first"), queue.name, timeout=5)
+        forwarder.hold_inbound = True
+        finished = []
+
+        async def publish(timeout):
+            try:
+                await default.publish_confirmed(swiftamqp.Message(b"x"), queue.name, timeout=timeout)
+            except swiftamqp.AMQPTimeoutError as exc:
+                assert "no reply" in str(exc)
+                finished.append(timeout)
+
+        started = time.monotonic()
+        # later deadlines first, then an earlier one: the earliest still fires first
+        await asyncio.wait_for(asyncio.gather(publish(0.9), publish(0.6), publish(0.3)), 30)
+        assert finished == [0.3, 0.6, 0.9], finished
+        assert 0.8 <= time.monotonic() - started < 5
+        assert channel.unconfirmed == 3  # their confirms have not come yet
+        forwarder.hold_inbound = False
+        await default.publish_confirmed(swiftamqp.Message(b"last"), queue.name, timeout=5)
+        assert channel.unconfirmed == 0
+        assert not channel._confirm_deadlines and channel._confirm_timer is None
+        assert (await queue.purge()) == 5
+        await connection.close()
+
+    try:
+        run(main(), timeout=60)
+    finally:
+        forwarder.close()
+
+
 def test_open_is_bounded_by_connect_timeout_not_rpc_timeout(params):
     """The handshake is bounded by connect_timeout (the library's), whatever rpc_timeout says."""
     forwarder = Forwarder((params["host"], params["port"]))
