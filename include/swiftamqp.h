@@ -619,9 +619,12 @@ int swamqp_set_log_level(swamqp_connection *connection, int level);
  *   offset 0 u32 record size (a multiple of 8), 4 u32 the event's index in `events`,
  *   8 u64 delivery_tag, 16 u32 message_count, 20 u32 properties.flags, 24 u16 reply_code,
  *   26 u8 redelivered, 27 u8 0, 28 u32 consumer_tag length, 32 u32 exchange length,
- *   36 u32 routing_key length, 40 u32 reply_text length, 44 u32 0, 48 u64 body length,
- *   56 those five byte strings one after the other, then zeros up to the record size.
- * Properties are not copied: read them from the event's message when properties.flags is not 0.
+ *   36 u32 routing_key length, 40 u32 reply_text length, 44 u32 properties length,
+ *   48 u64 body length, 56 the strings consumer_tag, exchange, routing_key, reply_text, body and
+ *   properties one after the other, then zeros up to the record size.
+ * The properties are the message's properties encoded as swamqp_properties_encode writes them
+ * (swamqp_properties_decode reads them back), present only when properties.flags is not 0 (their
+ * length is 0 otherwise), so a binding can copy a batch now and decode properties on first use.
  * It stops before the first delivery whose record does not fit in the `capacity` bytes left;
  * `*events_packed` (required) receives how many events were looked at (records were written for
  * the deliveries among them), `*written` (required) the bytes used. Any thread; no connection.

@@ -178,23 +178,30 @@ public func swamqp_table_decode(_ bytes: UnsafeRawPointer?, _ len: Int, _ consum
 /// which the properties functions leave out as librabbitmq's do.
 private let headerPrefix = 12
 
-@_cdecl("swamqp_properties_encode")
-public func swamqp_properties_encode(_ properties: UnsafePointer<swamqp_properties>?, _ buffer: UnsafeMutableRawPointer?,
-                                     _ capacity: Int, _ written: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    written?.pointee = 0
-    let value: BasicProperties
-    do throws(InvalidArgument) {
-        value = try SwiftAMQP.properties(properties)
-    } catch let invalid {
-        return report(.invalidArgument, invalid.message, error)
-    }
+/// `properties` (NULL: none) as a content header carries them after class, weight and body size:
+/// the property flags, then the properties present.
+func encodedProperties(_ properties: UnsafePointer<swamqp_properties>?) throws(InvalidArgument) -> ArraySlice<UInt8> {
+    let value = try SwiftAMQP.properties(properties)
     var writer = ByteWriter()
     do {
         try ContentHeader(bodySize: 0, properties: value).encode(into: &writer)
     } catch let failure {
-        return report(.invalidArgument, "properties: \(failure)", error)
+        throw InvalidArgument(message: "properties: \(failure)")
     }
-    return copyOut(Array(writer.buffer.dropFirst(headerPrefix)), buffer, capacity, written, error)
+    return writer.buffer.dropFirst(headerPrefix)
+}
+
+@_cdecl("swamqp_properties_encode")
+public func swamqp_properties_encode(_ properties: UnsafePointer<swamqp_properties>?, _ buffer: UnsafeMutableRawPointer?,
+                                     _ capacity: Int, _ written: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    written?.pointee = 0
+    let encoded: ArraySlice<UInt8>
+    do throws(InvalidArgument) {
+        encoded = try encodedProperties(properties)
+    } catch let invalid {
+        return report(.invalidArgument, invalid.message, error)
+    }
+    return copyOut(Array(encoded), buffer, capacity, written, error)
 }
 
 @_cdecl("swamqp_properties_decode")

@@ -20,7 +20,8 @@ private func storeString(_ value: swamqp_bytes, slot: Int, head: UnsafeMutableRa
 }
 
 /// One delivery's record into `out` at `offset`: its size, or nil when it does not fit in `room`
-/// bytes. Called per delivery: no arrays (an allocation each), the four strings one by one.
+/// bytes. Called per delivery: no arrays (an allocation each), the four strings one by one; only
+/// a message with properties has them encoded (for bindings that decode them on first use).
 private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutableRawPointer, at offset: Int,
                         room: Int) throws(InvalidArgument) -> Int? {
     // Four lengths of at most 2^32 - 1 each: the sum cannot overflow Int.
@@ -28,9 +29,14 @@ private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutable
         + stringLength(m.exchange, "exchange", index: index) + stringLength(m.routing_key, "routing_key", index: index)
         + stringLength(m.reply_text, "reply_text", index: index)
     let bodyLength = try checkedLength(m.body.len, "event \(index): message body length")
+    var properties: ArraySlice<UInt8> = []
+    if m.properties.flags != 0 {
+        // A content header's property list is at most a frame: it fits its u32 length field.
+        properties = try withUnsafePointer(to: m.properties) { p throws(InvalidArgument) in try encodedProperties(p) }
+    }
     let (withBody, overflow) = size.addingReportingOverflow(bodyLength)
-    guard !overflow, withBody <= Int.max - 7 else { return nil }
-    let recordSize = (withBody + 7) & ~7 // records start 8-byte aligned
+    guard !overflow, withBody <= Int.max - 7 - properties.count else { return nil }
+    let recordSize = (withBody + properties.count + 7) & ~7 // records start 8-byte aligned
     guard recordSize <= room else { return nil }
     let head = out + offset
     head.storeBytes(of: UInt32(truncatingIfNeeded: recordSize), as: UInt32.self)
@@ -45,10 +51,14 @@ private func packRecord(_ m: swamqp_message, index: Int, into out: UnsafeMutable
     cursor = storeString(m.exchange, slot: 1, head: head, cursor: cursor)
     cursor = storeString(m.routing_key, slot: 2, head: head, cursor: cursor)
     cursor = storeString(m.reply_text, slot: 3, head: head, cursor: cursor)
-    head.storeBytes(of: 0, toByteOffset: 44, as: UInt32.self)
+    head.storeBytes(of: UInt32(truncatingIfNeeded: properties.count), toByteOffset: 44, as: UInt32.self)
     head.storeBytes(of: UInt64(bodyLength), toByteOffset: 48, as: UInt64.self)
     if bodyLength > 0, let bytes = m.body.bytes { memcpy(head + cursor, bytes, bodyLength) }
     cursor += bodyLength
+    properties.withUnsafeBytes { encoded in
+        if let base = encoded.baseAddress { memcpy(head + cursor, base, encoded.count) }
+    }
+    cursor += properties.count
     if recordSize > cursor { memset(head + cursor, 0, recordSize - cursor) }
     return recordSize
 }

@@ -10,7 +10,8 @@
  * - NO_ACK consumer; basic.cancel (blocking, NOWAIT, _async): afterwards messages stay in the queue;
  * - a server-sent basic.cancel when the queue is deleted under the consumer → CONSUMER_CANCELLED;
  * - deliveries through swamqp_set_event_callback + swamqp_dispatch_events;
- * - swamqp_deliveries_pack: each record equals its delivery (fields, strings, body), a buffer too
+ * - swamqp_deliveries_pack: each record equals its delivery (fields, strings, body, encoded
+ *   properties), a buffer too
  *   small for the first record packs nothing;
  * - a consumer with heartbeat 1 s survives while the application sleeps for 3.5 heartbeat intervals,
  *   and then gets every message published meanwhile.
@@ -297,13 +298,14 @@ static int check_packed(const swamqp_event *events, size_t n)
         if (events[i].type != SWAMQP_EVENT_DELIVERY)
             continue;
         const swamqp_message *m = events[i].message;
-        uint32_t size, index, flags, lens[4];
+        uint32_t size, index, flags, lens[4], props_len;
         uint64_t tag, body_len;
         memcpy(&size, buf + off, 4);
         memcpy(&index, buf + off + 4, 4);
         memcpy(&tag, buf + off + 8, 8);
         memcpy(&flags, buf + off + 20, 4);
         memcpy(lens, buf + off + 28, 16);
+        memcpy(&props_len, buf + off + 44, 4);
         memcpy(&body_len, buf + off + 48, 8);
         CHECK(size % 8 == 0 && off + size <= written, "record %d: size %u at %zu of %zu", deliveries, size, off, written);
         CHECK(index == i && tag == m->delivery_tag && flags == m->properties.flags && buf[off + 26] == m->redelivered,
@@ -316,6 +318,14 @@ static int check_packed(const swamqp_event *events, size_t n)
                   "record %d: string %d differs", deliveries, k);
             at += len;
         }
+        /* the properties as swamqp_properties_encode writes them, only when there are any */
+        unsigned char encoded[4096];
+        size_t encoded_len = 0;
+        if (flags)
+            CHECK_OK(swamqp_properties_encode(&m->properties, encoded, sizeof encoded, &encoded_len, &err), &err);
+        CHECK(props_len == encoded_len && memcmp(buf + at, encoded, encoded_len) == 0,
+              "record %d: properties of %u bytes, encoded %zu", deliveries, props_len, encoded_len);
+        CHECK(at + props_len <= off + size, "record %d: properties past the record", deliveries);
         off += size;
         deliveries++;
     }
@@ -342,8 +352,13 @@ static void test_packed_deliveries(swamqp_connection *conn)
     publish_n(conn, ch, q, "packed body ", 20);
     swamqp_properties props;
     memset(&props, 0, sizeof props);
-    props.flags = SWAMQP_PROP_CONTENT_TYPE;
+    swamqp_table_entry header = {tu_b("x-kind"), {.kind = SWAMQP_FIELD_STRING}};
+    header.value.value.bytes = tu_b("packed");
+    props.flags = SWAMQP_PROP_CONTENT_TYPE | SWAMQP_PROP_HEADERS | SWAMQP_PROP_TIMESTAMP;
     props.content_type = tu_b("text/plain");
+    props.headers.count = 1;
+    props.headers.entries = &header;
+    props.timestamp = 1700000000;
     CHECK_OK(swamqp_basic_publish(conn, ch, tu_b(""), q, 0, &props, tu_b("with properties"), NULL, T_MS, &err), &err);
     int got = 0;
     int64_t deadline = tu_now_ms() + T_MS;

@@ -12,9 +12,10 @@ import struct
 from . import _ffi
 from ._table import decode_table_at
 
-__all__ = ["EVENT_HEAD", "EVENT_CONFIRM", "EVENT_SIZE", "DELIVERY_RECORD", "read_message", "read", "text", "M"]
+__all__ = ["EVENT_HEAD", "EVENT_CONFIRM", "EVENT_SIZE", "DELIVERY_RECORD", "read_message", "read", "text", "M",
+           "flatten", "compile_layout", "string_at"]
 
-_string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
+_string_at = string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
 
 _CODES = {
     ctypes.c_bool: "?", ctypes.c_uint8: "B", ctypes.c_uint16: "H", ctypes.c_int32: "i",
@@ -24,19 +25,19 @@ _CODES[ctypes.c_void_p] = "Q" if ctypes.sizeof(ctypes.c_void_p) == 8 else "I"
 _CODES[ctypes.c_size_t] = "Q" if ctypes.sizeof(ctypes.c_size_t) == 8 else "I"
 
 
-def _flatten(ctype, base=0, prefix=""):
+def flatten(ctype, base=0, prefix=""):
     out = []
     for field in ctype._fields_:
         name, kind = field[0], field[1]
         offset = base + getattr(ctype, name).offset
         if isinstance(kind, type) and issubclass(kind, ctypes.Structure):
-            out += _flatten(kind, offset, prefix + name + ".")
+            out += flatten(kind, offset, prefix + name + ".")
         else:
             out.append((offset, prefix + name, _CODES[kind]))
     return out
 
 
-def _compile(fields, size=None):
+def compile_layout(fields, size=None):
     """A struct.Struct reading `fields` ((offset, name, code) triples) at their offsets, and a
     name -> tuple index map."""
     fmt, pos, names = "=", 0, []
@@ -56,23 +57,24 @@ def _compile(fields, size=None):
 
 EVENT_SIZE = ctypes.sizeof(_ffi.swamqp_event)
 #: (type, channel, message) of an event, unpacked from the events array's buffer
-EVENT_HEAD, _event_index = _compile(
-    [f for f in _flatten(_ffi.swamqp_event) if f[1] in ("type", "channel", "message")])
+EVENT_HEAD, _event_index = compile_layout(
+    [f for f in flatten(_ffi.swamqp_event) if f[1] in ("type", "channel", "message")])
 assert list(_event_index) == ["type", "channel", "message"]
 
 #: (status, flags, delivery_tag) of an event: a publisher confirm's fields
-EVENT_CONFIRM, _confirm_index = _compile(
-    [f for f in _flatten(_ffi.swamqp_event) if f[1] in ("status", "flags", "delivery_tag")])
+EVENT_CONFIRM, _confirm_index = compile_layout(
+    [f for f in flatten(_ffi.swamqp_event) if f[1] in ("status", "flags", "delivery_tag")])
 assert list(_confirm_index) == ["status", "flags", "delivery_tag"]
 
 #: The fixed part of a swamqp_deliveries_pack record: size, event index, delivery_tag,
 #: message_count, properties flags, reply_code, redelivered, then the lengths of consumer_tag,
-#: exchange, routing_key, reply_text and body (the header gives the offsets).
-DELIVERY_RECORD = struct.Struct("=IIQIIHBxIIIIxxxxQ")
+#: exchange, routing_key, reply_text, the encoded properties and the body (the header gives the
+#: offsets: the strings, then the body, then the properties).
+DELIVERY_RECORD = struct.Struct("=IIQIIHBxIIIIIQ")
 assert DELIVERY_RECORD.size == 56
 
 _MESSAGE_SIZE = ctypes.sizeof(_ffi.swamqp_message)
-_MESSAGE, M = _compile(_flatten(_ffi.swamqp_message), _MESSAGE_SIZE)
+_MESSAGE, M = compile_layout(flatten(_ffi.swamqp_message), _MESSAGE_SIZE)
 _unpack_message = _MESSAGE.unpack
 
 

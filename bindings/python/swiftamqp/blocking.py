@@ -1482,7 +1482,7 @@ class BlockingConnection:
                     routing_key = texts.get(raw) or decode(raw)
                     append((_K_DELIVERY, ch, tag, (
                         deliver(tag, r[2], bool(r[6]), exchange, routing_key),
-                        props_from(fields_at(msg)) if r[4] else new(props_cls), blob[body_at:body_at + r[11]])))
+                        props_from(fields_at(msg)) if r[4] else new(props_cls), blob[body_at:body_at + r[12]])))
                     continue
                 f = fields_at(msg)
                 tag = decode(_bytes_at(f[_F_CTAG], f[_F_CTAG_LEN]))

@@ -512,7 +512,7 @@ class Channel:
         if consumer is None:
             self._unexpected_delivery(raw_tag, read_message(address))
             return
-        consumer._deliver(_from_packed(record, blob, start, address, self, consumer.tag))
+        consumer._deliver(_from_packed(record, blob, start, self, consumer.tag))
 
     def _unexpected_delivery(self, raw_tag, fields):
         orphan = self._orphan_tags.get(raw_tag)

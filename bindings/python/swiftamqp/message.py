@@ -16,7 +16,7 @@ import logging
 from typing import Any, Dict, Optional, Union
 
 from . import _ffi
-from ._reader import M, read, read_message, text
+from ._reader import M, compile_layout, flatten, read, read_message, string_at, text
 from ._table import RawTimestamp, bytes_struct, decode_table_at, encode_table
 
 __all__ = ["Message", "IncomingMessage", "RawTimestamp"]
@@ -128,6 +128,9 @@ class Message:
     """
 
     property_types = PROPERTY_TYPES
+    # The properties are attributes (descriptors, set below the class) over one dict; a Message
+    # takes other attributes too, as asynqp's does.
+    __slots__ = ("_properties", "_body", "_c", "__dict__", "__weakref__")
 
     def __init__(self, body: Union[bytes, bytearray, memoryview, str, Dict[str, Any]], *,
                  headers: Optional[Dict[str, Any]] = None, content_type: Optional[str] = None,
@@ -154,30 +157,23 @@ class Message:
         if timestamp is None:
             timestamp = datetime.datetime.now()
         values = locals()
-        props = {name: _check_property(name, values[name]) for name in PROPERTY_TYPES}
-        object.__setattr__(self, "_properties", props)
-        object.__setattr__(self, "body", body)
-        object.__setattr__(self, "_c", None)
+        self._properties = {name: _check_property(name, values[name]) for name in PROPERTY_TYPES}
+        self._body = body
+        self._c = None
 
-    def __getattr__(self, name):
-        try:
-            return self.__dict__["_properties"][name]
-        except KeyError:
-            raise AttributeError("%r object has no attribute %r" % (builtins_type(self).__name__, name)) from None
+    @property
+    def body(self) -> bytes:
+        """The message body (bytes; a bytearray or memoryview assigned is copied to bytes)."""
+        return self._body
 
-    def __setattr__(self, name, value):
-        if name in PROPERTY_TYPES:
-            self._properties[name] = _check_property(name, value)
-            object.__setattr__(self, "_c", None)
-        elif name == "body":
-            if isinstance(value, (bytearray, memoryview)):
-                value = bytes(value)
-            if not isinstance(value, bytes):
-                raise TypeError("body must be bytes")
-            object.__setattr__(self, "body", value)
-            object.__setattr__(self, "_c", None)
-        else:
-            object.__setattr__(self, name, value)
+    @body.setter
+    def body(self, value: Union[bytes, bytearray, memoryview]) -> None:
+        if isinstance(value, (bytearray, memoryview)):
+            value = bytes(value)
+        if not isinstance(value, bytes):
+            raise TypeError("body must be bytes")
+        self._body = value
+        self._c = None
 
     def __eq__(self, other):
         if not isinstance(other, Message):
@@ -203,31 +199,55 @@ class Message:
             snapshot = c.headers_snapshot
             if snapshot is None or snapshot == self._properties.get("headers"):
                 return c
-        c = _CMessage(self.body, self._properties)
-        object.__setattr__(self, "_c", c)
+        c = self._c = _CMessage(self._body, self._properties)
         return c
+
+
+class _Property:
+    """A property of a Message as an attribute: read from and (validated) written to its
+    properties dict; a write drops the cached C data."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, message, owner=None):
+        if message is None:
+            return self
+        return message._properties[self.name]
+
+    def __set__(self, message, value):
+        message._properties[self.name] = _check_property(self.name, value)
+        message._c = None
+
+
+for _name in PROPERTY_TYPES:
+    setattr(Message, _name, _Property(_name))
+del _name
 
 
 builtins_type = type  # `type` is a parameter name above
 
 
-def _decode_failed(errors, name, exc, fields):
+def _decode_failed(errors, name, exc, delivery_tag):
     if errors is None:
         errors = {}
     errors[name] = exc
     log.warning("delivery %d: property %s could not be decoded (%r); it is None, see "
-                "IncomingMessage.decode_errors", fields[_DELIVERY_TAG], name, exc)
+                "IncomingMessage.decode_errors", delivery_tag, name, exc)
     return errors
 
 
-# How each property of a received message is read from the flattened swamqp_message fields.
-def _property_readers():
+# How each property of a received message is read from flattened fields: those of a
+# swamqp_message (the "properties." fields) or of a swamqp_properties alone.
+def _property_readers(index, prefix):
     cached = {"content_type", "content_encoding", "reply_to", "type", "user_id", "app_id"}
     readers = []
     for name, (flag, kind) in PROPERTY_TYPES.items():
-        key = "properties." + name
+        key = prefix + name
         if kind == _SHORTSTR:
-            ptr, length = M[key + ".bytes"], M[key + ".len"]
+            ptr, length = index[key + ".bytes"], index[key + ".len"]
             if name in cached:
                 def reader(f, ptr=ptr, length=length):
                     return text(read(f[ptr], f[length]))
@@ -235,23 +255,27 @@ def _property_readers():
                 def reader(f, ptr=ptr, length=length):
                     return read(f[ptr], f[length]).decode("utf-8", "surrogateescape")
         elif kind == _OCTET:
-            def reader(f, index=M[key]):
-                return f[index]
+            def reader(f, i=index[key]):
+                return f[i]
         elif kind == "timestamp":
-            def reader(f, index=M[key]):
-                seconds = f[index]
+            def reader(f, i=index[key]):
+                seconds = f[i]
                 try:
                     return datetime.datetime.fromtimestamp(seconds)
                 except (OverflowError, OSError, ValueError):  # past datetime's range
                     return RawTimestamp(seconds)
         else:
-            def reader(f, count=M[key + ".count"], entries=M[key + ".entries"]):
+            def reader(f, count=index[key + ".count"], entries=index[key + ".entries"]):
                 return decode_table_at(f[count], f[entries])
         readers.append((flag, name, reader))
     return tuple(readers)
 
 
-_PROPERTY_READERS = _property_readers()
+_PROPERTY_READERS = _property_readers(M, "properties.")
+_PROPERTIES_SIZE = ctypes.sizeof(_ffi.swamqp_properties)
+_PROPERTIES_LAYOUT, _P = compile_layout(flatten(_ffi.swamqp_properties), _PROPERTIES_SIZE)
+_ENCODED_READERS = _property_readers(_P, "")
+_ENCODED_FLAGS = _P["flags"]
 _FLAGS = M["properties.flags"]
 _BODY, _BODY_LEN = M["body.bytes"], M["body.len"]
 _EXCHANGE, _EXCHANGE_LEN = M["exchange.bytes"], M["exchange.len"]
@@ -260,25 +284,40 @@ _REPLY_TEXT, _REPLY_TEXT_LEN = M["reply_text.bytes"], M["reply_text.len"]
 _DELIVERY_TAG, _REDELIVERED = M["delivery_tag"], M["redelivered"]
 _MESSAGE_COUNT, _REPLY_CODE = M["message_count"], M["reply_code"]
 _NO_PROPERTIES = dict.fromkeys(PROPERTY_TYPES)
-_readers_for = {}  # property flags -> ((name, reader), ...) of the properties present
+_readers_for = {}  # (property flags, readers) -> ((name, reader), ...) of the properties present
 
 
-def _read_properties(flags, f):
+def _read_properties(flags, f, all_readers, delivery_tag):
     """(properties dict, decode_errors) of the properties `flags` names, read from the flattened
-    swamqp_message fields `f`; a property that fails to decode is None and its error kept."""
+    fields `f` with `all_readers`; a property that fails to decode is None and its error kept."""
     props = _NO_PROPERTIES.copy()
     errors = None
     if flags:
-        readers = _readers_for.get(flags)
+        readers = _readers_for.get((flags, all_readers))
         if readers is None:
-            readers = _readers_for[flags] = tuple(
-                (name, reader) for flag, name, reader in _PROPERTY_READERS if flags & flag)
+            readers = _readers_for[flags, all_readers] = tuple(
+                (name, reader) for flag, name, reader in all_readers if flags & flag)
         for name, reader in readers:
             try:
                 props[name] = reader(f)
             except Exception as exc:  # never lose the message over one property
-                errors = _decode_failed(errors, name, exc, f)
+                errors = _decode_failed(errors, name, exc, delivery_tag)
     return props, errors
+
+
+def _decode_encoded_properties(encoded, delivery_tag):
+    """(properties dict, decode_errors) of properties as swamqp_properties_encode writes them."""
+    decoded = ctypes.POINTER(_ffi.swamqp_properties)()
+    rc = _ffi.lib.swamqp_properties_decode(encoded, len(encoded), ctypes.byref(decoded), None)
+    if rc:
+        exc = ValueError("the properties could not be decoded (%s)" % _ffi.status_name(rc))
+        return _NO_PROPERTIES.copy(), _decode_failed(None, "properties", exc, delivery_tag)
+    address = ctypes.addressof(decoded.contents)
+    try:
+        f = _PROPERTIES_LAYOUT.unpack(string_at(address, _PROPERTIES_SIZE))
+        return _read_properties(f[_ENCODED_FLAGS], f, _ENCODED_READERS, delivery_tag)
+    finally:
+        _ffi.lib.swamqp_decoded_free(address)
 
 
 class IncomingMessage(Message):
@@ -296,6 +335,10 @@ class IncomingMessage(Message):
     name to the exception (otherwise ``decode_errors`` is None); a warning is logged.
     """
 
+    __slots__ = ("sender", "delivery_tag", "exchange_name", "routing_key", "redelivered",
+                 "consumer_tag", "message_count", "reply_code", "reply_text", "decode_errors",
+                 "_encoded_properties")
+
     def __init__(self, body, *, sender=None, delivery_tag=0, exchange_name="", routing_key="",
                  redelivered=False, consumer_tag=None, message_count=None, **properties):
         super().__init__(body, **properties)
@@ -310,6 +353,22 @@ class IncomingMessage(Message):
         self.reply_text = None
         self.decode_errors = None
 
+    def __getattr__(self, name):
+        # Only for attributes not set yet: the properties of a consumed message are decoded here,
+        # on first use, from the encoded copy taken when it was received.
+        if name == "_properties" or name == "decode_errors":
+            self._decode_properties()
+            return object.__getattribute__(self, name)
+        raise AttributeError("%r object has no attribute %r" % (builtins_type(self).__name__, name))
+
+    def _decode_properties(self):
+        encoded = self._encoded_properties
+        self._encoded_properties = None
+        if encoded is None:
+            self._properties, self.decode_errors = _NO_PROPERTIES.copy(), None
+        else:
+            self._properties, self.decode_errors = _decode_encoded_properties(encoded, self.delivery_tag)
+
     @classmethod
     def _from_address(cls, address, channel, consumer_tag, *, returned=False):
         """Copies the swamqp_message at `address` into an IncomingMessage bound to `channel`."""
@@ -319,50 +378,44 @@ class IncomingMessage(Message):
     def _from_fields(cls, f, channel, consumer_tag, *, returned=False):
         """An IncomingMessage from the flattened fields of a swamqp_message (see _reader)."""
         self = cls.__new__(cls)
-        props, errors = _read_properties(f[_FLAGS], f)
-        d = self.__dict__
-        d["decode_errors"] = errors
-        d["_properties"] = props
-        d["body"] = read(f[_BODY], f[_BODY_LEN])
-        d["_c"] = None
-        d["sender"] = channel
-        d["delivery_tag"] = f[_DELIVERY_TAG]
-        d["exchange_name"] = text(read(f[_EXCHANGE], f[_EXCHANGE_LEN]))
-        d["routing_key"] = text(read(f[_ROUTING_KEY], f[_ROUTING_KEY_LEN]))
-        d["redelivered"] = f[_REDELIVERED]
-        d["consumer_tag"] = consumer_tag
-        d["message_count"] = f[_MESSAGE_COUNT]
+        self._properties, self.decode_errors = _read_properties(f[_FLAGS], f, _PROPERTY_READERS, f[_DELIVERY_TAG])
+        self._body = read(f[_BODY], f[_BODY_LEN])
+        self._c = None
+        self.sender = channel
+        self.delivery_tag = f[_DELIVERY_TAG]
+        self.exchange_name = text(read(f[_EXCHANGE], f[_EXCHANGE_LEN]))
+        self.routing_key = text(read(f[_ROUTING_KEY], f[_ROUTING_KEY_LEN]))
+        self.redelivered = f[_REDELIVERED]
+        self.consumer_tag = consumer_tag
+        self.message_count = f[_MESSAGE_COUNT]
         if returned:
-            d["reply_code"] = f[_REPLY_CODE]
-            d["reply_text"] = read(f[_REPLY_TEXT], f[_REPLY_TEXT_LEN]).decode("utf-8", "replace")
+            self.reply_code = f[_REPLY_CODE]
+            self.reply_text = read(f[_REPLY_TEXT], f[_REPLY_TEXT_LEN]).decode("utf-8", "replace")
         else:
-            d["reply_code"] = d["reply_text"] = None
+            self.reply_code = self.reply_text = None
         return self
 
     @classmethod
-    def _from_packed(cls, record, blob, start, address, channel, consumer_tag):
+    def _from_packed(cls, record, blob, start, channel, consumer_tag):
         """An IncomingMessage from a swamqp_deliveries_pack record (`record`: its fixed fields,
         see _reader.DELIVERY_RECORD; its strings in `blob` from `start`, the consumer tag
-        first). Properties, when there are any, are read from the swamqp_message at `address`."""
+        first). Its properties, when it has any, stay encoded until first used."""
         self = cls.__new__(cls)
-        flags = record[4]
-        props, errors = _read_properties(flags, read_message(address)) if flags else (_NO_PROPERTIES.copy(), None)
         exchange = start + record[7]
         routing_key = exchange + record[8]
         body = routing_key + record[9] + record[10]
-        d = self.__dict__
-        d["decode_errors"] = errors
-        d["_properties"] = props
-        d["body"] = blob[body:body + record[11]]
-        d["_c"] = None
-        d["sender"] = channel
-        d["delivery_tag"] = record[2]
-        d["exchange_name"] = text(blob[exchange:routing_key])
-        d["routing_key"] = text(blob[routing_key:routing_key + record[9]])
-        d["redelivered"] = bool(record[6])
-        d["consumer_tag"] = consumer_tag
-        d["message_count"] = record[3]
-        d["reply_code"] = d["reply_text"] = None
+        properties = body + record[12]
+        self._encoded_properties = blob[properties:properties + record[11]] if record[4] else None
+        self._body = blob[body:properties]
+        self._c = None
+        self.sender = channel
+        self.delivery_tag = record[2]
+        self.exchange_name = text(blob[exchange:routing_key])
+        self.routing_key = text(blob[routing_key:routing_key + record[9]])
+        self.redelivered = bool(record[6])
+        self.consumer_tag = consumer_tag
+        self.message_count = record[3]
+        self.reply_code = self.reply_text = None
         return self
 
     def _check_ackable(self):

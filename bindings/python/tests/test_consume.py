@@ -2,6 +2,7 @@
 ack/nack/reject."""
 
 import asyncio
+import datetime
 import time
 
 import pytest
@@ -39,6 +40,17 @@ def test_consume_delivers_in_order_with_attributes(params):
             exchange.publish(swiftamqp.Message(b"%d" % i, headers={"i": i}, priority=3), queue.name)
         await until(lambda: len(got) == n)
         assert [m.body for m in got] == [b"%d" % i for i in range(n)]
+        # properties are copied encoded with the batch and decoded on first use, after many
+        # later batches here
+        last = got[-1]
+        with pytest.raises(AttributeError):
+            object.__getattribute__(last, "_properties")
+        assert last.decode_errors is None
+        assert object.__getattribute__(last, "_properties")["headers"] == {"i": n - 1}
+        assert [m.headers for m in got] == [{"i": i} for i in range(n)]
+        assert {(m.priority, m.content_type, m.content_encoding, m.delivery_mode) for m in got} == {
+            (3, "application/octet-stream", "utf-8", None)}
+        assert all(isinstance(m.timestamp, datetime.datetime) for m in got)
         first = got[0]
         assert isinstance(first, swiftamqp.IncomingMessage)
         assert first.consumer_tag == consumer.tag
