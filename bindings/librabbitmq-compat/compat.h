@@ -50,7 +50,7 @@ struct amqp_connection_state_t_ {
     uint8_t *u_unacked;            /* per user channel: the broker's channel.close was handed to the
                                       program, which has not answered close-ok (nor reopened it) */
     struct compat_consumer *consumers; /* consumers started through this layer, for channel close */
-    uint64_t await_id;             /* an _async request whose completion pump() is looking for */
+    uint64_t await_id;             /* an _async request whose completion compat_pump() is looking for */
     int await_done;
     int await_status;
     int await_reports;
@@ -116,7 +116,6 @@ typedef struct compat_consumer {
 /* compat_connection.c */
 void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded);
 void compat_reply_library(amqp_connection_state_t c, int status);
-int compat_await(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err);
 int compat_status_from_sw(int rc);
 int compat_reply_from_sw(amqp_connection_state_t c, int rc, const swamqp_error *e);
 void compat_channel_closing(amqp_connection_state_t c, uint16_t sw_channel, int state);
@@ -127,6 +126,65 @@ void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, cons
 uint32_t compat_rpc_timeout(amqp_connection_state_t c);
 void compat_readiness_update(amqp_connection_state_t c);
 #define COMPAT_FOREVER_MS 86400000u
+
+/* librabbitmq bytes as swamqp bytes (no bytes: length 0). */
+static inline swamqp_bytes compat_sb(amqp_bytes_t b)
+{
+    swamqp_bytes r;
+    r.bytes = b.bytes;
+    r.len = b.bytes ? b.len : 0;
+    return r;
+}
+
+/* compat_rpc_core.c: what the calls on a channel share */
+/* swamqp tables built from librabbitmq tables live in a scratch pool for one call. */
+typedef struct compat_scratch {
+    amqp_pool_t pool;
+    swamqp_table table;
+    int ok;
+} compat_scratch;
+int compat_report_pending_close(amqp_connection_state_t c, amqp_channel_t ch);
+void compat_rpc_fail(amqp_connection_state_t c, amqp_channel_t ch, int rc, const swamqp_error *err);
+uint16_t compat_sw_channel(amqp_connection_state_t c, amqp_channel_t ch);
+void *compat_rpc_result(amqp_connection_state_t c, amqp_method_number_t id, size_t size);
+const swamqp_table *compat_args_of(amqp_connection_state_t c, compat_scratch *s, amqp_table_t args);
+void compat_args_done(compat_scratch *s);
+void compat_settle_channel(amqp_connection_state_t c, uint16_t s);
+int compat_await_ex(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err, int reports);
+int compat_await(amqp_connection_state_t c, uint64_t id, uint32_t timeout_ms, swamqp_error *err);
+int compat_status_of(amqp_connection_state_t c, amqp_channel_t ch, uint16_t *s);
+int compat_status_from(amqp_connection_state_t c, int rc, swamqp_error *err);
+/* Runs the _async form of a request and waits for its completion while reading other events:
+ * `call` is the swamqp_*_async call, writing its request id to `id_`. */
+#define COMPAT_AWAIT(c, err, call)                                                                 \
+    __extension__({                                                                                \
+        uint64_t id_ = 0;                                                                          \
+        int rc_ = (call);                                                                          \
+        rc_ == SWAMQP_OK ? compat_await((c), id_, compat_rpc_timeout(c), &(err)) : rc_;            \
+    })
+
+/* compat_frame_queue.c: the inbound frame queue */
+/* A list of frames under construction (one message's method, header and bodies). */
+typedef struct compat_flist {
+    compat_frame *head, *tail;
+    int failed;
+} compat_flist;
+compat_frame *compat_new_frame(uint8_t type, uint16_t channel);
+void compat_free_frame(compat_frame *f);
+void compat_fl_free(compat_flist *l);
+void compat_enqueue_front(amqp_connection_state_t c, compat_flist *l);
+compat_frame *compat_method_frame(uint16_t channel, amqp_method_number_t id, size_t size, void **decoded);
+compat_frame *compat_find_frame(amqp_connection_state_t c, int channel, int64_t timeout_ms, compat_frame **prev,
+                                int *status);
+void compat_unlink_frame(amqp_connection_state_t c, compat_frame *f, compat_frame *prev);
+void compat_hand_out(amqp_connection_state_t c, compat_frame *f, amqp_frame_t *out);
+int compat_wait_frame(amqp_connection_state_t c, amqp_frame_t *out, int64_t timeout_ms);
+int64_t compat_tv_ms(const struct timeval *tv);
+
+/* compat_events.c */
+/* Handles inbound events now (without waiting) so their effects on channels are seen. */
+int compat_pump(amqp_connection_state_t c, uint32_t timeout_ms);
+int compat_pump_count(amqp_connection_state_t c, uint32_t timeout_ms, size_t *handled);
 
 /* compat_tls_keys.c */
 void compat_tls_mark_initialized(void);

@@ -1,6 +1,6 @@
 /*
- * librabbitmq compatibility layer: connections, sockets, login, replies and the inbound frame
- * queue built from swamqp events.
+ * librabbitmq compatibility layer: connections, sockets, login and replies (the inbound frame
+ * queue is in compat_frame_queue.c, built from swamqp events by compat_events.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
