@@ -608,6 +608,26 @@ def _declare(handle, path):
 lib, library_path = load_library()
 
 
+def _unchecked(name):
+    """`name` without argtypes, for the calls made per message: ctypes then converts no argument
+    (for swamqp_basic_publish that conversion is half the call's cost), so each argument must be
+    passed as what C expects: pointers, structs and 64-bit values as ctypes objects (c_void_p,
+    the struct, byref(), c_uint64), other integers as a Python int below 2**31, NULL as None.
+    test_ffi checks that these functions are the header's (same name, same library)."""
+    fn = lib._FuncPtr((name, lib))
+    fn.restype = c_int
+    return fn
+
+
+#: swamqp_basic_publish without argument conversion (see _unchecked).
+unchecked_basic_publish = _unchecked("swamqp_basic_publish")
+
+
+def c_timeout(ms):
+    """A timeout_ms argument for an unchecked function: an int, or c_uint32 past int's range."""
+    return ms if ms < 0x80000000 else c_uint32(ms)
+
+
 def status_name(status):
     """The symbolic name of a status ("SWAMQP_ERR_TIMEOUT"), from the library when it knows it."""
     name = STATUS_NAMES.get(status)

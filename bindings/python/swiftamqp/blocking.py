@@ -1027,10 +1027,11 @@ def _free_native(handle: Any, fds: Tuple[int, int]) -> None:
 class _Native:
     """The handle and the wake pipe, apart from the Connection so a finalizer can free them."""
 
-    __slots__ = ("handle", "wake_r", "wake_w", "finalizer", "__weakref__")
+    __slots__ = ("handle", "handle_arg", "wake_r", "wake_w", "finalizer", "__weakref__")
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
+        self.handle_arg = ctypes.c_void_p(handle)  # the handle as unchecked functions take it
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -1076,6 +1077,7 @@ class BlockingConnection:
         self._unblocked_callbacks: List[Callable[..., Any]] = []
         self._publishes = 0
         self._publish_ms = 0xFFFFFFFF
+        self._publish_ms_arg = _ffi.c_timeout(self._publish_ms)
         # leader-only buffers
         self._events = (_ffi.swamqp_event * _BATCH)()
         self._events_view = memoryview(self._events).cast("B")
@@ -1302,6 +1304,7 @@ class BlockingConnection:
                     self._connection_over(reason)
             native = self._native
             handle, native.handle = native.handle, None
+            native.handle_arg = None
             if handle is not None and native.finalizer is not None:
                 native.finalizer()  # frees the handle and closes the pipe
         finally:
@@ -1852,7 +1855,7 @@ def _require_str(value: Any, what: str) -> None:
         raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
 
 
-_publish = _lib.swamqp_basic_publish
+_publish = _ffi.unchecked_basic_publish  # arguments passed as their C types (see _ffi._unchecked)
 
 
 # ============================================================================================
@@ -2024,7 +2027,7 @@ class BlockingChannel:
         confirmed the message and raises :class:`UnroutableError` when a mandatory message was
         returned, :class:`NackError` when the broker nacked it."""
         conn = self._connection
-        handle = conn._native.handle
+        handle = conn._native.handle_arg
         if handle is None or self._closed_exc is not None or conn._closed_exc is not None or self._closing:
             raise self._unusable()
         try:
@@ -2048,7 +2051,7 @@ class BlockingChannel:
             err, ref = _tls.error
         except AttributeError:
             err, ref = _thread_error()
-        rc = _publish(handle, self._number, ex[1], rk[1], flags, props, cbody, None, conn._publish_ms, ref)
+        rc = _publish(handle, self._number, ex[1], rk[1], flags, props, cbody, None, conn._publish_ms_arg, ref)
         if rc:
             raise self._error(rc, err)
         conn._publishes += 1
@@ -2823,6 +2826,7 @@ def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[s
                       description="%s:%s vhost=%r" % (description_host, description_port, description_vhost))
     publish_limit = blocked_connection_timeout if blocked_connection_timeout is not None else rpc_timeout
     connection._publish_ms = 0xFFFFFFFF if publish_limit is None else max(1, int(publish_limit * 1000))
+    connection._publish_ms_arg = _ffi.c_timeout(connection._publish_ms)
     return connection
 
 

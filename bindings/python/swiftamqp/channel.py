@@ -26,6 +26,7 @@ __all__ = ["Channel"]
 
 _CONSUMER_TAG, _CONSUMER_TAG_LEN = M["consumer_tag.bytes"], M["consumer_tag.len"]
 _DELIVERY_TAG = M["delivery_tag"]
+_unchecked_publish = _ffi.unchecked_basic_publish
 _incoming = IncomingMessage._from_fields
 _from_packed = IncomingMessage._from_packed
 
@@ -546,9 +547,9 @@ class Channel:
         """One swamqp_basic_publish call, waiting up to `timeout_ms` for room (0: never waits);
         returns its status (error in conn._err)."""
         conn = self._connection
-        return _ffi.lib.swamqp_basic_publish(
-            conn._native.handle, self.id, exchange_c_name, routing_key_c, flags, c_message.pointer,
-            c_message.body, sequence_ref, timeout_ms, conn._err_ref)
+        return _unchecked_publish(
+            conn._native.handle_arg, self.id, exchange_c_name, routing_key_c, flags, c_message.pointer,
+            c_message.body, sequence_ref, _ffi.c_timeout(timeout_ms), conn._err_ref)
 
     def _basic_ack(self, delivery_tag, multiple=False):
         self._check_open()

@@ -101,10 +101,11 @@ class _Native:
     handle is freed (which closes the connection, stops the I/O thread and closes the fd).
     """
 
-    __slots__ = ("handle", "fd", "loop", "thread_id", "reader", "__weakref__")
+    __slots__ = ("handle", "handle_arg", "fd", "loop", "thread_id", "reader", "__weakref__")
 
     def __init__(self, handle, loop):
         self.handle = handle
+        self.handle_arg = ctypes.c_void_p(handle)  # the handle as unchecked functions take it
         self.loop = loop
         self.thread_id = threading.get_ident()
         self.fd = -1
@@ -143,6 +144,7 @@ class _Native:
                 pass
         self.remove_reader()
         handle, self.handle = self.handle, None
+        self.handle_arg = None
         if handle is not None:
             _ffi.lib.swamqp_connection_free(handle)
 
@@ -277,6 +279,7 @@ class Connection:
     def publish_timeout(self, seconds: float) -> None:
         self._publish_timeout = check_timeout(seconds, "publish_timeout")
         self._publish_timeout_ms = timeout_ms(seconds)
+        self._publish_timeout_arg = _ffi.c_timeout(self._publish_timeout_ms)
 
     @property
     def rpc_timeout(self) -> Optional[float]:

@@ -19,6 +19,8 @@ _ROUTING_KEY_CACHE = 256  # routing keys kept encoded per exchange
 _ROOM_DELAY_MIN = 0.001   # seconds publish_confirmed waits before retrying a publish that would block
 _ROOM_DELAY_MAX = 0.05
 _WAITED = (_ffi.SWAMQP_ERR_TIMEOUT, _ffi.SWAMQP_ERR_WOULD_BLOCK)  # a publish that found no room
+_MANDATORY = _ffi.SWAMQP_MANDATORY
+_unchecked_publish = _ffi.unchecked_basic_publish
 
 
 def _exchange_name(exchange):
@@ -88,11 +90,14 @@ class Exchange:
         if key is None:
             key = self._routing_key(routing_key)
         if timeout is None:
-            ms = conn._publish_timeout_ms
+            ms, ms_arg = conn._publish_timeout_ms, conn._publish_timeout_arg
         else:
             ms = timeout_ms(check_timeout(timeout, "timeout"))
-        rc = channel._publish(self._c_name, key[0], _ffi.SWAMQP_MANDATORY if mandatory else 0,
-                              message._c_message(), None, ms)
+            ms_arg = _ffi.c_timeout(ms)
+        c_message = message._c_message()
+        rc = _unchecked_publish(conn._native.handle_arg, channel.id, self._c_name, key[0],
+                                _MANDATORY if mandatory else 0, c_message.pointer, c_message.body,
+                                None, ms_arg, conn._err_ref)
         if rc:
             info = ErrorInfo.take(conn._err, rc)
             if ms and rc in _WAITED:

@@ -6,6 +6,7 @@ import collections
 import pytest
 
 import swiftamqp
+import swiftamqp.blocking
 from swiftamqp import _ffi
 from conftest import run
 
@@ -22,6 +23,17 @@ def calls(monkeypatch):
             return _fn(*args)
 
         monkeypatch.setattr(_ffi.lib, name, counting)
+    # The per-message functions called without argtypes, bound by the modules that call them.
+    unchecked = {id(_ffi.unchecked_basic_publish): "swamqp_basic_publish"}
+    for module in (swiftamqp.exchange, swiftamqp.channel, swiftamqp.blocking):
+        for attr, value in list(vars(module).items()):
+            name = unchecked.get(id(value))
+            if name is not None:
+                def counting(*args, _fn=value, _name=name):
+                    counts[_name] += 1
+                    return _fn(*args)
+
+                monkeypatch.setattr(module, attr, counting)
     return counts
 
 

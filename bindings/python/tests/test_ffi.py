@@ -101,6 +101,15 @@ def test_library_exports_every_header_function():
             _ffi.library_path, len(_ffi.missing_functions), ", ".join(_ffi.missing_functions)))
 
 
+def test_unchecked_functions_are_the_headers():
+    """The per-message calls made without argtypes are the same library functions."""
+    checked = ctypes.cast(_ffi.lib.swamqp_basic_publish, ctypes.c_void_p).value
+    assert ctypes.cast(_ffi.unchecked_basic_publish, ctypes.c_void_p).value == checked
+    assert _ffi.unchecked_basic_publish.argtypes is None
+    assert _ffi.unchecked_basic_publish.restype is ctypes.c_int
+    assert _ffi.c_timeout(5) == 5 and _ffi.c_timeout(0xFFFFFFFF).value == 0xFFFFFFFF
+
+
 def test_every_header_function_is_declared():
     with open(HEADER) as f:
         text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)

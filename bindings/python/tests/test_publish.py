@@ -49,6 +49,28 @@ def test_tight_loop_of_plain_publishes_all_arrive(params):
     run(main(), timeout=240)
 
 
+def test_publish_arguments_past_int_range(params):
+    """A publish_timeout beyond 2**31 ms and the handle reach the library intact (the publish
+    call converts no argument itself: see _ffi._unchecked)."""
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        connection.publish_timeout = 3_000_000  # 3e9 ms: past a C int
+        exchange.publish(swiftamqp.Message(b"far"), queue.name)
+        exchange.publish(swiftamqp.Message(b"near"), queue.name, timeout=0.5)
+        await exchange.publish_async(swiftamqp.Message(b"async"), queue.name)
+        await exchange.publish_confirmed(swiftamqp.Message(b"confirmed"), queue.name, timeout=5)
+        bodies = []
+        for _ in range(4):
+            msg = await queue.get(no_ack=True)
+            bodies.append(msg.body)
+        assert bodies == [b"far", b"near", b"async", b"confirmed"]
+        await connection.close()
+        with pytest.raises(swiftamqp.AMQPError):
+            exchange.publish(swiftamqp.Message(b"closed"), queue.name)
+
+    run(main())
+
+
 def test_publish_timeout_and_publish_async(params):
     """Through a forwarder that stops passing our bytes to the broker, the outbound buffer fills:
     a plain publish then waits publish_timeout and raises PublishTimeout (WouldBlock at once with
