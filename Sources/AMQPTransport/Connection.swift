@@ -813,9 +813,11 @@ public final class Connection: @unchecked Sendable {
             var parseError: WireError?
             var outcome = ReadOutcome.drained
             var received = 0
+            var offered = 0
             var result = StreamResult.wantRead
             do {
                 _ = try parser.withWritableSpace(minimum: 16 * 1024) { space in
+                    offered = space.count
                     result = stream.read(into: space)
                     if case .transferred(let n) = result { return n }
                     return 0
@@ -861,6 +863,10 @@ public final class Connection: @unchecked Sendable {
             }
             if endError != nil { return .ended }
             if parseError != nil || received == 0 || full { return outcome }
+            // A read that did not fill the space took all there was: the next one would most
+            // likely only say so (a syscall per wake-up: a fifth of a round trip's). Whatever
+            // came since, poll() reports, and OpenSSL's buffered bytes the loop checks itself.
+            if received < offered { return .drained }
         }
         return .drained
     }
