@@ -157,6 +157,9 @@ typedef enum swamqp_status {
     SWAMQP_ERR_FRAME_TOO_LARGE = -401,  /**< a frame larger than the negotiated frame_max. */
     SWAMQP_ERR_MESSAGE_TOO_LARGE = -402,/**< a body larger than max_message_size. */
     SWAMQP_ERR_UNEXPECTED_FRAME = -403, /**< a valid frame at the wrong moment. */
+
+    /* Refused by the broker within the protocol (in the -400 range, but nothing broke: AUTH ends
+     * only the handshake it refused, NACKED closes nothing). */
     SWAMQP_ERR_AUTH = -404,             /**< login refused (wrong user or password, or no access to vhost). */
     SWAMQP_ERR_NACKED = -405,           /**< the broker nacked a confirmed publish (swamqp_wait_for_confirms). */
 
@@ -206,6 +209,20 @@ typedef struct swamqp_bytes {
     const void *bytes;
     size_t len;
 } swamqp_bytes;
+
+/**
+ * The bytes of the C string `text` without its NUL, as a swamqp_bytes; NULL gives {NULL, 0}. The
+ * string must stay valid while the call it is passed to runs. Header-only (static inline): no
+ * library symbol, any thread.
+ */
+static inline swamqp_bytes swamqp_cstr(const char *text)
+{
+    swamqp_bytes b = {text, 0};
+    if (text)
+        while (text[b.len])
+            b.len++;
+    return b;
+}
 
 /** Field value kinds, named after the AMQP tag written on the wire. */
 typedef enum swamqp_field_kind {
@@ -457,7 +474,8 @@ int swamqp_connection_create(const swamqp_connection_options *options, swamqp_co
                              swamqp_error *error);
 
 /**
- * Connects and performs the AMQP handshake (resolve, TCP, protocol header, SASL PLAIN, tune, open),
+ * Connects and performs the AMQP handshake (resolve, TCP, TLS when configured, protocol header,
+ * SASL with the options' mechanism (see swamqp_sasl_mechanism), tune, open),
  * blocking up to the connect timeout. Tries each address of the host in turn. On success the I/O
  * thread runs; on failure the handle stays valid (free it) and `error` says why: SWAMQP_ERR_RESOLVE,
  * SWAMQP_ERR_CONNECT, SWAMQP_ERR_AUTH (wrong credentials), SWAMQP_ERR_TIMEOUT, ...
@@ -901,9 +919,14 @@ int swamqp_wait_for_confirms_async(swamqp_connection *connection, uint16_t chann
 /* ------------------------------------------------------------------------------------------ */
 /* Connection extras                                                                          */
 /* ------------------------------------------------------------------------------------------ */
-/** connection.update-secret (RabbitMQ: refresh an expiring token credential). */
+/** connection.update-secret (RabbitMQ: refresh an expiring token credential); `reason` is a short
+ * string. Waits for update-secret-ok up to `timeout_ms`. */
 int swamqp_connection_update_secret(swamqp_connection *connection, swamqp_bytes new_secret, swamqp_bytes reason,
                                     uint32_t timeout_ms, swamqp_error *error);
+/** As swamqp_connection_update_secret without waiting: a SWAMQP_EVENT_COMPLETION with `*request_id`
+ * follows. */
+int swamqp_connection_update_secret_async(swamqp_connection *connection, swamqp_bytes new_secret, swamqp_bytes reason,
+                                          uint64_t *request_id, swamqp_error *error);
 
 /** Per-connection counters since it was created. */
 typedef struct swamqp_stats {

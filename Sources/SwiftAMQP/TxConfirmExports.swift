@@ -71,20 +71,39 @@ public func swamqp_wait_for_confirms_async(_ c: OpaquePointer?, _ channel: UInt1
     withHandle(c, error) { handle in call(handle, .async(requestID), error, waitCommand(channel)) }
 }
 
+/// The update-secret command for `secret` and `reason`, checked as C values.
+private func updateSecretCommand(_ secret: swamqp_bytes, _ reason: swamqp_bytes) throws(InvalidArgument) -> Command {
+    let newSecret = try bytes(secret, "new_secret")
+    let why = try shortString(reason, "reason")
+    return { id, engine, out in engine.updateSecret(newSecret, reason: why, request: id, into: &out) }
+}
+
 @_cdecl("swamqp_connection_update_secret")
 public func swamqp_connection_update_secret(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes, _ timeoutMs: UInt32,
                                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(c, error) { handle in
-        let newSecret: Bytes, why: Bytes
+        let command: Command
         do throws(InvalidArgument) {
-            newSecret = try bytes(secret, "new_secret")
-            why = try shortString(reason, "reason")
+            command = try updateSecretCommand(secret, reason)
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        return call(handle, .blocking(timeoutMs: timeoutMs), error) { id, engine, out in
-            engine.updateSecret(newSecret, reason: why, request: id, into: &out)
+        return call(handle, .blocking(timeoutMs: timeoutMs), error, command)
+    }
+}
+
+@_cdecl("swamqp_connection_update_secret_async")
+public func swamqp_connection_update_secret_async(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes,
+                                                  _ requestID: UnsafeMutablePointer<UInt64>?,
+                                                  _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(c, error) { handle in
+        let command: Command
+        do throws(InvalidArgument) {
+            command = try updateSecretCommand(secret, reason)
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
         }
+        return call(handle, .async(requestID), error, command)
     }
 }
 

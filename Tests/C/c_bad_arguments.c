@@ -97,6 +97,11 @@ static void test_status_strings_and_version(void)
     CHECK(swamqp_version_number() == SWAMQP_VERSION_NUMBER, "swamqp_version_number() %" PRIu32 " != %d",
           swamqp_version_number(), SWAMQP_VERSION_NUMBER);
     CHECK(swamqp_version() == v, "swamqp_version() is not a static string");
+
+    /* the header's C string helper: NULL is the empty string, the NUL is not counted */
+    const swamqp_bytes none = swamqp_cstr(NULL), text = swamqp_cstr("queue");
+    CHECK(none.bytes == NULL && none.len == 0, "swamqp_cstr(NULL) is {%p, %zu}", none.bytes, none.len);
+    CHECK(text.len == 5 && memcmp(text.bytes, "queue", 5) == 0, "swamqp_cstr(\"queue\") has length %zu", text.len);
 }
 
 /* ---- invalid handles --------------------------------------------------------------------- */
@@ -191,6 +196,7 @@ static void check_invalid_handle(swamqp_connection *h, const char *label, bool i
     CHECK_HANDLE(swamqp_wait_for_confirms(h, 1, 100, &err));
     CHECK_HANDLE(swamqp_wait_for_confirms_async(h, 1, &rid, &err));
     CHECK_HANDLE(swamqp_connection_update_secret(h, name, name, 100, &err));
+    CHECK_HANDLE(swamqp_connection_update_secret_async(h, name, name, &rid, &err));
     CHECK_HANDLE(swamqp_channel_flow(h, 1, true, 100, &err));
     swamqp_stats stats;
     CHECK_STATUS(swamqp_connection_stats(h, &stats), SWAMQP_ERR_INVALID_HANDLE, NULL);
@@ -366,6 +372,9 @@ static void test_arguments_offline(void)
     rc = swamqp_confirm_select_async(conn, 1, &rid, &err);
     expect_async_failure(conn, rc, rid, SWAMQP_ERR_BAD_STATE, &err, "confirm_select_async before open");
     CHECK_STATUS(swamqp_connection_update_secret(conn, x, x, 100, &err), SWAMQP_ERR_BAD_STATE, &err);
+    tu_err_reset(&err);
+    rc = swamqp_connection_update_secret_async(conn, x, x, &rid, &err);
+    expect_async_failure(conn, rc, rid, SWAMQP_ERR_BAD_STATE, &err, "update_secret_async before open");
     CHECK_STATUS(swamqp_send_method(conn, 1, 20, 40, CLOSE_ARGS, &err), SWAMQP_ERR_BAD_STATE, &err);
     CHECK_STATUS(swamqp_channel_set_raw(conn, 1, true), SWAMQP_ERR_BAD_STATE, NULL);
 
@@ -543,6 +552,9 @@ static void test_newer_functions_live(swamqp_connection *conn, uint16_t ch, swam
     CHECK_STATUS(swamqp_basic_cancel_async(conn, ch, null_bytes, 0, &rid, &err), IA, &err);
     CHECK_STATUS(swamqp_connection_update_secret(conn, null_bytes, x, T_MS, &err), IA, &err);
     CHECK_STATUS(swamqp_connection_update_secret(conn, x, too_long, T_MS, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_update_secret_async(conn, null_bytes, x, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_update_secret_async(conn, x, too_long, &rid, &err), IA, &err);
+    CHECK_STATUS(swamqp_connection_update_secret_async(conn, x, x, NULL, &err), IA, &err);
     /* raw sends: arguments that do not decode, NULL bytes, bad properties, a non-content method */
     CHECK_STATUS(swamqp_send_method(conn, ch, 50, 10, null_bytes, &err), IA, &err);
     CHECK_STATUS(swamqp_send_method(conn, ch, 50, 10, tu_bn("\x00", 1), &err), IA, &err);

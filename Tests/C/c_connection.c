@@ -124,6 +124,11 @@ static void test_channels(void)
     tu_options_from_env(&parsed);
     CHECK_OK(swamqp_connection_update_secret(conn, tu_b(parsed.password), tu_b("c_connection refresh"), T_MS, &err),
              &err);
+    uint64_t secret_rid = 0;
+    CHECK_OK(swamqp_connection_update_secret_async(conn, tu_b(parsed.password), tu_b("c_connection async refresh"),
+                                                   &secret_rid, &err),
+             &err);
+    ev_completion(conn, secret_rid, SWAMQP_OK, T_MS);
     tu_publish(conn, c, "", q, "after update-secret");
     WAIT_QUEUE_COUNT(conn, c, q, 3);
 

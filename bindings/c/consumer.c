@@ -18,12 +18,6 @@
 #define TIMEOUT_MS 5000
 #define IDLE_MS 30000
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 static int fail(const char *what, int status, const swamqp_error *error)
 {
     fprintf(stderr, "consumer: %s: %s: %s\n", what, swamqp_status_string(status), error ? error->message : "");
@@ -91,17 +85,17 @@ int main(int argc, char **argv)
         return fail("connect", rc, &error);
     int result = 1;
     uint16_t channel;
-    swamqp_table_entry expires = {cstr("x-expires"), {.kind = SWAMQP_FIELD_I32, .value.i32 = 600000}};
+    swamqp_table_entry expires = {swamqp_cstr("x-expires"), {.kind = SWAMQP_FIELD_I32, .value.i32 = 600000}};
     swamqp_table arguments = {1, &expires};
     swamqp_name tag;
     if ((rc = swamqp_channel_open(conn, &channel, TIMEOUT_MS, &error)) != SWAMQP_OK)
         fail("channel.open", rc, &error);
-    else if ((rc = swamqp_queue_declare(conn, channel, cstr(queue), SWAMQP_DURABLE, &arguments, NULL, TIMEOUT_MS,
+    else if ((rc = swamqp_queue_declare(conn, channel, swamqp_cstr(queue), SWAMQP_DURABLE, &arguments, NULL, TIMEOUT_MS,
                                         &error)) != SWAMQP_OK)
         fail("queue.declare", rc, &error);
     else if ((rc = swamqp_basic_qos(conn, channel, 0, 10, 0, TIMEOUT_MS, &error)) != SWAMQP_OK)
         fail("basic.qos", rc, &error);
-    else if ((rc = swamqp_basic_consume(conn, channel, cstr(queue), cstr(""), 0, NULL, &tag, TIMEOUT_MS, &error)) !=
+    else if ((rc = swamqp_basic_consume(conn, channel, swamqp_cstr(queue), swamqp_cstr(""), 0, NULL, &tag, TIMEOUT_MS, &error)) !=
              SWAMQP_OK)
         fail("basic.consume", rc, &error);
     else {

@@ -23,12 +23,6 @@
 #define DEFAULT_URL "amqp://guest:guest@localhost:5672/"
 #define TIMEOUT_MS 5000
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 /* Prints what went wrong; returns 1 so that callers can write `return fail(...)`. */
 static int fail(const char *what, int status, const swamqp_error *error)
 {
@@ -42,9 +36,9 @@ static int fail(const char *what, int status, const swamqp_error *error)
 
 static int run(swamqp_connection *conn, swamqp_error *error)
 {
-    const swamqp_bytes exchange = cstr("test.exchange");
-    const swamqp_bytes queue = cstr("test.queue");
-    const swamqp_bytes routing_key = cstr("routing.key");
+    const swamqp_bytes exchange = swamqp_cstr("test.exchange");
+    const swamqp_bytes queue = swamqp_cstr("test.queue");
+    const swamqp_bytes routing_key = swamqp_cstr("routing.key");
     const char *body = "{\"test_body\": \"content\"}";
     uint16_t channel = 0;
     int rc;
@@ -53,7 +47,7 @@ static int run(swamqp_connection *conn, swamqp_error *error)
         return fail("channel.open", rc, error);
 
     /* Durable, as asynqp declares them by default, so the Python example can declare the same names. */
-    rc = swamqp_exchange_declare(conn, channel, exchange, cstr("direct"), SWAMQP_DURABLE, NULL, TIMEOUT_MS, error);
+    rc = swamqp_exchange_declare(conn, channel, exchange, swamqp_cstr("direct"), SWAMQP_DURABLE, NULL, TIMEOUT_MS, error);
     if (rc != SWAMQP_OK)
         return fail("exchange.declare", rc, error);
 
@@ -68,10 +62,10 @@ static int run(swamqp_connection *conn, swamqp_error *error)
     /* Message properties: a flag bit says which members are set. */
     swamqp_table_entry headers[2];
     memset(headers, 0, sizeof headers);
-    headers[0].key = cstr("source");
+    headers[0].key = swamqp_cstr("source");
     headers[0].value.kind = SWAMQP_FIELD_STRING;
-    headers[0].value.value.bytes = cstr("example_basic.c");
-    headers[1].key = cstr("attempt");
+    headers[0].value.value.bytes = swamqp_cstr("example_basic.c");
+    headers[1].key = swamqp_cstr("attempt");
     headers[1].value.kind = SWAMQP_FIELD_I32;
     headers[1].value.value.i32 = 1;
 
@@ -79,13 +73,13 @@ static int run(swamqp_connection *conn, swamqp_error *error)
     memset(&props, 0, sizeof props);
     props.flags = SWAMQP_PROP_CONTENT_TYPE | SWAMQP_PROP_DELIVERY_MODE | SWAMQP_PROP_MESSAGE_ID |
                   SWAMQP_PROP_HEADERS;
-    props.content_type = cstr("application/json");
+    props.content_type = swamqp_cstr("application/json");
     props.delivery_mode = 2; /* persistent */
-    props.message_id = cstr("example-basic-1");
+    props.message_id = swamqp_cstr("example-basic-1");
     props.headers.count = sizeof headers / sizeof headers[0];
     props.headers.entries = headers;
 
-    rc = swamqp_basic_publish(conn, channel, exchange, routing_key, 0, &props, cstr(body), NULL, TIMEOUT_MS,
+    rc = swamqp_basic_publish(conn, channel, exchange, routing_key, 0, &props, swamqp_cstr(body), NULL, TIMEOUT_MS,
                               error);
     if (rc != SWAMQP_OK)
         return fail("basic.publish", rc, error);

@@ -17,12 +17,6 @@
 
 #define TIMEOUT_MS 5000
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 static int fail(const char *what, int status, const swamqp_error *error)
 {
     fprintf(stderr, "publisher: %s: %s: %s\n", what, swamqp_status_string(status), error->message);
@@ -54,9 +48,9 @@ int main(int argc, char **argv)
     }
 
     /* A durable queue that expires after 10 minutes unused. */
-    swamqp_table_entry expires = {cstr("x-expires"), {.kind = SWAMQP_FIELD_I32, .value.i32 = 600000}};
+    swamqp_table_entry expires = {swamqp_cstr("x-expires"), {.kind = SWAMQP_FIELD_I32, .value.i32 = 600000}};
     swamqp_table arguments = {1, &expires};
-    rc = swamqp_queue_declare(conn, channel, cstr(queue), SWAMQP_DURABLE, &arguments, NULL, TIMEOUT_MS, &error);
+    rc = swamqp_queue_declare(conn, channel, swamqp_cstr(queue), SWAMQP_DURABLE, &arguments, NULL, TIMEOUT_MS, &error);
     if (rc != SWAMQP_OK) {
         fail("queue.declare", rc, &error);
         goto out;
@@ -65,13 +59,13 @@ int main(int argc, char **argv)
     swamqp_properties props;
     memset(&props, 0, sizeof props);
     props.flags = SWAMQP_PROP_CONTENT_TYPE | SWAMQP_PROP_DELIVERY_MODE;
-    props.content_type = cstr("text/plain");
+    props.content_type = swamqp_cstr("text/plain");
     props.delivery_mode = 2; /* persistent */
     for (int i = 1; i <= count; i++) {
         char body[64];
         snprintf(body, sizeof body, "task %d", i);
         /* Returns once the frames are queued; waits (up to the timeout) only if publishing must pause. */
-        rc = swamqp_basic_publish(conn, channel, cstr(""), cstr(queue), 0, &props, cstr(body), NULL, TIMEOUT_MS,
+        rc = swamqp_basic_publish(conn, channel, swamqp_cstr(""), swamqp_cstr(queue), 0, &props, swamqp_cstr(body), NULL, TIMEOUT_MS,
                                   &error);
         if (rc != SWAMQP_OK) {
             fail("basic.publish", rc, &error);

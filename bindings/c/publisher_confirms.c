@@ -21,12 +21,6 @@
 
 #define TIMEOUT_MS 5000
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 static int fail(const char *what, int status, const swamqp_error *error)
 {
     fprintf(stderr, "publisher_confirms: %s: %s: %s\n", what, swamqp_status_string(status),
@@ -78,7 +72,7 @@ static int run(swamqp_connection *conn, int count)
     if (rc != SWAMQP_OK)
         return fail("channel.open", rc, &error);
     swamqp_queue_declare_ok queue;
-    rc = swamqp_queue_declare(conn, channel, cstr(""), SWAMQP_EXCLUSIVE, NULL, &queue, TIMEOUT_MS, &error);
+    rc = swamqp_queue_declare(conn, channel, swamqp_cstr(""), SWAMQP_EXCLUSIVE, NULL, &queue, TIMEOUT_MS, &error);
     if (rc != SWAMQP_OK)
         return fail("queue.declare", rc, &error);
     const swamqp_bytes queue_name = {queue.name, queue.name_len};
@@ -94,7 +88,7 @@ static int run(swamqp_connection *conn, int count)
         snprintf(body, sizeof body, "message %d", i);
         uint64_t seq = 0;
         /* Waits only when max_unconfirmed (default 10000) publishes are still unconfirmed. */
-        rc = swamqp_basic_publish(conn, channel, cstr(""), queue_name, 0, NULL, cstr(body), &seq,
+        rc = swamqp_basic_publish(conn, channel, swamqp_cstr(""), queue_name, 0, NULL, swamqp_cstr(body), &seq,
                                   TIMEOUT_MS, &error);
         if (rc != SWAMQP_OK) {
             result = fail("basic.publish", rc, &error);

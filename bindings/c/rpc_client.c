@@ -22,12 +22,6 @@
 #define REPLY_TO "amq.rabbitmq.reply-to"
 #define MAX_COUNT 90
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 static int fail(const char *what, int status, const swamqp_error *error)
 {
     fprintf(stderr, "rpc_client: %s: %s: %s\n", what, swamqp_status_string(status), error ? error->message : "");
@@ -50,7 +44,7 @@ static int call(swamqp_connection *conn, uint16_t channel, const char *queue, in
 {
     swamqp_error error;
     /* 1. The reply consumer first: RabbitMQ refuses reply_to amq.rabbitmq.reply-to without it. */
-    int rc = swamqp_basic_consume(conn, channel, cstr(REPLY_TO), cstr(""), SWAMQP_NO_ACK, NULL, NULL, TIMEOUT_MS,
+    int rc = swamqp_basic_consume(conn, channel, swamqp_cstr(REPLY_TO), swamqp_cstr(""), SWAMQP_NO_ACK, NULL, NULL, TIMEOUT_MS,
                                   &error);
     if (rc != SWAMQP_OK)
         return fail("basic.consume " REPLY_TO, rc, &error);
@@ -63,9 +57,9 @@ static int call(swamqp_connection *conn, uint16_t channel, const char *queue, in
         swamqp_properties props;
         memset(&props, 0, sizeof props);
         props.flags = SWAMQP_PROP_REPLY_TO | SWAMQP_PROP_CORRELATION_ID;
-        props.reply_to = cstr(REPLY_TO);
-        props.correlation_id = cstr(correlation_id);
-        rc = swamqp_basic_publish(conn, channel, cstr(""), cstr(queue), SWAMQP_MANDATORY, &props, cstr(body), NULL,
+        props.reply_to = swamqp_cstr(REPLY_TO);
+        props.correlation_id = swamqp_cstr(correlation_id);
+        rc = swamqp_basic_publish(conn, channel, swamqp_cstr(""), swamqp_cstr(queue), SWAMQP_MANDATORY, &props, swamqp_cstr(body), NULL,
                                   TIMEOUT_MS, &error);
         if (rc != SWAMQP_OK)
             return fail("basic.publish", rc, &error);

@@ -17,12 +17,6 @@
 
 #define TIMEOUT_MS 5000
 
-static swamqp_bytes cstr(const char *s)
-{
-    swamqp_bytes b = {s, strlen(s)};
-    return b;
-}
-
 static int fail(const char *what, int status, const swamqp_error *error)
 {
     fprintf(stderr, "rpc_server: %s: %s: %s\n", what, swamqp_status_string(status), error ? error->message : "");
@@ -55,8 +49,8 @@ static int answer(swamqp_connection *conn, uint16_t channel, const swamqp_messag
     memset(&props, 0, sizeof props);
     props.flags = SWAMQP_PROP_CORRELATION_ID | SWAMQP_PROP_CONTENT_TYPE;
     props.correlation_id = request->properties.correlation_id; /* read during the call only */
-    props.content_type = cstr("text/plain");
-    int rc = swamqp_basic_publish(conn, channel, cstr(""), request->properties.reply_to, 0, &props, cstr(reply), NULL,
+    props.content_type = swamqp_cstr("text/plain");
+    int rc = swamqp_basic_publish(conn, channel, swamqp_cstr(""), request->properties.reply_to, 0, &props, swamqp_cstr(reply), NULL,
                                   TIMEOUT_MS, error);
     if (rc != SWAMQP_OK)
         return rc;
@@ -113,12 +107,12 @@ int main(int argc, char **argv)
     uint16_t channel;
     if ((rc = swamqp_channel_open(conn, &channel, TIMEOUT_MS, &error)) != SWAMQP_OK)
         fail("channel.open", rc, &error);
-    else if ((rc = swamqp_queue_declare(conn, channel, cstr(queue), SWAMQP_EXCLUSIVE, NULL, NULL, TIMEOUT_MS,
+    else if ((rc = swamqp_queue_declare(conn, channel, swamqp_cstr(queue), SWAMQP_EXCLUSIVE, NULL, NULL, TIMEOUT_MS,
                                         &error)) != SWAMQP_OK)
         fail("queue.declare", rc, &error);
     else if ((rc = swamqp_basic_qos(conn, channel, 0, 1, 0, TIMEOUT_MS, &error)) != SWAMQP_OK)
         fail("basic.qos", rc, &error);
-    else if ((rc = swamqp_basic_consume(conn, channel, cstr(queue), cstr(""), 0, NULL, NULL, TIMEOUT_MS, &error)) !=
+    else if ((rc = swamqp_basic_consume(conn, channel, swamqp_cstr(queue), swamqp_cstr(""), 0, NULL, NULL, TIMEOUT_MS, &error)) !=
              SWAMQP_OK)
         fail("basic.consume", rc, &error);
     else {

@@ -473,6 +473,7 @@ FUNCTIONS = {
     "swamqp_wait_for_confirms": (c_int, [_P, c_uint16, c_uint32, _ERR]),
     "swamqp_wait_for_confirms_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
     "swamqp_connection_update_secret": (c_int, [_P, _B, _B, c_uint32, _ERR]),
+    "swamqp_connection_update_secret_async": (c_int, [_P, _B, _B, _U64P, _ERR]),
     "swamqp_connection_stats": (c_int, [_P, POINTER(swamqp_stats)]),
     "swamqp_deliveries_pack": (c_int, [c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_size_t),
                                        POINTER(swamqp_error)]),

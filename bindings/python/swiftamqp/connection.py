@@ -47,7 +47,6 @@ _MAX_BATCHES = 64     # per readiness callback, so a flood cannot starve the loo
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
 _CLOSE_WAIT = 10.0       # seconds close() waits in all by default (the library's own close deadline is 5 s)
 _LOOP_END_CLOSE_WAIT = 5.0  # seconds the loop-end guard waits for connections to close
-_UPDATE_SECRET_TIMEOUT_MS = 30000
 DEFAULT_PUBLISH_TIMEOUT = 5.0  # seconds a plain publish waits for room (connect option publish_timeout)
 DEFAULT_RPC_TIMEOUT = 60.0     # seconds a coroutine waits for the broker's reply (connect option rpc_timeout)
 NO_TIMEOUT = object()          # timeout= of a request the library bounds itself (no rpc_timeout timer)
@@ -408,30 +407,20 @@ class Connection:
                             timeout: Optional[float] = None) -> None:
         """connection.update-secret: hands the broker a new secret (e.g. a refreshed OAuth 2
         token) for this connection. The secret is never logged. ``timeout``: seconds to wait for
-        the broker (default: :attr:`rpc_timeout`, or 30 s when that is None)."""
-        seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
-        # a blocking request with timeout 0 could only time out (the library refuses it)
-        wait_ms = _UPDATE_SECRET_TIMEOUT_MS if seconds is None else max(1, timeout_ms(seconds))
+        the broker (default: :attr:`rpc_timeout`)."""
         self._check_usable()
         secret = new_secret.encode("utf-8") if isinstance(new_secret, str) else bytes(new_secret)
         why = reason.encode("utf-8")
-        handle = self._native.handle
-
-        def call():
-            # The C API has this request in its blocking form only: run it off the loop.
-            err = _ffi.swamqp_error()
-            keep = ctypes.create_string_buffer(secret, len(secret))
+        # The library copies both during the call; the copy of the secret made here is wiped.
+        keep = ctypes.create_string_buffer(secret, len(secret))
+        try:
             c_secret = _ffi.swamqp_bytes(ctypes.addressof(keep) if secret else None, len(secret))
-            c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None,
-                                         len(why))
-            rc = _ffi.lib.swamqp_connection_update_secret(handle, c_secret, c_reason,
-                                                          wait_ms, ctypes.byref(err))
+            c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None, len(why))
+            fut = self._start(0, None, _ffi.lib.swamqp_connection_update_secret_async, c_secret, c_reason,
+                              timeout=timeout)
+        finally:
             ctypes.memset(keep, 0, len(secret))
-            return rc, (ErrorInfo.take(err, rc) if rc else None)
-
-        rc, info = await self._loop.run_in_executor(None, call)
-        if rc:
-            raise make_exception(info, connection_level=True)
+        await fut
 
     async def close(self, *, timeout: Optional[float] = None) -> None:
         """Closes the connection (connection.close / close-ok), then frees its native resources.
