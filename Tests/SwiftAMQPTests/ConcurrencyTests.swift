@@ -27,7 +27,8 @@ enum ChannelUse: String, CustomStringConvertible, CaseIterable {
 /// The concurrency test of the C ABI: 8 threads publish on one connection, a consumer on a second
 /// connection acks everything; no message may be lost, duplicated or reordered within its thread.
 /// Meant to run clean under `swift test --sanitize=thread --filter ConcurrencyTests`.
-@Suite(.serialized) struct ConcurrencyTests {
+@Suite(.serialized, .tags(.broker), .enabled(if: brokerTestsEnabled, "needs a broker: AMQP_URL is not set"))
+struct ConcurrencyTests {
     static let threads = 8
     static let perThread = 2000
 
