@@ -106,6 +106,21 @@ async def run(a):
     await ameasure("Exchange.publish (checks, cached routing key and message, the call)", whole, n, rows)
     measure("Message._c_message() of an unchanged message (the cache check)",
             lambda k: [message._c_message() for _ in range(k)], n, rows)
+    body = b"x" * a.size
+    measure("Message(body) (a new message: default properties, timestamp now)",
+            lambda k: [swiftamqp.Message(body) for _ in range(k)], n, rows)
+    measure("Message(body)._c_message() (its C properties and body built)",
+            lambda k: [swiftamqp.Message(body)._c_message() for _ in range(k)], n, rows)
+
+    async def fresh(k):
+        i = 0
+        while i < k:
+            try:
+                exchange.publish(swiftamqp.Message(body), "queue", mandatory=False)
+                i += 1
+            except swiftamqp.WouldBlock:
+                await asyncio.sleep(0.0005)
+    await ameasure("Exchange.publish of a new Message each time (the usual program)", fresh, n, rows)
     await asyncio.sleep(0.5)
 
     # --- a delivery's Python side, from a packed record (no broker)

@@ -67,11 +67,27 @@ class RawTimestamp(int):
         return "RawTimestamp(%d)" % self
 
 
+def _bytes_offset():
+    """Where a bytes object's data starts relative to id() (CPython: after the object header),
+    checked against ctypes on two objects; None where id() is not an address."""
+    probes = [b"swiftamqp", b"x" * 100]
+    offsets = {ctypes.cast(p, ctypes.c_void_p).value - id(p) for p in probes}
+    offset = offsets.pop() if len(offsets) == 1 else None
+    return offset if offset is not None and 0 < offset < 256 else None
+
+
+_BYTES_OFFSET = _bytes_offset()
+
+
 def bytes_struct(data, keep):
-    """A swamqp_bytes pointing at `data` (bytes, not copied); appends `data` to `keep`."""
+    """A swamqp_bytes pointing at `data` (bytes, not copied); appends `data` to `keep` (None: the
+    caller keeps it alive itself)."""
     if not data:
         return swamqp_bytes(None, 0)
-    keep.append(data)
+    if keep is not None:
+        keep.append(data)
+    if _BYTES_OFFSET is not None and type(data) is bytes:
+        return swamqp_bytes(id(data) + _BYTES_OFFSET, len(data))
     return swamqp_bytes(ctypes.cast(data, ctypes.c_void_p).value, len(data))
 
 

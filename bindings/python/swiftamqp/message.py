@@ -13,6 +13,7 @@ import ctypes
 import datetime
 import json
 import logging
+import time
 from typing import Any, Dict, Optional, Union
 
 from . import _ffi
@@ -70,43 +71,84 @@ def _check_property(name, value):
     return dict(value)
 
 
+def _c_properties(props):
+    """(swamqp_properties, its byref pointer, the memory it points into) for `props`."""
+    keep = []
+    p = _ffi.swamqp_properties()
+    flags = 0
+    for name, (flag, kind) in PROPERTY_TYPES.items():
+        value = props.get(name)
+        if value is None:
+            continue
+        flags |= flag
+        if kind == _SHORTSTR:
+            setattr(p, name, bytes_struct(value.encode("utf-8"), keep))
+        elif kind == _OCTET:
+            setattr(p, name, value)
+        elif kind == "timestamp":
+            if isinstance(value, RawTimestamp):
+                p.timestamp = value
+                continue
+            seconds = int(value.timestamp())
+            if seconds < 0:
+                raise ValueError("timestamps before 1970 cannot be sent: %r" % (value,))
+            p.timestamp = seconds
+        else:
+            table = encode_table(value)
+            keep.append(table)
+            p.headers = table.table
+    p.flags = flags
+    return p, ctypes.byref(p), keep
+
+
+# Encoded properties without headers, by their values: a program's messages mostly repeat their
+# properties (content type and encoding, delivery mode, the timestamp of the current second), so
+# a new Message usually finds its C properties built already. Bounded; never mutated once built.
+_encoded_properties = {}
+_ENCODED_PROPERTIES_MAX = 1024
+_PROPERTY_NAMES = tuple(PROPERTY_TYPES)
+
+
 class _CMessage:
     """A Message's publish-ready C data: properties struct and body, with their backing memory."""
 
     __slots__ = ("properties", "pointer", "body", "headers_snapshot", "_keep")
 
     def __init__(self, body, props):
-        keep = []
-        p = _ffi.swamqp_properties()
-        flags = 0
-        for name, (flag, kind) in PROPERTY_TYPES.items():
-            value = props.get(name)
-            if value is None:
-                continue
-            flags |= flag
-            if kind == _SHORTSTR:
-                setattr(p, name, bytes_struct(value.encode("utf-8"), keep))
-            elif kind == _OCTET:
-                setattr(p, name, value)
-            elif kind == "timestamp":
-                if isinstance(value, RawTimestamp):
-                    p.timestamp = value
-                    continue
-                seconds = int(value.timestamp())
-                if seconds < 0:
-                    raise ValueError("timestamps before 1970 cannot be sent: %r" % (value,))
-                p.timestamp = seconds
-            else:
-                table = encode_table(value)
-                keep.append(table)
-                p.headers = table.table
-        p.flags = flags
         headers = props.get("headers")
-        self.headers_snapshot = copy.deepcopy(headers) if headers else None
-        self.properties = p
-        self.pointer = ctypes.byref(p)
-        self.body = bytes_struct(body, keep)
-        self._keep = keep
+        if headers is None:
+            key = tuple(map(props.get, _PROPERTY_NAMES))
+            encoded = _encoded_properties.get(key)
+            if encoded is None:
+                if len(_encoded_properties) >= _ENCODED_PROPERTIES_MAX:
+                    _encoded_properties.clear()
+                encoded = _encoded_properties[key] = _c_properties(props)
+            self.headers_snapshot = None
+        else:
+            encoded = _c_properties(props)
+            self.headers_snapshot = copy.deepcopy(headers) if headers else None
+        self.properties, self.pointer, keep = encoded
+        self.body = bytes_struct(body, None)
+        self._keep = (keep, body)
+
+
+def _short(value, name):
+    """A short-string property (not None), checked unless it is plainly valid."""
+    if type(value) is str and len(value) <= 63:
+        return value
+    return _check_property(name, value)
+
+
+_second = [None, None]  # the current second of time.time() and its datetime
+
+
+def _now():
+    """datetime.now() to the second (the default timestamp), made once per second."""
+    seconds = int(time.time())
+    if seconds != _second[0]:
+        _second[1] = datetime.datetime.fromtimestamp(seconds)
+        _second[0] = seconds
+    return _second[1]
 
 
 class Message:
@@ -154,10 +196,25 @@ class Message:
             body = bytes(body)
         elif not isinstance(body, bytes):
             raise TypeError("body must be bytes, str or dict, not %s" % builtins_type(body).__name__)
-        if timestamp is None:
-            timestamp = datetime.datetime.now()
-        values = locals()
-        self._properties = {name: _check_property(name, values[name]) for name in PROPERTY_TYPES}
+        # Values that need no check (most) are taken as they are: a str of at most 63
+        # characters is at most 252 UTF-8 bytes, a valid short string.
+        self._properties = {
+            "content_type": content_type if builtins_type(content_type) is str and len(content_type) <= 63
+            else _check_property("content_type", content_type),
+            "content_encoding": content_encoding if builtins_type(content_encoding) is str and len(content_encoding) <= 63
+            else _check_property("content_encoding", content_encoding),
+            "headers": None if headers is None else _check_property("headers", headers),
+            "delivery_mode": None if delivery_mode is None else _check_property("delivery_mode", delivery_mode),
+            "priority": None if priority is None else _check_property("priority", priority),
+            "correlation_id": correlation_id if correlation_id is None else _short(correlation_id, "correlation_id"),
+            "reply_to": reply_to if reply_to is None else _short(reply_to, "reply_to"),
+            "expiration": expiration if expiration is None else _short(expiration, "expiration"),
+            "message_id": message_id if message_id is None else _short(message_id, "message_id"),
+            "timestamp": _now() if timestamp is None else _check_property("timestamp", timestamp),
+            "type": type if type is None else _short(type, "type"),
+            "user_id": user_id if user_id is None else _short(user_id, "user_id"),
+            "app_id": app_id if app_id is None else _short(app_id, "app_id"),
+        }
         self._body = body
         self._c = None
 

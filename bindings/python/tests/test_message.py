@@ -1,5 +1,6 @@
 """Message (no broker needed)."""
 
+import ctypes
 import datetime
 
 import pytest
@@ -166,3 +167,30 @@ def test_raw_timestamp():
         1970, 1, 1, 0, 0, 7, tzinfo=datetime.timezone.utc)}
     assert _table.decode_table(Message(b"", headers={"t": RawTimestamp(1 << 63)})._c_message()
                                .properties.headers) == {"t": 1 << 63}
+
+
+def test_messages_with_the_same_properties_share_their_c_properties():
+    """A new Message whose properties (without headers) repeat an earlier one's reuses its
+    encoded C properties; any difference, or headers, builds its own."""
+    stamp = datetime.datetime(2024, 5, 6, 7, 8, 9)
+    first = Message(b"one", content_type="text/plain", delivery_mode=2, timestamp=stamp)._c_message()
+    second = Message(b"two", content_type="text/plain", delivery_mode=2, timestamp=stamp)._c_message()
+    assert second.properties is first.properties
+    assert (second.body.len, first.body.len) == (3, 3)
+    assert ctypes.string_at(second.body.bytes, 3) == b"two"
+    other = Message(b"three", content_type="text/plain", delivery_mode=1, timestamp=stamp)._c_message()
+    assert other.properties is not first.properties and other.properties.delivery_mode == 1
+    assert first.properties.delivery_mode == 2  # the shared one is never changed
+    with_headers = Message(b"h", content_type="text/plain", delivery_mode=2, timestamp=stamp,
+                           headers={"a": 1})._c_message()
+    assert with_headers.properties is not first.properties
+    assert _table.decode_table(with_headers.properties.headers) == {"a": 1}
+    # the default timestamp is the current second
+    before = datetime.datetime.now().replace(microsecond=0)
+    stamped = Message(b"now").timestamp
+    assert before <= stamped <= datetime.datetime.now() and stamped.microsecond == 0
+    # long or non-str short strings are still checked
+    with pytest.raises(TypeError):
+        Message(b"x", correlation_id="é" * 200)
+    with pytest.raises(TypeError):
+        Message(b"x", content_type=5)

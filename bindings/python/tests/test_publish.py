@@ -158,3 +158,24 @@ def test_publish_timeout_option_is_checked(params):
         await connection.close()
 
     run(main())
+
+
+def test_messages_sharing_encoded_properties_arrive_with_theirs(params):
+    """New Messages with repeated properties (whose C properties are shared) and with other
+    properties arrive each with its own properties and body."""
+    async def main():
+        connection, channel, queue, exchange = await setup(params)
+        sent = [swiftamqp.Message(b"a", content_type="text/plain", app_id="x"),
+                swiftamqp.Message(b"b", content_type="text/plain", app_id="x"),
+                swiftamqp.Message(b"c", content_type="text/plain", app_id="y", priority=4),
+                swiftamqp.Message(b"d", content_type="text/plain", app_id="x")]
+        for message in sent:
+            exchange.publish(message, queue.name)
+        got = []
+        for _ in sent:
+            msg = await queue.get(no_ack=True)
+            got.append((msg.body, msg.content_type, msg.app_id, msg.priority, msg.timestamp))
+        assert got == [(m.body, "text/plain", m.app_id, m.priority, m.timestamp) for m in sent]
+        await connection.close()
+
+    run(main())
