@@ -843,7 +843,12 @@ amqp_rpc_reply_t amqp_login_with_properties(amqp_connection_state_t state, char 
 /* ---- closing --------------------------------------------------------------------------------- */
 amqp_rpc_reply_t amqp_connection_close(amqp_connection_state_t c, int code)
 {
-    (void)code; /* swiftamqp always closes with 200 */
+    /* as amqp_channel_close: an impossible code is refused before anything is sent; a valid one is
+       not sent (swamqp_connection_close always closes with 200) */
+    if (code < 0 || code > UINT16_MAX) {
+        amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+        return r;
+    }
     if (c->sw == NULL) {
         compat_reply_library(c, AMQP_STATUS_SOCKET_CLOSED);
         return c->reply;

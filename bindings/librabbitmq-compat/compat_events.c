@@ -173,7 +173,12 @@ static void on_event(amqp_connection_state_t c, const swamqp_event *e)
                 g->exchange = compat_pool_dup(&c->pool, m->exchange.bytes, m->exchange.len);
                 g->routing_key = compat_pool_dup(&c->pool, m->routing_key.bytes, m->routing_key.len);
                 g->message_count = m->message_count;
-                content_frames(c, &l, uch, m);
+                /* a get-ok whose exchange or routing key could not be copied is no get-ok */
+                if ((m->exchange.len && g->exchange.bytes == NULL) ||
+                    (m->routing_key.len && g->routing_key.bytes == NULL))
+                    l.failed = 1;
+                else
+                    content_frames(c, &l, uch, m);
                 if (l.failed) {
                     compat_fl_free(&l);
                     c->await_status = SWAMQP_ERR_NO_MEMORY;

@@ -45,6 +45,32 @@ amqp_rpc_reply_t amqp_basic_get(amqp_connection_state_t c, amqp_channel_t ch, am
     return c->reply;
 }
 
+/* A channel.close or connection.close met where amqp_read_message wants content: reported as the
+ * server exception it is, as librabbitmq does (the frame is read, not put back). The frame is
+ * handed out, so the decoded method stays valid until amqp_release_buffers and a channel.close
+ * counts as told to the program (its close-ok is still to come). */
+static int close_reply(amqp_connection_state_t c, compat_frame *f, amqp_rpc_reply_t *r)
+{
+    if (f->frame.frame_type != AMQP_FRAME_METHOD || (f->frame.payload.method.id != AMQP_CHANNEL_CLOSE_METHOD &&
+                                                     f->frame.payload.method.id != AMQP_CONNECTION_CLOSE_METHOD))
+        return 0;
+    amqp_frame_t out;
+    compat_hand_out(c, f, &out);
+    r->reply_type = AMQP_RESPONSE_SERVER_EXCEPTION;
+    r->reply = out.payload.method;
+    r->library_error = 0;
+    return 1;
+}
+
+/* A read that failed part-way keeps nothing: the program gets no message to destroy (librabbitmq
+ * frees it too), and amqp_destroy_message on it afterwards is harmless. */
+static void discard_message(amqp_message_t *message)
+{
+    empty_amqp_pool(&message->pool);
+    amqp_bytes_free(message->body);
+    message->body = amqp_empty_bytes;
+}
+
 amqp_rpc_reply_t amqp_read_message(amqp_connection_state_t c, amqp_channel_t channel, amqp_message_t *message,
                                    int flags)
 {
@@ -61,26 +87,30 @@ amqp_rpc_reply_t amqp_read_message(amqp_connection_state_t c, amqp_channel_t cha
         r.library_error = st;
         return r;
     }
+    compat_unlink_frame(c, f, prev);
     if (f->frame.frame_type != AMQP_FRAME_HEADER) {
-        /* librabbitmq leaves the unexpected frame read; so do we (it is handed out). */
-        amqp_frame_t tmp;
-        compat_unlink_frame(c, f, prev);
-        compat_hand_out(c, f, &tmp);
+        if (close_reply(c, f, &r))
+            return r;
+        /* Anything else goes back to the very front of the queue, where librabbitmq puts it
+           back: the next read, on any channel, returns it. */
+        compat_flist l = {f, f, 0};
+        compat_enqueue_front(c, &l);
         r.library_error = AMQP_STATUS_UNEXPECTED_STATE;
         return r;
     }
-    compat_unlink_frame(c, f, prev);
     uint64_t size = f->frame.payload.properties.body_size;
     st = compat_props_clone(f->frame.payload.properties.decoded, &message->properties, &message->pool);
     compat_free_frame(f);
     if (st) {
         r.library_error = st;
+        discard_message(message);
         return r;
     }
     if (size > 0) {
         message->body = amqp_bytes_malloc((size_t)size);
         if (message->body.bytes == NULL) {
             r.library_error = AMQP_STATUS_NO_MEMORY;
+            discard_message(message);
             return r;
         }
     }
@@ -89,12 +119,16 @@ amqp_rpc_reply_t amqp_read_message(amqp_connection_state_t c, amqp_channel_t cha
         f = compat_find_frame(c, channel, -1, &prev, &st);
         if (f == NULL) {
             r.library_error = st;
+            discard_message(message);
             return r;
         }
         compat_unlink_frame(c, f, prev);
         if (f->frame.frame_type != AMQP_FRAME_BODY || got + f->frame.payload.body_fragment.len > size) {
-            compat_free_frame(f);
-            r.library_error = AMQP_STATUS_BAD_AMQP_DATA;
+            if (!close_reply(c, f, &r)) {
+                compat_free_frame(f);
+                r.library_error = AMQP_STATUS_BAD_AMQP_DATA;
+            }
+            discard_message(message);
             return r;
         }
         memcpy((char *)message->body.bytes + got, f->frame.payload.body_fragment.bytes,
@@ -158,6 +192,14 @@ amqp_rpc_reply_t amqp_consume_message(amqp_connection_state_t c, amqp_envelope_t
     envelope->exchange = amqp_bytes_malloc_dup(d->exchange);
     envelope->routing_key = amqp_bytes_malloc_dup(d->routing_key);
     compat_free_frame(f);
+    /* (amqp_bytes_malloc gives at least one byte, so no bytes means out of memory) */
+    if (envelope->consumer_tag.bytes == NULL || envelope->exchange.bytes == NULL ||
+        envelope->routing_key.bytes == NULL) {
+        /* as librabbitmq: the basic.deliver is read, its content frames stay queued */
+        amqp_destroy_envelope(envelope);
+        r.library_error = AMQP_STATUS_NO_MEMORY;
+        return r;
+    }
     r = amqp_read_message(c, envelope->channel, &envelope->message, flags);
     if (r.reply_type != AMQP_RESPONSE_NORMAL)
         amqp_destroy_envelope(envelope);

@@ -52,7 +52,13 @@ amqp_channel_open_ok_t *amqp_channel_open(amqp_connection_state_t c, amqp_channe
 
 amqp_rpc_reply_t amqp_channel_close(amqp_connection_state_t c, amqp_channel_t ch, int code)
 {
-    (void)code;
+    /* librabbitmq refuses a code that is no reply code before sending anything (and leaves the last
+       RPC reply as it was). A valid one is not sent: the engine's channel.close always carries 200
+       (swamqp_channel_close has no code). */
+    if (code < 0 || code > UINT16_MAX) {
+        amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
+        return r;
+    }
     if (c != NULL && c->sw != NULL && !c->closed && ch != 0 && c->u2s[ch] == 0 && c->u_unacked[ch]) {
         /* the broker closed it and waits for close-ok: librabbitmq's channel.close gets close-ok
            (the engine answered the broker already; the program may still send its close-ok) */

@@ -12,6 +12,16 @@
 #include "compat.h"
 
 /* ---- generic methods ----------------------------------------------------------------------------- */
+/* Replaces *b by a copy in the frame's pool; 0 when out of memory. */
+static int own_copy(compat_frame *f, amqp_bytes_t *b)
+{
+    amqp_bytes_t copy = compat_pool_dup(&f->pool, b->bytes, b->len);
+    if (b->len && copy.bytes == NULL)
+        return 0;
+    *b = copy;
+    return 1;
+}
+
 /* amqp_send_method: the methods a librabbitmq program sends itself are mapped onto the typed
  * calls; those with a reply queue a synthetic -ok frame (or the broker's close) for
  * amqp_simple_wait_method / amqp_simple_wait_frame to read. */
@@ -24,28 +34,50 @@ static int queue_reply_frame(amqp_connection_state_t c, amqp_channel_t ch, amqp_
         return AMQP_STATUS_NO_MEMORY;
     if (size)
         memcpy(d, decoded, size);
-    /* the strings of the -ok structs live in the connection pool: give the frame its own copies */
+    /* the strings of the -ok structs live in the connection pool: give the frame its own copies
+       (a reply with a string missing would look like a good one, so failing to copy fails) */
+    int copied = 1;
     switch (id) {
     case AMQP_QUEUE_DECLARE_OK_METHOD:
     case AMQP_BASIC_CONSUME_OK_METHOD:
-    case AMQP_BASIC_CANCEL_OK_METHOD: { /* their first member is the queue name / consumer tag */
-        amqp_bytes_t *b = d;
-        *b = compat_pool_dup(&f->pool, b->bytes, b->len);
+    case AMQP_BASIC_CANCEL_OK_METHOD: /* their first member is the queue name / consumer tag */
+        copied = own_copy(f, d);
         break;
-    }
     case AMQP_BASIC_GET_OK_METHOD: {
         amqp_basic_get_ok_t *g = d;
-        g->exchange = compat_pool_dup(&f->pool, g->exchange.bytes, g->exchange.len);
-        g->routing_key = compat_pool_dup(&f->pool, g->routing_key.bytes, g->routing_key.len);
+        copied = own_copy(f, &g->exchange) && own_copy(f, &g->routing_key);
         break;
     }
     default: break;
+    }
+    if (!copied) {
+        compat_free_frame(f);
+        return AMQP_STATUS_NO_MEMORY;
     }
     /* At the front: the reply comes before deliveries that were already queued, as with
        librabbitmq, whose RPCs set such frames aside. */
     compat_flist l = {f, f, 0};
     compat_enqueue_front(c, &l);
     return AMQP_STATUS_OK;
+}
+
+/* amqp_basic_get put its message's header and body frames at the front of the queue; when no
+ * get-ok can go in front of them they are dropped, or they would be read as a message nobody
+ * announced. */
+static void drop_get_content(amqp_connection_state_t c, amqp_channel_t ch)
+{
+    compat_frame *f = c->head;
+    if (f == NULL || f->frame.channel != ch || f->frame.frame_type != AMQP_FRAME_HEADER)
+        return;
+    uint64_t left = f->frame.payload.properties.body_size;
+    compat_unlink_frame(c, f, NULL);
+    compat_free_frame(f);
+    while (left > 0 && (f = c->head) != NULL && f->frame.channel == ch && f->frame.frame_type == AMQP_FRAME_BODY) {
+        size_t n = f->frame.payload.body_fragment.len;
+        left = n < left ? left - n : 0;
+        compat_unlink_frame(c, f, NULL);
+        compat_free_frame(f);
+    }
 }
 
 static int reply_as_frame(amqp_connection_state_t c, amqp_channel_t ch, void *ok, amqp_method_number_t id,
@@ -317,8 +349,12 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
         amqp_rpc_reply_t r = amqp_basic_get(c, ch, m->queue, m->no_ack);
         if (r.reply_type != AMQP_RESPONSE_NORMAL)
             return reply_as_frame(c, ch, NULL, 0, 0);
-        if (r.reply.id == AMQP_BASIC_GET_OK_METHOD)
-            return queue_reply_frame(c, ch, AMQP_BASIC_GET_OK_METHOD, r.reply.decoded, sizeof(amqp_basic_get_ok_t));
+        if (r.reply.id == AMQP_BASIC_GET_OK_METHOD) {
+            int st = queue_reply_frame(c, ch, AMQP_BASIC_GET_OK_METHOD, r.reply.decoded, sizeof(amqp_basic_get_ok_t));
+            if (st != AMQP_STATUS_OK)
+                drop_get_content(c, ch);
+            return st;
+        }
         return queue_reply_frame(c, ch, AMQP_BASIC_GET_EMPTY_METHOD, r.reply.decoded, sizeof(amqp_basic_get_empty_t));
     }
     case AMQP_BASIC_QOS_METHOD: {
@@ -345,7 +381,9 @@ int amqp_send_method(amqp_connection_state_t c, amqp_channel_t ch, amqp_method_n
         return reply_as_frame(c, ch, amqp_tx_rollback(c, ch), AMQP_TX_ROLLBACK_OK_METHOD,
                               sizeof(amqp_tx_rollback_ok_t));
     default:
-        return AMQP_STATUS_UNSUPPORTED;
+        /* librabbitmq cannot encode a method it does not know; one it knows but we do not map
+           is unsupported here */
+        return amqp_method_name(id) == NULL ? AMQP_STATUS_UNKNOWN_METHOD : AMQP_STATUS_UNSUPPORTED;
     }
 }
 
@@ -355,6 +393,10 @@ amqp_rpc_reply_t amqp_simple_rpc(amqp_connection_state_t c, amqp_channel_t ch, a
     amqp_rpc_reply_t r = {AMQP_RESPONSE_LIBRARY_EXCEPTION, {0, NULL}, AMQP_STATUS_INVALID_PARAMETER};
     if (c == NULL)
         return r;
+    /* A server exception in the reply after a failed send is this request's (a typed call that the
+       broker's connection.close ended), never one left from an earlier call: librabbitmq returns a
+       failed send as the library error it is. */
+    c->reply.reply_type = AMQP_RESPONSE_NONE;
     int st = amqp_send_method(c, ch, request_id, decoded_request_method);
     if (st) {
         if (c->reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION)

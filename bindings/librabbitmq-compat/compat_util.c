@@ -424,13 +424,17 @@ int compat_props_to_sw(const amqp_basic_properties_t *in, swamqp_properties *out
     return AMQP_STATUS_OK;
 }
 
-/* Deep copy of librabbitmq properties into `pool` (for amqp_read_message). */
+/* Deep copy of librabbitmq properties into `pool` (for amqp_read_message). A copy that cannot be
+ * made is AMQP_STATUS_NO_MEMORY, as in librabbitmq, not a property that silently went empty. */
 int compat_props_clone(const amqp_basic_properties_t *in, amqp_basic_properties_t *out, amqp_pool_t *pool)
 {
     *out = *in;
 #define CLONE(AF, SF, name)                                                                        \
-    if (in->_flags & AF)                                                                           \
-        out->name = compat_pool_dup(pool, in->name.bytes, in->name.len);
+    if (in->_flags & AF) {                                                                         \
+        out->name = compat_pool_dup(pool, in->name.bytes, in->name.len);                           \
+        if (in->name.len && out->name.bytes == NULL)                                               \
+            return AMQP_STATUS_NO_MEMORY;                                                          \
+    }
     PROP_MAP(CLONE)
 #undef CLONE
     if (in->_flags & AMQP_BASIC_HEADERS_FLAG)
