@@ -34,6 +34,7 @@ let package = Package(
         .executableTarget(name: "swamqp-bench-codec", dependencies: ["AMQPWire"], path: "bench/codec/Swift"),
         .testTarget(name: "AMQPWireTests", dependencies: ["AMQPWire"]),
         .testTarget(name: "AMQPEngineTests", dependencies: ["AMQPEngine", "AMQPWire"]),
+        .testTarget(name: "AMQPTransportTests", dependencies: ["AMQPTransport", "AMQPEngine", "AMQPWire"]),
         .testTarget(name: "SwiftAMQPTests", dependencies: ["SwiftAMQP", "CSwiftAMQPAPI", "AMQPWire"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["AMQPFuzzHarness", "AMQPWire"]),
     ],

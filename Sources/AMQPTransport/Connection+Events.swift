@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPWire
+import CShim
+
+/// The event queue's side of a connection: what the I/O thread and commands produced goes to blocking
+/// waiters or the queue (`route`), and the application takes it from there (`takeEvents`).
+extension Connection {
+    /// Moves up to `limit` events out of the queue into `batch` (emptied first, its capacity kept,
+    /// so a steady stream of drains allocates nothing), waiting up to `timeoutMs` for the first
+    /// one. With `minCount` > 1 and a `lingerNs`, once the first event is there it waits up to
+    /// `lingerNs` more (never past the deadline) for `minCount` events, so a consumer takes bigger
+    /// batches with fewer wake-ups. False when the connection has ended and every event was taken.
+    public func takeEvents(into batch: inout [EngineEvent], limit: Int, timeoutMs: UInt32, minCount: Int = 1,
+                           lingerNs: UInt64 = 0) -> Bool {
+        batch.removeAll(keepingCapacity: true)
+        let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
+        var wakeIO = false
+        let open: Bool = withCallerLock {
+            while events.isEmpty {
+                if finalError != nil { return false }
+                if timeoutMs == 0 || monotonicNow() >= deadline { return true }
+                _ = lock.wait(until: deadline)
+            }
+            if minCount > 1 && lingerNs > 0 {
+                let (lingerEnd, overflow) = monotonicNow().addingReportingOverflow(lingerNs)
+                let until = overflow ? deadline : min(lingerEnd, deadline)
+                // The connection's end, or a queue at its limit (reading has paused), ends the wait too.
+                while events.count < minCount && finalError == nil && events.bytes < eventQueueLimit
+                        && monotonicNow() < until {
+                    _ = lock.wait(until: until)
+                }
+            }
+            let wasOverLimit = events.bytes >= eventQueueLimit
+            events.take(into: &batch, limit: limit)
+            if events.isEmpty && eventFDWatched { swiftamqp_shim_eventfd_drain(eventFD) }
+            wakeIO = wasOverLimit && events.bytes < eventQueueLimit
+            return true
+        }
+        if wakeIO { swiftamqp_shim_eventfd_signal(wakeFD) }
+        return open
+    }
+
+    /// Takes back the messages of events the application has been handed (converted to C), for the
+    /// engine to fill again instead of allocating; `events` is emptied.
+    public func recycle(_ events: inout [EngineEvent]) {
+        withCallerLock {
+            for index in events.indices {
+                var message: InboundMessage?
+                switch events[index] {
+                case .delivery(let m), .returned(let m), .lateGetMessage(let m), .completion(_, _, .success(.message(let m))):
+                    message = m
+                default:
+                    continue
+                }
+                events[index] = .unblocked // drop the array's reference: `message` must be the only one
+                engine.reuse(&message)
+            }
+        }
+        events.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends completions to their blocking waiters and everything else to the event queue.
+    /// Called with the lock held; true when the I/O thread must be woken (socket to close).
+    func route() -> Bool {
+        guard !output.events.isEmpty else { return output.closeSocket }
+        var signalled = false
+        let wasEmpty = events.isEmpty
+        for event in output.events {
+            if case .completion(let id, _, let result) = event {
+                switch requests.route(id, result) {
+                case .waiter:
+                    signalled = true
+                    continue
+                case .dropped: continue
+                case .eventQueue: break
+                }
+            }
+            if case .log(let level, _) = event, level.rawValue > logLevel { continue }
+            if case .connectionClosed(let error) = event { finalError = error }
+            events.append(event)
+            signalled = true
+        }
+        output.events.removeAll(keepingCapacity: true)
+        if eventFDWatched && wasEmpty && !events.isEmpty { swiftamqp_shim_eventfd_signal(eventFD) }
+        if signalled { lock.broadcast() }
+        return output.closeSocket
+    }
+}

@@ -1,0 +1,49 @@
+import AMQPEngine
+
+/// A connection's queued events, oldest first, with their approximate size in bytes (the
+/// event_queue_limit counts these). Events are moved out, never copied: the queue must not keep a
+/// message alive once the drain has it, or the message could not be reused. Guarded by the
+/// connection's lock; the event fd is the connection's business.
+struct EventQueue {
+    private var events: [EngineEvent] = []
+    private var head = 0
+    /// The bytes the queued events stand for.
+    private(set) var bytes = 0
+
+    var isEmpty: Bool { head == events.count }
+    var count: Int { events.count - head }
+
+    mutating func append(_ event: EngineEvent) {
+        bytes += Self.size(of: event)
+        events.append(event)
+    }
+
+    /// Moves up to `limit` (at least 1) events into `batch`.
+    mutating func take(into batch: inout [EngineEvent], limit: Int) {
+        // `limit` may be as large as Int.max: never add it to anything.
+        let end = head + min(events.count - head, max(limit, 1))
+        for index in head..<end {
+            var event = EngineEvent.unblocked
+            swap(&event, &events[index])
+            bytes -= Self.size(of: event)
+            batch.append(event)
+        }
+        head = end
+        if head == events.count {
+            events.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 {
+            events.removeFirst(head) // taken slots pile up only while the queue never empties
+            head = 0
+        }
+    }
+
+    /// What an event counts against the limit: a message its body and a fixed overhead.
+    static func size(of event: EngineEvent) -> Int {
+        switch event {
+        case .delivery(let message), .returned(let message), .lateGetMessage(let message): return 256 + message.body.count
+        case .completion(_, _, .success(.message(let message))): return 256 + message.body.count
+        default: return 128
+        }
+    }
+}
