@@ -113,7 +113,7 @@ typedef struct compat_consumer {
     struct compat_consumer *next;
 } compat_consumer;
 
-/* compat_connection.c */
+/* compat_replies.c: replies, statuses, channel and consumer bookkeeping */
 void compat_reply_ok(amqp_connection_state_t c, amqp_method_number_t id, void *decoded);
 void compat_reply_library(amqp_connection_state_t c, int status);
 int compat_status_from_sw(int rc);
@@ -123,9 +123,21 @@ void compat_channel_close_reported(amqp_connection_state_t c, amqp_channel_t use
 void compat_consumer_add(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len);
 void compat_consumer_remove(amqp_connection_state_t c, uint16_t sw_channel, const void *tag, size_t len,
                             int all_of_channel);
+
+/* compat_connection.c */
 uint32_t compat_rpc_timeout(amqp_connection_state_t c);
-void compat_readiness_update(amqp_connection_state_t c);
+/* A timeval timeout in *ms (at most COMPAT_FOREVER_MS, 1 for a positive one under a ms); returns 0
+ * for a negative one, *ms untouched. */
+int compat_timeout_to_ms(const struct timeval *tv, uint32_t *ms);
 #define COMPAT_FOREVER_MS 86400000u
+
+/* compat_readiness.c: the socket the program polls after login */
+void compat_readiness_start(amqp_connection_state_t c);
+void compat_readiness_update(amqp_connection_state_t c);
+void compat_readiness_stop(amqp_connection_state_t c);
+
+/* compat_socket.c */
+void compat_free_socket(amqp_socket_t *s);
 
 /* librabbitmq bytes as swamqp bytes (no bytes: length 0). */
 static inline swamqp_bytes compat_sb(amqp_bytes_t b)
@@ -200,6 +212,8 @@ int compat_wire_start_publish(amqp_connection_state_t c, amqp_channel_t ch, cons
 /* Moves src's blocks into dst; returns how many it had to free instead (out of memory). */
 int compat_pool_take(amqp_pool_t *dst, amqp_pool_t *src);
 amqp_bytes_t compat_pool_dup(amqp_pool_t *pool, const void *bytes, size_t len);
+
+/* compat_tables.c */
 int compat_table_from_sw(const swamqp_table *in, amqp_table_t *out, amqp_pool_t *pool);
 int compat_table_to_sw(const amqp_table_t *in, swamqp_table *out, amqp_pool_t *pool);
 int compat_props_from_sw(const swamqp_properties *in, amqp_basic_properties_t *out, amqp_pool_t *pool);
