@@ -55,8 +55,7 @@ extension ConnectionStateMachine {
     public mutating func resume(now: UInt64, into out: inout EngineOutput) {
         guard state == .recovering else { return }
         state = .awaitingStart
-        lastInbound = now
-        lastOutbound = now
+        pulse.reset(now: now)
         deadline = handshakeDeadline(now)
         out.timerChanged = true
         out.outbound.buffer.append(contentsOf: protocolHeader)
