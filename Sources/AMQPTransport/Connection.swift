@@ -101,7 +101,7 @@ public final class Connection: @unchecked Sendable {
     /// Runs `body` on the engine under the lock with a fresh request id, registering a waiter
     /// first when `blocking`, then routes what the engine produced.
     @discardableResult
-    public func perform(blocking: Bool, _ body: (RequestID, inout ConnectionStateMachine, inout EngineOutput) -> Void) -> RequestID {
+    func perform(blocking: Bool, _ body: (RequestID, inout ConnectionStateMachine, inout EngineOutput) -> Void) -> RequestID {
         lockAsCaller()
         let id = requests.allocate(blocking: blocking)
         let hadOutbound = output.outbound.count > 0
@@ -115,7 +115,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Runs `body` on the engine for a command that has no reply (publish, ack).
-    public func withEngine<T>(_ body: (inout ConnectionStateMachine, inout EngineOutput) -> T) -> T {
+    func withEngine<T>(_ body: (inout ConnectionStateMachine, inout EngineOutput) -> T) -> T {
         lockAsCaller()
         let hadOutbound = output.outbound.count > 0
         let result = body(&engine, &output)
@@ -127,7 +127,7 @@ public final class Connection: @unchecked Sendable {
     /// Runs a publish once publishing may go: waits up to `timeoutMs` while the broker blocked the
     /// connection or stopped the channel, too many publishes await confirms, or the outbound
     /// buffer is over its limit.
-    public func publish(channel: UInt16, timeoutMs: UInt32,
+    func publish(channel: UInt16, timeoutMs: UInt32,
                         _ body: (inout ConnectionStateMachine, inout EngineOutput) -> Result<UInt64, AMQPError>) -> Result<UInt64, AMQPError> {
         var deadline: UInt64 = 0 // read the clock only when a publish has to wait
         lockAsCaller()

@@ -46,10 +46,7 @@ public func swamqp_basic_qos_async(_ c: OpaquePointer?, _ channel: UInt16, _ siz
 private func consume(_ queue: swamqp_bytes, _ tag: swamqp_bytes, _ flags: UInt32,
                      _ arguments: UnsafePointer<swamqp_table>?) throws(InvalidArgument) -> Method {
     try onlyFlags(flags, [SWAMQP_NO_LOCAL, SWAMQP_NO_ACK, SWAMQP_EXCLUSIVE, SWAMQP_NOWAIT], "basic.consume")
-    let consumerTag = try shortString(tag, "consumer_tag")
-    if flag(flags, SWAMQP_NOWAIT) && consumerTag.isEmpty {
-        throw InvalidArgument(message: "basic.consume with NOWAIT needs a consumer tag (the broker's reply would carry it)")
-    }
+    let consumerTag = try shortString(tag, "consumer_tag") // NOWAIT without a tag: the engine refuses it
     return .basicConsume(BasicConsume(queue: try shortString(queue, "queue"), consumerTag: consumerTag,
                                       noLocal: flag(flags, SWAMQP_NO_LOCAL), noAck: flag(flags, SWAMQP_NO_ACK),
                                       exclusive: flag(flags, SWAMQP_EXCLUSIVE), nowait: flag(flags, SWAMQP_NOWAIT),

@@ -8,7 +8,6 @@ import CShim
 import CSwiftAMQPAPI
 
 typealias ErrorOut = UnsafeMutablePointer<swamqp_error>?
-typealias Command = (RequestID, inout ConnectionStateMachine, inout EngineOutput) -> Void
 
 /// Resolves the handle, reporting an invalid or forked one, then runs `body`.
 func withHandle(_ pointer: OpaquePointer?, _ error: ErrorOut, _ body: (ConnectionHandle) -> Int32) -> Int32 {
@@ -32,13 +31,21 @@ enum CallMode {
     case async(UnsafeMutablePointer<UInt64>?)
 }
 
-/// Issues `command` in `mode`; in blocking mode `onReply` turns the reply into outputs.
-func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ command: Command,
+/// Issues `command` in `mode`; in blocking mode `onReply` turns the reply into outputs. An async
+/// `openChannel` stores the channel number it took in `openedChannel`.
+func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ command: EngineCommand,
+          openedChannel: UnsafeMutablePointer<UInt16>? = nil,
           onReply: (Reply) -> Int32 = { _ in SWAMQP_OK.rawValue }) -> Int32 {
     switch mode {
     case .async(let requestOut):
         guard let requestOut else { return report(.invalidArgument, "request_id must not be NULL", error) }
-        requestOut.pointee = handle.connection.perform(blocking: false, command)
+        switch handle.connection.request(command, blocking: false) {
+        case .success(let started):
+            requestOut.pointee = started.id
+            if let number = started.channel { openedChannel?.pointee = number }
+        case .failure(let failure):
+            return report(failure, error)
+        }
         clear(error)
         return SWAMQP_OK.rawValue
     case .blocking(let timeoutMs, let zeroPolls):
@@ -47,7 +54,11 @@ func call(_ handle: ConnectionHandle, _ mode: CallMode, _ error: ErrorOut, _ com
             return report(.invalidArgument, "timeout_ms 0 would give up before the broker can answer, and nothing was sent: "
                           + "pass a timeout, SWAMQP_WAIT_FOREVER, or use the _async form", error)
         }
-        let id = handle.connection.perform(blocking: true, command)
+        let id: RequestID
+        switch handle.connection.request(command, blocking: true) {
+        case .success(let started): id = started.id
+        case .failure(let failure): return report(failure, error)
+        }
         switch handle.connection.wait(for: id, timeoutMs: timeoutMs) {
         case .success(let reply):
             clear(error)
@@ -69,9 +80,7 @@ func channelCall(_ pointer: OpaquePointer?, _ channel: UInt16, _ mode: CallMode,
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        return call(handle, mode, error, { id, engine, out in
-            engine.call(method, channel: channel, noWait: noWait, request: id, into: &out)
-        }, onReply: onReply)
+        return call(handle, mode, error, .call(method, channel: channel, noWait: noWait), onReply: onReply)
     }
 }
 

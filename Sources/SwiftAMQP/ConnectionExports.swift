@@ -287,7 +287,7 @@ public func swamqp_connection_open_async(_ pointer: OpaquePointer?, _ requestID:
                                          _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
         guard let requestID else { return report(.invalidArgument, "request_id must not be NULL", error) }
-        let id = handle.connection.perform(blocking: false) { _, _, _ in }
+        let id = handle.connection.newOpenRequest()
         if let failure = handle.connection.open(request: id) { return report(failure, error) }
         requestID.pointee = id
         clear(error)
@@ -308,17 +308,12 @@ public func swamqp_connect(_ options: UnsafePointer<swamqp_connection_options>?,
     return opened
 }
 
-private func closeCommand(timeoutMs: UInt32) -> Command {
-    { id, engine, out in
-        engine.close(request: id, timeoutMs: timeoutMs, now: monotonicNow(), into: &out)
-    }
-}
-
 @_cdecl("swamqp_connection_close")
 public func swamqp_connection_close(_ pointer: OpaquePointer?, _ timeoutMs: UInt32,
                                     _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
-        call(handle, .blocking(timeoutMs: Timeout.adding(1000, to: timeoutMs)), error, closeCommand(timeoutMs: timeoutMs))
+        // The engine closes the socket at `timeoutMs`; the wait allows a second more for that.
+        call(handle, .blocking(timeoutMs: Timeout.adding(1000, to: timeoutMs)), error, .closeConnection(timeoutMs: timeoutMs))
     }
 }
 
@@ -326,7 +321,7 @@ public func swamqp_connection_close(_ pointer: OpaquePointer?, _ timeoutMs: UInt
 public func swamqp_connection_close_async(_ pointer: OpaquePointer?, _ requestID: UnsafeMutablePointer<UInt64>?,
                                           _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(pointer, error) { handle in
-        call(handle, .async(requestID), error, closeCommand(timeoutMs: 5000))
+        call(handle, .async(requestID), error, .closeConnection(timeoutMs: ConnectionStateMachine.defaultCloseTimeoutMs))
     }
 }
 
@@ -341,10 +336,7 @@ public func swamqp_connection_free(_ pointer: OpaquePointer?) -> Int32 {
     let tokenValue = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(pointer)))
     guard let handle = handles.withLock({ $0.remove(tokenValue) }) else { return SWAMQP_ERR_INVALID_HANDLE.rawValue }
     let connection = handle.connection
-    if connection.isOpen {
-        let id = connection.perform(blocking: true, closeCommand(timeoutMs: 2000))
-        _ = connection.wait(for: id, timeoutMs: 2500)
-    }
+    connection.closeBeforeFree()
     connection.shutdown()
     handle.state.withLock { $0.batch = nil }
     return SWAMQP_OK.rawValue

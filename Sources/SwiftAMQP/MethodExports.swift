@@ -136,10 +136,8 @@ public func swamqp_basic_publish(_ c: OpaquePointer?, _ channel: UInt16, _ excha
             return report(.invalidArgument, invalid.message, error)
         }
         let mandatory = flag(flags, SWAMQP_MANDATORY), immediate = flag(flags, SWAMQP_IMMEDIATE)
-        let result = handle.connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            engine.publish(exchange: exchangeName, routingKey: key, mandatory: mandatory, immediate: immediate,
-                           properties: basicProperties, body: content, channel: channel, into: &out)
-        }
+        let result = handle.connection.publish(exchange: exchangeName, routingKey: key, mandatory: mandatory, immediate: immediate,
+                                               properties: basicProperties, body: content, channel: channel, timeoutMs: timeoutMs)
         switch result {
         case .success(let number):
             sequence?.pointee = number
@@ -211,9 +209,7 @@ private func acknowledge(_ c: OpaquePointer?, _ channel: UInt16, _ error: Unsafe
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        let failure = handle.connection.withEngine { engine, out in
-            engine.acknowledge(kind, deliveryTag: tag, multiple: multiple, channel: channel, into: &out)
-        }
+        let failure = handle.connection.acknowledge(kind, deliveryTag: tag, multiple: multiple, channel: channel)
         if let failure { return report(failure, error) }
         clear(error)
         return SWAMQP_OK.rawValue

@@ -9,7 +9,7 @@ import CSwiftAMQPAPI
 @_cdecl("swamqp_channel_set_raw")
 public func swamqp_channel_set_raw(_ c: OpaquePointer?, _ channel: UInt16, _ raw: Bool) -> Int32 {
     withHandle(c, nil) { handle in
-        let failure = handle.connection.withEngine { engine, _ in engine.setRaw(channel, raw) }
+        let failure = handle.connection.setRaw(channel, raw)
         return failure?.kind.status.rawValue ?? SWAMQP_OK.rawValue
     }
 }
@@ -36,7 +36,7 @@ public func swamqp_send_method(_ c: OpaquePointer?, _ channel: UInt16, _ classID
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        let failure = handle.connection.withEngine { engine, out in engine.sendRaw(method, channel: channel, into: &out) }
+        let failure = handle.connection.sendRaw(method, channel: channel)
         if let failure { return report(failure, error) }
         clear(error)
         return SWAMQP_OK.rawValue
@@ -58,9 +58,7 @@ public func swamqp_send_content(_ c: OpaquePointer?, _ channel: UInt16, _ classI
         } catch let invalid {
             return report(.invalidArgument, invalid.message, error)
         }
-        let failure = handle.connection.withEngine { engine, out in
-            engine.sendRawContent(method, properties: basicProperties, body: content, channel: channel, into: &out)
-        }
+        let failure = handle.connection.sendRawContent(method, properties: basicProperties, body: content, channel: channel)
         if let failure { return report(failure, error) }
         clear(error)
         return SWAMQP_OK.rawValue

@@ -55,34 +55,28 @@ public func swamqp_confirm_select_async(_ c: OpaquePointer?, _ channel: UInt16, 
     }
 }
 
-private func waitCommand(_ channel: UInt16) -> Command {
-    { id, engine, out in engine.waitForConfirms(channel: channel, request: id, into: &out) }
-}
-
 @_cdecl("swamqp_wait_for_confirms")
 public func swamqp_wait_for_confirms(_ c: OpaquePointer?, _ channel: UInt16, _ timeoutMs: UInt32,
                                      _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    withHandle(c, error) { handle in call(handle, .blocking(timeoutMs: timeoutMs, zeroPolls: true), error, waitCommand(channel)) }
+    withHandle(c, error) { handle in call(handle, .blocking(timeoutMs: timeoutMs, zeroPolls: true), error, .waitForConfirms(channel: channel)) }
 }
 
 @_cdecl("swamqp_wait_for_confirms_async")
 public func swamqp_wait_for_confirms_async(_ c: OpaquePointer?, _ channel: UInt16, _ requestID: UnsafeMutablePointer<UInt64>?,
                                            _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    withHandle(c, error) { handle in call(handle, .async(requestID), error, waitCommand(channel)) }
+    withHandle(c, error) { handle in call(handle, .async(requestID), error, .waitForConfirms(channel: channel)) }
 }
 
 /// The update-secret command for `secret` and `reason`, checked as C values.
-private func updateSecretCommand(_ secret: swamqp_bytes, _ reason: swamqp_bytes) throws(InvalidArgument) -> Command {
-    let newSecret = try bytes(secret, "new_secret")
-    let why = try shortString(reason, "reason")
-    return { id, engine, out in engine.updateSecret(newSecret, reason: why, request: id, into: &out) }
+private func updateSecretCommand(_ secret: swamqp_bytes, _ reason: swamqp_bytes) throws(InvalidArgument) -> EngineCommand {
+    .updateSecret(try bytes(secret, "new_secret"), reason: try shortString(reason, "reason"))
 }
 
 @_cdecl("swamqp_connection_update_secret")
 public func swamqp_connection_update_secret(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes, _ timeoutMs: UInt32,
                                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(c, error) { handle in
-        let command: Command
+        let command: EngineCommand
         do throws(InvalidArgument) {
             command = try updateSecretCommand(secret, reason)
         } catch let invalid {
@@ -97,7 +91,7 @@ public func swamqp_connection_update_secret_async(_ c: OpaquePointer?, _ secret:
                                                   _ requestID: UnsafeMutablePointer<UInt64>?,
                                                   _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     withHandle(c, error) { handle in
-        let command: Command
+        let command: EngineCommand
         do throws(InvalidArgument) {
             command = try updateSecretCommand(secret, reason)
         } catch let invalid {

@@ -33,10 +33,10 @@ import Testing
 
     /// Opens a channel, the peer answering; returns its number.
     static func openChannel(_ connection: Connection, _ peer: ScriptedPeer) throws -> UInt16 {
-        var number: UInt16 = 0
-        let id = connection.perform(blocking: true) { id, engine, out in
-            if case .success(let channel) = engine.openChannel(request: id, into: &out) { number = channel }
+        guard case .success(let started) = connection.request(.openChannel, blocking: true), let number = started.channel else {
+            throw ScriptedPeer.Timeout(what: "a channel number")
         }
+        let id = started.id
         let (channel, method) = try peer.nextMethod()
         guard case .channelOpen = method else { throw ScriptedPeer.Timeout(what: "channel.open, not \(method)") }
         #expect(channel == number)
@@ -51,12 +51,10 @@ import Testing
     static func publish(_ connection: Connection, channel: UInt16, body: [UInt8], timeoutMs: UInt32 = 0)
         -> Result<UInt64, AMQPError> {
         let key = Array("queue".utf8)
-        return connection.publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            key.withUnsafeBytes { key in
-                body.withUnsafeBytes { body in
-                    engine.publish(exchange: UnsafeRawBufferPointer(start: nil, count: 0), routingKey: key, mandatory: false,
-                                   immediate: false, properties: BasicProperties(), body: body, channel: channel, into: &out)
-                }
+        return key.withUnsafeBytes { key in
+            body.withUnsafeBytes { body in
+                connection.publish(exchange: UnsafeRawBufferPointer(start: nil, count: 0), routingKey: key, mandatory: false,
+                                   immediate: false, properties: BasicProperties(), body: body, channel: channel, timeoutMs: timeoutMs)
             }
         }
     }
@@ -99,9 +97,7 @@ import Testing
         // when the call returns (the I/O thread may be asleep in poll).
         for round in 0..<20 {
             usleep(2_000) // more than the 50 µs that makes a command "sparse"
-            let sent = connection.withEngine { engine, out in
-                engine.acknowledge(.ack, deliveryTag: UInt64(round + 1), multiple: false, channel: channel, into: &out)
-            }
+            let sent = connection.acknowledge(.ack, deliveryTag: UInt64(round + 1), multiple: false, channel: channel)
             #expect(sent == nil)
             var pfd = pollfd(fd: peer.fd, events: Int16(POLLIN), revents: 0)
             #expect(poll(&pfd, 1, 0) == 1, "round \(round): the ack was not on the socket when the call returned")
@@ -171,10 +167,10 @@ import Testing
         let (connection, peer) = try Self.openConnection()
         defer { connection.shutdown() }
         let channel = try Self.openChannel(connection, peer)
-        let id = connection.perform(blocking: true) { id, engine, out in
-            engine.call(.basicQos(BasicQos(prefetchSize: 0, prefetchCount: 10, global: false)), channel: channel,
-                        noWait: false, request: id, into: &out)
-        }
+        guard case .success(let first) = connection.request(
+            .call(.basicQos(BasicQos(prefetchSize: 0, prefetchCount: 10, global: false)), channel: channel, noWait: false),
+            blocking: true) else { Issue.record("basic.qos refused"); return }
+        let id = first.id
         guard case .basicQos = try peer.nextMethod().method else { Issue.record("expected basic.qos"); return }
         guard case .failure(let error) = connection.wait(for: id, timeoutMs: 100) else {
             Issue.record("the request completed without a reply")
@@ -183,10 +179,10 @@ import Testing
         #expect(error.kind == .timeout)
         // The late reply is dropped: it completes neither a waiter nor an event.
         try peer.send(channel: channel, .basicQosOk(BasicQosOk()))
-        let next = connection.perform(blocking: true) { id, engine, out in
-            engine.call(.basicQos(BasicQos(prefetchSize: 0, prefetchCount: 20, global: false)), channel: channel,
-                        noWait: false, request: id, into: &out)
-        }
+        guard case .success(let second) = connection.request(
+            .call(.basicQos(BasicQos(prefetchSize: 0, prefetchCount: 20, global: false)), channel: channel, noWait: false),
+            blocking: true) else { Issue.record("basic.qos refused"); return }
+        let next = second.id
         guard case .basicQos = try peer.nextMethod().method else { Issue.record("expected basic.qos"); return }
         try peer.send(channel: channel, .basicQosOk(BasicQosOk()))
         guard case .success = connection.wait(for: next, timeoutMs: 5000) else {
@@ -196,6 +192,25 @@ import Testing
         var batch: [EngineEvent] = []
         _ = connection.takeEvents(into: &batch, limit: 64, timeoutMs: 0)
         #expect(!batch.contains { if case .completion = $0 { return true } else { return false } })
+    }
+}
+
+extension TransportTests {
+    @Test func aCommandBreakingAProtocolRuleFailsBeforeAnythingIsSent() throws {
+        let (connection, peer) = try Self.openConnection()
+        defer { connection.shutdown() }
+        let channel = try Self.openChannel(connection, peer)
+        let consume = BasicConsume(queue: "q", consumerTag: "", noAck: true, nowait: true)
+        for blocking in [true, false] {
+            guard case .failure(let error) = connection.request(.call(.basicConsume(consume), channel: channel, noWait: true),
+                                                                blocking: blocking) else {
+                Issue.record("a NOWAIT consume without a tag was accepted")
+                return
+            }
+            #expect(error.kind == .invalidArgument)
+        }
+        var pfd = pollfd(fd: peer.fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pfd, 1, 100) == 0, "something was sent")
     }
 }
 

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AMQPEngine
+import AMQPWire
+
+/// The typed commands a connection offers its callers: requests with a completion, and the
+/// commands without a reply (publish, acknowledgements, raw frames). Each runs the engine under
+/// the lock and writes or queues what it produced; none takes a closure over the engine.
+extension Connection {
+    /// swamqp_connection_free closes an open connection first, waiting at most this long for
+    /// close-ok (then for the engine's own deadline plus a margin), before it stops the I/O thread.
+    public static let closeOnFreeTimeoutMs: UInt32 = 2000
+
+    /// Starts `command` as a new request. `blocking`: a waiter is registered, to be waited for with
+    /// `wait(for:timeoutMs:)`; else the completion goes to the event queue. Fails, with nothing
+    /// sent, when the command breaks a protocol rule. `channel` is the number `openChannel` took.
+    public func request(_ command: EngineCommand, blocking: Bool) -> Result<(id: RequestID, channel: UInt16?), AMQPError> {
+        if let rejection = command.rejection { return .failure(rejection) }
+        var opened: UInt16?
+        let id = perform(blocking: blocking) { id, engine, out in
+            opened = engine.run(command, request: id, now: monotonicNow(), into: &out)
+        }
+        return .success((id, opened))
+    }
+
+    /// A request id for the connection's own open, which the I/O thread completes.
+    public func newOpenRequest() -> RequestID {
+        lock.withLock { requests.allocate(blocking: false) }
+    }
+
+    /// Closes an open connection before it is freed (see `closeOnFreeTimeoutMs`).
+    public func closeBeforeFree() {
+        guard isOpen, case .success(let started) = request(.closeConnection(timeoutMs: Self.closeOnFreeTimeoutMs), blocking: true)
+        else { return }
+        _ = wait(for: started.id, timeoutMs: Self.closeOnFreeTimeoutMs + 500)
+    }
+
+    /// basic.publish of `body` with `properties` (waits for room up to `timeoutMs`, see
+    /// `publish(channel:timeoutMs:_:)`); the publish's confirm sequence number, 0 outside confirm mode.
+    public func publish(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, mandatory: Bool, immediate: Bool,
+                        properties: BasicProperties, body: UnsafeRawBufferPointer, channel: UInt16,
+                        timeoutMs: UInt32) -> Result<UInt64, AMQPError> {
+        publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
+            engine.publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate,
+                           properties: properties, body: body, channel: channel, into: &out)
+        }
+    }
+
+    /// basic.ack, nack or reject of a delivery tag the application was handed.
+    public func acknowledge(_ kind: ConnectionStateMachine.Acknowledgement, deliveryTag: UInt64, multiple: Bool,
+                            channel: UInt16) -> AMQPError? {
+        withEngine { engine, out in engine.acknowledge(kind, deliveryTag: deliveryTag, multiple: multiple, channel: channel, into: &out) }
+    }
+
+    /// Puts a channel in raw mode (every inbound frame an event) or back.
+    public func setRaw(_ channel: UInt16, _ raw: Bool) -> AMQPError? {
+        withEngine { engine, _ in engine.setRaw(channel, raw) }
+    }
+
+    /// A method frame on a raw channel (or channel.close/flow-ok on any open channel).
+    public func sendRaw(_ method: Method, channel: UInt16) -> AMQPError? {
+        withEngine { engine, out in engine.sendRaw(method, channel: channel, into: &out) }
+    }
+
+    /// A content method with its header and body frames on a raw channel.
+    public func sendRawContent(_ method: Method, properties: BasicProperties, body: UnsafeRawBufferPointer,
+                               channel: UInt16) -> AMQPError? {
+        withEngine { engine, out in engine.sendRawContent(method, properties: properties, body: body, channel: channel, into: &out) }
+    }
+}
