@@ -497,7 +497,8 @@ int swamqp_connect(const swamqp_connection_options *options, swamqp_connection *
  */
 int swamqp_connection_close(swamqp_connection *connection, uint32_t timeout_ms, swamqp_error *error);
 
-/** As swamqp_connection_close without waiting; a SWAMQP_EVENT_COMPLETION follows. */
+/** As swamqp_connection_close without waiting; a SWAMQP_EVENT_COMPLETION follows. Without
+ * close-ok the socket is closed after 5 s (the `_async` form takes no timeout). */
 int swamqp_connection_close_async(swamqp_connection *connection, uint64_t *request_id, swamqp_error *error);
 
 /**
