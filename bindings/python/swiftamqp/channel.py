@@ -13,14 +13,15 @@ from . import _ffi
 from ._errors import ErrorInfo, make_exception
 from ._reader import M, read, read_message
 from ._table import bytes_struct, encode_table, read_bytes
+from ._timeouts import expire_request
 from .exceptions import AMQPError, AMQPTimeoutError, ChannelClosed, PublishNacked, UndeliverableMessage
-from .connection import expire_request
+from .exchange import Exchange
 from .message import IncomingMessage
+from .queue import Queue
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
-    from .exchange import Exchange
-    from .queue import Consumer, Queue
+    from .queue import Consumer
 
 __all__ = ["Channel"]
 
@@ -151,7 +152,6 @@ class Channel:
         passive declare of a missing exchange, PreconditionFailed on a mismatch) and closes the
         channel.
         """
-        from .exchange import Exchange
         if name == '':
             return Exchange(self, '', 'direct', True, False, False)
         if not isinstance(name, str) or not VALID_EXCHANGE_NAME_RE.match(name):
@@ -182,7 +182,6 @@ class Channel:
         Names follow the exchange-name rule; an ``amq.`` name is accepted only with ``passive``
         (e.g. to check a server-named ``amq.gen-...`` queue) or for ``amq.rabbitmq.reply-to``.
         """
-        from .queue import Queue
         if not isinstance(name, str) or not (
                 name == 'amq.rabbitmq.reply-to' or VALID_QUEUE_NAME_RE.match(name)
                 or (passive and VALID_QUEUE_NAME_RE.match(name[4:]) and name.startswith('amq.'))):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 from . import _ffi
 from ._errors import ErrorInfo, make_exception, publish_timeout_error
 from ._table import bytes_struct, encode_table
-from .connection import check_timeout, timeout_ms
+from ._timeouts import check_timeout, timeout_ms
 from .exceptions import Deleted, InvalidExchangeName
 from .message import Message
 

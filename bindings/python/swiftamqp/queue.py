@@ -13,11 +13,11 @@ from ._table import bytes_struct, encode_table, read_bytes
 from .exceptions import (
     AMQPError, AMQPTimeoutError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
 )
+from .message import IncomingMessage
 
 if TYPE_CHECKING:  # pragma: no cover
     from .channel import Channel
     from .exchange import Exchange
-    from .message import IncomingMessage
 
 __all__ = ["Queue", "QueueBinding", "Consumer", "QueueIterator"]
 
@@ -122,7 +122,6 @@ class Queue:
             return unclaimed.popleft()
         self._check()
         channel = self._channel
-        from .message import IncomingMessage
 
         def convert(ev):
             msg = None
