@@ -507,7 +507,7 @@ def test_message_readers():
     swamqp_message (deliveries come packed, one copy per batch: see test_calls)."""
     import ctypes
     from swiftamqp import _ffi, _reader
-    from swiftamqp import blocking as b
+    from swiftamqp.blocking import _properties as b
     data = ctypes.create_string_buffer(b"0123456789abcdef" * 8)
     at = ctypes.addressof(data)
     msg = _ffi.swamqp_message(channel=3, redelivered=True, delivery_tag=77, message_count=5)

@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import sys
 
 import pytest
 
@@ -23,9 +24,13 @@ def calls(monkeypatch):
             return _fn(*args)
 
         monkeypatch.setattr(_ffi.lib, name, counting)
-    # The per-message functions called without argtypes, bound by the modules that call them.
+    # The per-message functions called without argtypes, bound by the modules that call them
+    # (exchange, channel, blocking._channel: every module of the package is looked at).
     unchecked = {id(_ffi.unchecked_basic_publish): "swamqp_basic_publish"}
-    for module in (swiftamqp.exchange, swiftamqp.channel, swiftamqp.blocking):
+    modules = [m for n, m in sorted(sys.modules.items())
+               if m is not None and (n == "swiftamqp" or n.startswith("swiftamqp."))]
+    assert swiftamqp.exchange in modules and swiftamqp.blocking._channel in modules
+    for module in modules:
         for attr, value in list(vars(module).items()):
             name = unchecked.get(id(value))
             if name is not None:
