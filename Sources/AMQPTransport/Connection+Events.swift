@@ -62,9 +62,12 @@ extension Connection {
         events.removeAll(keepingCapacity: true)
     }
 
-    /// Sends completions to their blocking waiters and everything else to the event queue.
-    /// Called with the lock held; true when the I/O thread must be woken (socket to close).
-    func route() -> Bool {
+    /// Sends completions to their blocking waiters and everything else to the event queue, then
+    /// wakes the waiters, or with `deferringWakeUp` leaves that to the caller once it has released
+    /// the lock (`wakeUpDeferred`), so that a woken consumer finds the lock free instead of
+    /// sleeping again on it at once. Called with the lock held; true when the I/O thread must be
+    /// woken (socket to close).
+    func route(deferringWakeUp: Bool = false) -> Bool {
         guard !output.events.isEmpty else { return output.closeSocket }
         var signalled = false
         let wasEmpty = events.isEmpty
@@ -85,7 +88,9 @@ extension Connection {
         }
         output.events.removeAll(keepingCapacity: true)
         if eventFDWatched && wasEmpty && !events.isEmpty { swiftamqp_shim_eventfd_signal(eventFD) }
-        if signalled { lock.broadcast() }
+        if signalled {
+            if deferringWakeUp { wakeUpDeferred = true } else { lock.broadcast() }
+        }
         return output.closeSocket
     }
 }

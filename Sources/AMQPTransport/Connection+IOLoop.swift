@@ -195,7 +195,7 @@ extension Connection {
             case .failed(let error): endError = error
             }
             let now = monotonicNow()
-            let full: Bool = lock.withLock {
+            let (full, wakeWaiters): (Bool, Bool) = lock.withLock {
                 bytesIn &+= UInt64(received)
                 if received > 0 { engine.noteInbound(now: now) }
                 // Each frame goes to the engine as it is cut from the chunk, under the lock taken
@@ -216,13 +216,18 @@ extension Connection {
                 }
                 if let parseError { engine.protocolError(parseError, into: &output) }
                 if let endError { engine.connectionLost(endError, into: &output) }
-                _ = route()
+                _ = route(deferringWakeUp: true)
                 if let frameMax = output.newFrameMax {
                     parser.frameMax = frameMax
                     output.newFrameMax = nil
                 }
-                return readingPaused
+                defer { wakeUpDeferred = false }
+                return (readingPaused, wakeUpDeferred)
             }
+            // Woken after the lock is released, a consumer finds it free instead of sleeping on it
+            // again at once (the state changed under the lock, and every waiter checks its
+            // condition under it, so no wake-up is lost).
+            if wakeWaiters { lock.broadcast() }
             if endError != nil { return .ended }
             if parseError != nil || received == 0 || full { return outcome }
             // A read that did not fill the space took all there was: the next one would most
