@@ -557,3 +557,11 @@ def test_threads_publishing_without_confirms_on_one_channel(connect):
     got = drain(channel, queue, 3000)
     assert len({b for _, _, b in got}) == 3000
     assert all(b.startswith(p.message_id.encode() + b"-") for _, p, b in got)
+
+
+def test_endpoint_ports_are_checked_before_connecting():
+    """The blocking connect parses endpoints as the asyncio one does: a port out of range is a
+    ValueError, not a silently wrapped port (70000 once became 4464)."""
+    for bad in (["127.0.0.1:70000"], [("127.0.0.1", -1)], [("127.0.0.1", 0)], ["127.0.0.1:x"]):
+        with pytest.raises(ValueError):
+            blocking.connect(host="127.0.0.1", port=1, endpoints=bad, connect_timeout=1)

@@ -7,6 +7,7 @@ import ctypes
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from .. import _ffi
+from .._connect import _endpoint as parse_endpoint
 from .._errors import ErrorInfo, make_exception
 from ..tls import merge_ssl
 from ._connection import BlockingConnection
@@ -136,16 +137,7 @@ def _apply_options(opts: Any, kwargs: Dict[str, Any], keep: List[Any]) -> None:
     if endpoints:
         hosts = (_ffi.swamqp_endpoint * len(endpoints))()
         for i, endpoint in enumerate(endpoints):
-            if isinstance(endpoint, str):
-                if endpoint.startswith("["):  # [IPv6]:port
-                    host, _, rest = endpoint[1:].partition("]")
-                    port_text = rest[1:] if rest.startswith(":") else "5672"
-                else:
-                    host, sep, port_text = endpoint.partition(":")
-                    port_text = port_text if sep else "5672"
-                port = int(port_text)
-            else:
-                host, port = endpoint
+            host, port = parse_endpoint(endpoint)  # the asyncio API's parser: ports checked
             raw = _c_string(host, "endpoint host")
             keep.append(raw)
             hosts[i].host = raw
