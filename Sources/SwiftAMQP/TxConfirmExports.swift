@@ -67,38 +67,31 @@ public func swamqp_wait_for_confirms_async(_ c: OpaquePointer?, _ channel: UInt1
     withHandle(c, error) { handle in call(handle, .async(requestID), error, .waitForConfirms(channel: channel)) }
 }
 
-/// The update-secret command for `secret` and `reason`, checked as C values.
-private func updateSecretCommand(_ secret: swamqp_bytes, _ reason: swamqp_bytes) throws(InvalidArgument) -> EngineCommand {
-    .updateSecret(try bytes(secret, "new_secret"), reason: try shortString(reason, "reason"))
+/// connection.update-secret of `secret` and `reason` (checked as C values) in `mode`.
+private func updateSecret(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes, _ mode: CallMode,
+                          _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    withHandle(c, error) { handle in
+        let command: EngineCommand
+        do throws(InvalidArgument) {
+            command = .updateSecret(try bytes(secret, "new_secret"), reason: try shortString(reason, "reason"))
+        } catch let invalid {
+            return report(.invalidArgument, invalid.message, error)
+        }
+        return call(handle, mode, error, command)
+    }
 }
 
 @_cdecl("swamqp_connection_update_secret")
 public func swamqp_connection_update_secret(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes, _ timeoutMs: UInt32,
                                             _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    withHandle(c, error) { handle in
-        let command: EngineCommand
-        do throws(InvalidArgument) {
-            command = try updateSecretCommand(secret, reason)
-        } catch let invalid {
-            return report(.invalidArgument, invalid.message, error)
-        }
-        return call(handle, .blocking(timeoutMs: timeoutMs), error, command)
-    }
+    updateSecret(c, secret, reason, .blocking(timeoutMs: timeoutMs), error)
 }
 
 @_cdecl("swamqp_connection_update_secret_async")
 public func swamqp_connection_update_secret_async(_ c: OpaquePointer?, _ secret: swamqp_bytes, _ reason: swamqp_bytes,
                                                   _ requestID: UnsafeMutablePointer<UInt64>?,
                                                   _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    withHandle(c, error) { handle in
-        let command: EngineCommand
-        do throws(InvalidArgument) {
-            command = try updateSecretCommand(secret, reason)
-        } catch let invalid {
-            return report(.invalidArgument, invalid.message, error)
-        }
-        return call(handle, .async(requestID), error, command)
-    }
+    updateSecret(c, secret, reason, .async(requestID), error)
 }
 
 @_cdecl("swamqp_connection_stats")
