@@ -94,7 +94,7 @@ public struct TLSConfiguration: Sendable {
 }
 
 /// The library version, kept equal to SWAMQP_VERSION_STRING in include/swiftamqp.h (a test checks).
-public let swiftAMQPVersion = "0.1.0"
+public var swiftAMQPVersion: String { "0.1.0" } // computed: see protocolHeader
 
 /// The rule for connection.tune, where 0 means "no limit" or, for heartbeats, "off".
 ///

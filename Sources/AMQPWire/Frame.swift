@@ -74,7 +74,9 @@ public enum Frame: Equatable, Sendable {
 }
 
 /// The 8 bytes a client sends first: "AMQP" 0 0 9 1.
-public let protocolHeader: [UInt8] = [0x41, 0x4D, 0x51, 0x50, 0, 0, 9, 1]
+/// A computed value, not a stored global: a global is initialized on first use through swift_once,
+/// which ThreadSanitizer reports as a race when two connections start at once.
+public var protocolHeader: [UInt8] { [0x41, 0x4D, 0x51, 0x50, 0, 0, 9, 1] }
 
 /// Size of a frame's header (type, channel, size) plus its end octet.
 public let frameOverhead = 8
