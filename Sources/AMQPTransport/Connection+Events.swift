@@ -62,13 +62,19 @@ extension Connection {
         events.removeAll(keepingCapacity: true)
     }
 
-    /// Sends completions to their blocking waiters and everything else to the event queue, then
-    /// wakes the waiters, or with `deferringWakeUp` leaves that to the caller once it has released
-    /// the lock (`wakeUpDeferred`), so that a woken consumer finds the lock free instead of
-    /// sleeping again on it at once. Called with the lock held; true when the I/O thread must be
-    /// woken (socket to close).
-    func route(deferringWakeUp: Bool = false) -> Bool {
-        guard !output.events.isEmpty else { return output.closeSocket }
+    /// Sends completions to their blocking waiters and everything else to the event queue, and
+    /// wakes the waiters. Called with the lock held; true when the I/O thread must be woken (socket
+    /// to close).
+    func route() -> Bool {
+        if routeLeavingWakeUp() { lock.broadcast() }
+        return output.closeSocket
+    }
+
+    /// `route()` without the wake-up: true when waiters must be woken, which the caller does once
+    /// it has released the lock, so that a woken consumer finds the lock free instead of sleeping
+    /// on it again at once. Called with the lock held.
+    func routeLeavingWakeUp() -> Bool {
+        guard !output.events.isEmpty else { return false }
         var signalled = false
         let wasEmpty = events.isEmpty
         for event in output.events {
@@ -88,9 +94,6 @@ extension Connection {
         }
         output.events.removeAll(keepingCapacity: true)
         if eventFDWatched && wasEmpty && !events.isEmpty { swiftamqp_shim_eventfd_signal(eventFD) }
-        if signalled {
-            if deferringWakeUp { wakeUpDeferred = true } else { lock.broadcast() }
-        }
-        return output.closeSocket
+        return signalled
     }
 }

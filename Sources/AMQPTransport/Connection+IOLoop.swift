@@ -216,13 +216,12 @@ extension Connection {
                 }
                 if let parseError { engine.protocolError(parseError, into: &output) }
                 if let endError { engine.connectionLost(endError, into: &output) }
-                _ = route(deferringWakeUp: true)
+                let wake = routeLeavingWakeUp()
                 if let frameMax = output.newFrameMax {
                     parser.frameMax = frameMax
                     output.newFrameMax = nil
                 }
-                defer { wakeUpDeferred = false }
-                return (readingPaused, wakeUpDeferred)
+                return (readingPaused, wake)
             }
             // Woken after the lock is released, a consumer finds it free instead of sleeping on it
             // again at once (the state changed under the lock, and every waiter checks its

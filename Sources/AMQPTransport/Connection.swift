@@ -21,8 +21,6 @@ public final class Connection: @unchecked Sendable {
     // Everything below is guarded by `lock`, except where noted.
     /// The I/O thread has lent the lock and waits for it back (see `callersWaiting`).
     var ioLending = false
-    /// Waiters are to be woken once the lock is released (see `route(deferringWakeUp:)`).
-    var wakeUpDeferred = false
     var engine: ConnectionStateMachine
     var output = EngineOutput()
     var events = EventQueue()
