@@ -1,8 +1,10 @@
-"""Shared helpers of the swiftamqp.blocking tests: a hang guard per test and a connection
-factory that closes what a test leaves open."""
+"""Shared helpers of the swiftamqp.blocking tests: a hang guard per test, a connection
+factory that closes what a test leaves open, and queues: an exclusive one declared, messages
+drained, a message count awaited."""
 
 import faulthandler
 import os
+import time
 
 import pytest
 
@@ -40,3 +42,33 @@ def connect(amqp_url, unique):
 
 def env_url():
     return os.environ["AMQP_URL"]
+
+
+def exclusive_queue(channel, name=""):
+    return channel.queue_declare(name, exclusive=True).method.queue
+
+
+def drain(channel, queue, n, timeout=10.0):
+    """n (method, properties, body) from queue via basic_get, waiting for them to arrive."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        m, p, b = channel.basic_get(queue, auto_ack=True)
+        if m is None:
+            assert time.monotonic() < deadline, "only %d of %d messages arrived" % (len(out), n)
+            time.sleep(0.01)
+            continue
+        out.append((m, p, b))
+    return out
+
+
+def count_is(channel, queue, n, timeout=10.0):
+    """True once the passive declare reports n messages (RabbitMQ counts them a little later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = channel.queue_declare(queue, passive=True).method.message_count
+        if c == n:
+            return True
+        if time.monotonic() > deadline:
+            raise AssertionError("queue holds %d messages, expected %d" % (c, n))
+        time.sleep(0.01)

@@ -1,5 +1,5 @@
-"""Shared helpers: the package on sys.path, AMQP_URL (required), a hang-proof asyncio runner, and
-rabbitmqctl access to the test broker.
+"""Shared helpers: the package on sys.path, AMQP_URL (required), a hang-proof asyncio runner,
+open_connection, and rabbitmqctl access to the test broker.
 
 pytest-asyncio is not used: `run(coro)` runs a coroutine with asyncio.run under
 asyncio.wait_for, and a faulthandler watchdog ends the process (with tracebacks) should a call
@@ -58,6 +58,12 @@ def parse_amqp_url(url):
         "password": urllib.parse.unquote(parts.password) if parts.password else "guest",
         "virtual_host": urllib.parse.unquote(parts.path[1:]) if len(parts.path) > 1 else "/",
     }
+
+
+async def open_connection(params, **kwargs):
+    """swiftamqp.connect(**params, **kwargs), awaited (the package is imported when first used)."""
+    import swiftamqp
+    return await swiftamqp.connect(**params, **kwargs)
 
 
 @pytest.fixture(scope="session")

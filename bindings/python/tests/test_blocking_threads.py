@@ -13,9 +13,8 @@ import pytest
 from swiftamqp import blocking
 from swiftamqp.blocking import exceptions
 
-from blocking_helpers import connect, hang_guard  # noqa: F401 - fixtures
+from blocking_helpers import connect, count_is, exclusive_queue, hang_guard  # noqa: F401 - fixtures
 from conftest import BINDING_DIR, broker_connection_names, close_broker_connection, wait_until
-from test_blocking import count_is, exclusive_queue
 
 THREADS = 8
 PER_THREAD = 400
