@@ -1,15 +1,20 @@
-# Fails when a function declared in include/swiftamqp.h is not called in Tests/C/c_bad_arguments.c,
-# or a status of its swamqp_status enum is not named there.
+# Fails when a function declared in include/swiftamqp.h is not called in one of the files of the
+# c_bad_arguments test (Tests/C/c_bad_arguments*.c and .h), or a status of its swamqp_status enum is
+# not named there. TEST_SOURCES is the list of those files (`;`-separated).
 #
-#   cmake -DHEADER=include/swiftamqp.h -DTEST_SOURCE=Tests/C/c_bad_arguments.c -P check_header_coverage.cmake
+#   cmake -DHEADER=include/swiftamqp.h "-DTEST_SOURCES=Tests/C/c_bad_arguments.c;..." -P check_header_coverage.cmake
 #
 # A declaration is a line-start return type followed by `swamqp_name(`; a call is `swamqp_name(` in
-# the test source outside of comments.
-if(NOT HEADER OR NOT TEST_SOURCE)
-  message(FATAL_ERROR "usage: cmake -DHEADER=... -DTEST_SOURCE=... -P check_header_coverage.cmake")
+# the test sources outside of comments.
+if(NOT HEADER OR NOT TEST_SOURCES)
+  message(FATAL_ERROR "usage: cmake -DHEADER=... -DTEST_SOURCES=file;... -P check_header_coverage.cmake")
 endif()
 file(READ "${HEADER}" header)
-file(READ "${TEST_SOURCE}" source)
+set(source "")
+foreach(test_source IN LISTS TEST_SOURCES)
+  file(READ "${test_source}" one_source)
+  string(APPEND source "${one_source}\n")
+endforeach()
 # Drop comments from the test source so that a name mentioned only in a comment does not count.
 string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" "" source "${source}")
 string(REGEX REPLACE "//[^\n]*" "" source "${source}")
@@ -54,6 +59,6 @@ endforeach()
 if(missing)
   list(LENGTH missing n)
   string(REPLACE ";" "\n  " missing_lines "${missing}")
-  message(FATAL_ERROR "${n} header functions or statuses are not exercised by ${TEST_SOURCE}:\n  ${missing_lines}")
+  message(FATAL_ERROR "${n} header functions or statuses are not exercised by ${TEST_SOURCES}:\n  ${missing_lines}")
 endif()
-message(STATUS "all ${total} functions and ${status_total} statuses of ${HEADER} are used in ${TEST_SOURCE}")
+message(STATUS "all ${total} functions and ${status_total} statuses of ${HEADER} are used in ${TEST_SOURCES}")

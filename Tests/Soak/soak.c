@@ -28,82 +28,44 @@
  *   recover (RECOVERY_STARTED to RECOVERED, over all connections): p50, p90, max.
  * Exit status 0 when nothing confirmed is missing, the queue ended empty and the target number of
  * disconnects was reached; 1 otherwise.
+ *
+ * Files: soak.c (options, setup, the run and its figures), soak_publisher.c, soak_consumer.c and
+ * soak_disrupter.c (the threads), soak_util.c (what the threads share: the clock, counters, die,
+ * recovery bookkeeping), soak.h (the declarations they share).
  */
-#include "broker_ctl.h"
-#include "faultproxy.h"
+#include "soak.h"
 
-#include <pthread.h>
 #include <signal.h>
 
-#define MAX_PROXIES 3
-#define PUBLISHERS 2
-#define MAX_CONSUMERS 4
-#define WINDOW 1000
-#define RING 4096
-#define MAX_IDS (1u << 23) /* per publisher */
-#define MAX_RECOVERIES 100000
+/* ---- configuration and shared state (declared in soak.h) ---- */
+double opt_minutes = 5, opt_max_minutes = -1;
+unsigned opt_disconnects = 100, opt_rate = 1000, opt_consumers = 2;
+bool opt_cluster, opt_ctl = true, opt_verbose;
+unsigned opt_seed;
 
-/* ---- configuration and shared state ---- */
-static double opt_minutes = 5, opt_max_minutes = -1;
-static unsigned opt_disconnects = 100, opt_rate = 1000, opt_consumers = 2;
-static bool opt_cluster, opt_ctl = true, opt_verbose;
-static unsigned opt_seed;
-
-static swamqp_connection_options base_options;
-static fp_proxy *proxies[MAX_PROXIES];
-static int nproxies;
-static swamqp_endpoint endpoints[MAX_PROXIES];
-static char queue_name[200];
+swamqp_connection_options base_options;
+fp_proxy *proxies[MAX_PROXIES];
+int nproxies;
+swamqp_endpoint endpoints[MAX_PROXIES];
+char queue_name[200];
 static char run_tag[64];
 
-static volatile int stop_new;   /* publishers: no new ids; finish what is pending */
-static volatile int stop_all;   /* everyone: end */
-static volatile int consumers_stop;
+volatile int stop_new;   /* publishers: no new ids; finish what is pending */
+volatile int stop_all;   /* everyone: end */
+volatile int consumers_stop;
 
-static uint8_t *confirmed[PUBLISHERS]; /* per id: confirmed by the broker */
-static uint8_t *seen[PUBLISHERS];      /* per id: deliveries (saturating at 255) */
-static uint64_t next_id[PUBLISHERS];   /* ids 1..next_id-1 were handed out */
+uint8_t *confirmed[PUBLISHERS]; /* per id: confirmed by the broker */
+uint8_t *seen[PUBLISHERS];      /* per id: deliveries (saturating at 255) */
+uint64_t next_id[PUBLISHERS];   /* ids 1..next_id-1 were handed out */
 
-static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t *recovery_ms;
-static size_t nrecoveries;
-static uint64_t recoveries_started, recoveries_failed_entities, stale_acks, deliveries_total, publish_calls_failed,
+int64_t *recovery_ms;
+size_t nrecoveries;
+uint64_t recoveries_started, recoveries_failed_entities, stale_acks, deliveries_total, publish_calls_failed,
     loss_nacks, broker_nacks, republished, confirms_total, publishes_total;
-static uint64_t disconnects, cut_all_count, cut_after_count, stall_count, ctl_count;
+uint64_t disconnects, cut_all_count, cut_after_count, stall_count, ctl_count;
 
-static char conn_names[PUBLISHERS + MAX_CONSUMERS][128];
-static int nconns;
-
-static int64_t now_ms(void)
-{
-    return tu_now_ms();
-}
-
-static void add_recovery(int64_t ms)
-{
-    pthread_mutex_lock(&stats_mu);
-    if (nrecoveries < MAX_RECOVERIES)
-        recovery_ms[nrecoveries++] = ms;
-    pthread_mutex_unlock(&stats_mu);
-}
-
-static void count(uint64_t *counter, uint64_t n)
-{
-    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "soak: FAILED: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(NULL);
-    _exit(1);
-}
+char conn_names[PUBLISHERS + MAX_CONSUMERS][128];
+int nconns;
 
 static swamqp_connection *client_connect(const char *name)
 {
@@ -132,56 +94,6 @@ static swamqp_connection *client_connect(const char *name)
     die("cannot connect %s: %s", name, err.message);
 }
 
-/* Recovery bookkeeping shared by publishers and consumers. */
-typedef struct recovery_clock {
-    int64_t started_at;
-} recovery_clock;
-
-static void note_event(recovery_clock *rc, const swamqp_event *e, const char *who)
-{
-    switch (e->type) {
-    case SWAMQP_EVENT_RECOVERY_STARTED:
-        rc->started_at = now_ms();
-        count(&recoveries_started, 1);
-        if (opt_verbose)
-            fprintf(stderr, "soak: %s: RECOVERY_STARTED %s: %s\n", who, swamqp_status_string(e->status),
-                    e->error ? e->error->message : "");
-        break;
-    case SWAMQP_EVENT_RECOVERED:
-        if (rc->started_at)
-            add_recovery(now_ms() - rc->started_at);
-        if (opt_verbose)
-            fprintf(stderr, "soak: %s: RECOVERED after %lld ms\n", who,
-                    (long long)(rc->started_at ? now_ms() - rc->started_at : -1));
-        rc->started_at = 0;
-        if (e->message_count)
-            count(&recoveries_failed_entities, e->message_count);
-        break;
-    case SWAMQP_EVENT_RECOVERY_ENTITY_FAILED:
-        fprintf(stderr, "soak: %s: entity not restored: %.*s: %s\n", who, (int)e->name.len, (const char *)e->name.bytes,
-                e->error ? e->error->message : "");
-        break;
-    case SWAMQP_EVENT_RECOVERY_FAILED:
-    case SWAMQP_EVENT_CONNECTION_CLOSED:
-        if (!stop_all)
-            die("%s: %s: %s", who, e->type == SWAMQP_EVENT_RECOVERY_FAILED ? "RECOVERY_FAILED" : "CONNECTION_CLOSED",
-                e->error ? e->error->message : "(no error)");
-        break;
-    case SWAMQP_EVENT_CHANNEL_CLOSED:
-        if (!stop_all)
-            die("%s: channel %u closed: %s", who, e->channel, e->error ? e->error->message : "(no error)");
-        break;
-    case SWAMQP_EVENT_CONSUMER_CANCELLED:
-        die("%s: consumer cancelled by the broker", who);
-    case SWAMQP_EVENT_LOG:
-        if (opt_verbose && e->log_level <= SWAMQP_LOG_INFO)
-            fprintf(stderr, "soak: %s: log: %.*s\n", who, (int)e->name.len, (const char *)e->name.bytes);
-        break;
-    default:
-        break;
-    }
-}
-
 static void declare_queue(swamqp_connection *c, uint16_t ch)
 {
     swamqp_error err;
@@ -190,315 +102,6 @@ static void declare_queue(swamqp_connection *c, uint16_t ch)
     int rc = swamqp_queue_declare(c, ch, tu_b(queue_name), SWAMQP_DURABLE, opt_cluster ? &args : NULL, NULL, 10000, &err);
     if (rc != SWAMQP_OK)
         die("queue.declare %s: %s: %s", queue_name, swamqp_status_string(rc), err.message);
-}
-
-/* ---- publishers ---- */
-typedef struct pending {
-    uint64_t seq, id;
-    bool done;
-} pending;
-
-typedef struct publisher {
-    int index;
-    pthread_t thread;
-    swamqp_connection *conn;
-    uint16_t ch;
-    pending ring[RING];
-    size_t head, n; /* ring entries head..head+n-1, seq increasing */
-    uint64_t *retry;
-    size_t nretry, cap_retry;
-    unsigned seed;
-    recovery_clock clock;
-    bool finished;
-} publisher;
-
-static void retry_push(publisher *p, uint64_t id)
-{
-    if (p->nretry == p->cap_retry) {
-        p->cap_retry = p->cap_retry ? p->cap_retry * 2 : 4096;
-        p->retry = realloc(p->retry, p->cap_retry * sizeof *p->retry);
-        if (p->retry == NULL)
-            die("out of memory");
-    }
-    p->retry[p->nretry++] = id;
-}
-
-static pending *ring_at(publisher *p, size_t i)
-{
-    return &p->ring[(p->head + i) % RING];
-}
-
-static void resolve(publisher *p, pending *e, bool ack)
-{
-    if (e->done)
-        return;
-    e->done = true;
-    if (ack) {
-        if (e->id < MAX_IDS)
-            confirmed[p->index][e->id] = 1;
-        count(&confirms_total, 1);
-    } else {
-        retry_push(p, e->id);
-        count(&republished, 1);
-    }
-}
-
-static void confirm(publisher *p, uint64_t tag, bool multiple, bool ack)
-{
-    if (multiple) {
-        for (size_t i = 0; i < p->n && ring_at(p, i)->seq <= tag; i++)
-            resolve(p, ring_at(p, i), ack);
-    } else {
-        size_t lo = 0, hi = p->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (ring_at(p, mid)->seq < tag)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < p->n && ring_at(p, lo)->seq == tag)
-            resolve(p, ring_at(p, lo), ack);
-    }
-    while (p->n > 0 && ring_at(p, 0)->done) {
-        p->head = (p->head + 1) % RING;
-        p->n--;
-    }
-}
-
-static void publisher_events(publisher *p, uint32_t timeout_ms)
-{
-    swamqp_event ev[256];
-    size_t n = 0;
-    int rc = swamqp_next_events(p->conn, ev, 256, &n, timeout_ms);
-    if (rc != SWAMQP_OK) {
-        if (stop_all)
-            return;
-        die("publisher %d: next_events: %s", p->index, swamqp_status_string(rc));
-    }
-    for (size_t i = 0; i < n; i++) {
-        const swamqp_event *e = &ev[i];
-        if (e->type == SWAMQP_EVENT_CONFIRM_ACK) {
-            confirm(p, e->delivery_tag, e->flags & SWAMQP_EVENT_FLAG_MULTIPLE, true);
-        } else if (e->type == SWAMQP_EVENT_CONFIRM_NACK) {
-            count(e->status != SWAMQP_OK ? &loss_nacks : &broker_nacks, 1);
-            confirm(p, e->delivery_tag, e->flags & SWAMQP_EVENT_FLAG_MULTIPLE, false);
-        } else {
-            char who[32];
-            snprintf(who, sizeof who, "publisher %d", p->index);
-            note_event(&p->clock, e, who);
-        }
-    }
-}
-
-static void *publisher_main(void *arg)
-{
-    publisher *p = arg;
-    char *body = malloc(4096);
-    if (body == NULL)
-        die("out of memory");
-    int64_t started = now_ms();
-    uint64_t sent = 0;
-    int64_t drain_deadline = 0;
-    for (;;) {
-        if (stop_new && drain_deadline == 0)
-            drain_deadline = now_ms() + 180000;
-        if (stop_new && p->n == 0 && p->nretry == 0)
-            break;
-        if (drain_deadline && now_ms() > drain_deadline)
-            die("publisher %d: %zu publishes still unconfirmed and %zu to republish 180 s after the end", p->index, p->n,
-                p->nretry);
-        publisher_events(p, 0);
-        bool rate_ok = opt_rate == 0 || (double)sent < (double)opt_rate * (double)(now_ms() - started + 1) / 1000.0;
-        bool have = p->nretry > 0 || (!stop_new && next_id[p->index] < MAX_IDS);
-        if (p->n >= WINDOW || !have || !rate_ok) {
-            publisher_events(p, p->n >= WINDOW || !have ? 50 : 2);
-            continue;
-        }
-        uint64_t id;
-        bool is_retry = p->nretry > 0;
-        id = is_retry ? p->retry[p->nretry - 1] : next_id[p->index];
-        size_t len = 40 + (size_t)(rand_r(&p->seed) % 3960);
-        int k = snprintf(body, 4096, "p=%d;id=%" PRIu64 ";", p->index, id);
-        memset(body + k, 'a' + (int)(id % 26), len - (size_t)k);
-        swamqp_properties props;
-        memset(&props, 0, sizeof props);
-        props.flags = SWAMQP_PROP_DELIVERY_MODE;
-        props.delivery_mode = 2;
-        uint64_t seq = 0;
-        swamqp_error err;
-        int rc = swamqp_basic_publish(p->conn, p->ch, tu_b(""), tu_b(queue_name), 0, &props, tu_bn(body, len), &seq,
-                                      1000, &err);
-        if (rc != SWAMQP_OK) {
-            count(&publish_calls_failed, 1);
-            if (rc != SWAMQP_ERR_TIMEOUT && rc != SWAMQP_ERR_RECOVERING && rc != SWAMQP_ERR_WOULD_BLOCK &&
-                rc != SWAMQP_ERR_CONNECTION_LOST && rc != SWAMQP_ERR_IO && rc != SWAMQP_ERR_HEARTBEAT_TIMEOUT &&
-                rc != SWAMQP_ERR_CONNECTION_CLOSED)
-                die("publisher %d: publish: %s: %s", p->index, swamqp_status_string(rc), err.message);
-            if (rc == SWAMQP_ERR_CONNECTION_CLOSED && !swamqp_connection_is_open(p->conn)) {
-                /* during a recovery some paths may report the close; wait for the outcome */
-                publisher_events(p, 100);
-            }
-            continue;
-        }
-        if (p->n > 0 && seq <= ring_at(p, p->n - 1)->seq)
-            die("publisher %d: sequence %" PRIu64 " after %" PRIu64 " (not monotonic)", p->index, seq,
-                ring_at(p, p->n - 1)->seq);
-        if (p->n == RING)
-            die("publisher %d: ring full", p->index);
-        pending *e = ring_at(p, p->n++);
-        e->seq = seq;
-        e->id = id;
-        e->done = false;
-        if (is_retry)
-            p->nretry--;
-        else
-            next_id[p->index]++;
-        sent++;
-        count(&publishes_total, 1);
-    }
-    free(body);
-    p->finished = true;
-    return NULL;
-}
-
-/* ---- consumers ---- */
-typedef struct consumer {
-    int index;
-    pthread_t thread;
-    swamqp_connection *conn;
-    uint16_t ch;
-    recovery_clock clock;
-} consumer;
-
-static void *consumer_main(void *arg)
-{
-    consumer *c = arg;
-    swamqp_event ev[256];
-    char who[32];
-    snprintf(who, sizeof who, "consumer %d", c->index);
-    while (!consumers_stop) {
-        size_t n = 0;
-        int rc = swamqp_next_events(c->conn, ev, 256, &n, 100);
-        if (rc != SWAMQP_OK) {
-            if (stop_all)
-                break;
-            die("%s: next_events: %s", who, swamqp_status_string(rc));
-        }
-        for (size_t i = 0; i < n; i++) {
-            const swamqp_event *e = &ev[i];
-            if (e->type != SWAMQP_EVENT_DELIVERY) {
-                note_event(&c->clock, e, who);
-                continue;
-            }
-            const swamqp_message *m = e->message;
-            char head[64];
-            size_t hl = m->body.len < sizeof head - 1 ? m->body.len : sizeof head - 1;
-            memcpy(head, m->body.bytes, hl);
-            head[hl] = '\0';
-            int pi = -1;
-            uint64_t id = 0;
-            if (sscanf(head, "p=%d;id=%" SCNu64 ";", &pi, &id) != 2 || pi < 0 || pi >= PUBLISHERS || id >= MAX_IDS)
-                die("%s: unexpected body \"%s\"", who, head);
-            uint8_t *s = &seen[pi][id];
-            if (__atomic_load_n(s, __ATOMIC_RELAXED) < 255)
-                __atomic_fetch_add(s, 1, __ATOMIC_RELAXED);
-            count(&deliveries_total, 1);
-            swamqp_error err;
-            int arc = swamqp_basic_ack(c->conn, c->ch, m->delivery_tag, 0, &err);
-            if (arc == SWAMQP_ERR_STALE_DELIVERY_TAG || arc == SWAMQP_ERR_RECOVERING)
-                count(&stale_acks, 1);
-            else if (arc != SWAMQP_OK && !stop_all)
-                die("%s: ack: %s: %s", who, swamqp_status_string(arc), err.message);
-        }
-    }
-    return NULL;
-}
-
-/* ---- disrupter ---- */
-static bool close_one_by_ctl(unsigned *seed)
-{
-    const char *name = conn_names[rand_r(seed) % (unsigned)nconns];
-    char pid[256];
-    if (!bc_find_connection_pid(name, pid, sizeof pid))
-        return false;
-    return bc_ctl(NULL, 0, "close_connection '%s' 'swamqp_soak'", pid) == 0;
-}
-
-static void *disrupter_main(void *arg)
-{
-    (void)arg;
-    unsigned seed = opt_seed ^ 0x5eedu;
-    int64_t start = now_ms();
-    int64_t min_end = start + (int64_t)(opt_minutes * 60000);
-    int64_t max_end = start + (int64_t)(opt_max_minutes * 60000);
-    uint64_t last_report = 0;
-    while (!stop_all) {
-        if ((disconnects >= opt_disconnects && now_ms() >= min_end) || now_ms() >= max_end)
-            break;
-        int64_t wait = 1000 + rand_r(&seed) % 4001;
-        int64_t until = now_ms() + wait;
-        while (now_ms() < until && !stop_all)
-            tu_sleep_ms(50);
-        if (stop_all)
-            break;
-        unsigned pick = rand_r(&seed) % 100;
-        bool done = false;
-        const char *what = "";
-        if (opt_ctl && !opt_cluster && (disconnects % 7) == 6) {
-            done = close_one_by_ctl(&seed);
-            what = "rabbitmqctl close_connection";
-            if (done)
-                ctl_count++;
-        }
-        if (!done && pick < 55) {
-            bool rst = rand_r(&seed) % 2;
-            int n = 0;
-            for (int i = 0; i < nproxies; i++)
-                n += fp_cut_all(proxies[i], rst);
-            done = n > 0;
-            cut_all_count++;
-            what = rst ? "cut all (RST)" : "cut all (FIN)";
-        } else if (!done && pick < 85) {
-            int dir = rand_r(&seed) % 2 ? FP_CLIENT_TO_SERVER : FP_SERVER_TO_CLIENT;
-            uint64_t bytes = 1 + (uint64_t)(rand_r(&seed) % 20000);
-            fp_proxy *px = proxies[rand_r(&seed) % (unsigned)nproxies];
-            fp_cut_after(px, dir, bytes);
-            int64_t deadline = now_ms() + 3000;
-            while (!fp_cut_fired(px) && now_ms() < deadline)
-                tu_sleep_ms(10);
-            if (!fp_cut_fired(px)) {
-                fp_resume(px); /* disarm; cut everything instead */
-                for (int i = 0; i < nproxies; i++)
-                    fp_cut_all(proxies[i], false);
-            }
-            done = true;
-            cut_after_count++;
-            what = dir == FP_CLIENT_TO_SERVER ? "cut after N bytes client->server" : "cut after N bytes server->client";
-        } else if (!done) {
-            for (int i = 0; i < nproxies; i++)
-                fp_stall(proxies[i]);
-            tu_sleep_ms(5000);
-            for (int i = 0; i < nproxies; i++)
-                fp_resume(proxies[i]);
-            done = true;
-            stall_count++;
-            what = "stall 5 s";
-        }
-        if (done)
-            disconnects++;
-        if (opt_verbose)
-            fprintf(stderr, "soak: disruption %" PRIu64 ": %s\n", disconnects, what);
-        if (disconnects / 10 != last_report / 10) {
-            last_report = disconnects;
-            fprintf(stderr, "soak: %.1f min: %" PRIu64 " disconnects, %" PRIu64 " recoveries, %" PRIu64
-                    " confirmed, %" PRIu64 " deliveries\n", (double)(now_ms() - start) / 60000.0, disconnects,
-                    __atomic_load_n(&recoveries_started, __ATOMIC_RELAXED),
-                    __atomic_load_n(&confirms_total, __ATOMIC_RELAXED),
-                    __atomic_load_n(&deliveries_total, __ATOMIC_RELAXED));
-        }
-    }
-    return NULL;
 }
 
 static int cmp_i64(const void *a, const void *b)
