@@ -51,7 +51,8 @@ import logging
 #   encoded, received messages read), _threads (Ctrl-C, per-thread state), _items (what the
 #   dispatcher routes), _dispatcher (the leader/follower event drain, mixed into
 #   BlockingConnection), _consumers (mixed into BlockingChannel), _channel, _connection,
-#   _connect (connect, credentials, options).
+#   _connect (connect, credentials; the connect options' table, shared with the asyncio API, is
+#   swiftamqp._options).
 from ._exceptions import (  # noqa: F401 - the module's names, as before it was split
     AMQPChannelError, AMQPConnectionError, AMQPError, AMQPHeartbeatTimeout, AMQPTimeoutError,
     AuthenticationError, ChannelClosed, ChannelClosedByBroker, ChannelClosedByClient,

@@ -3,19 +3,18 @@ connect options."""
 
 from __future__ import annotations
 
-import ctypes
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 from .. import _ffi
-from .._connect import _endpoint as parse_endpoint
 from .._errors import ErrorInfo, make_exception
+from .._options import BINDING_OPTIONS, BLOCKING, apply_options, parse_url, set_address
 from ..tls import merge_ssl
 from ._connection import BlockingConnection
 from ._exceptions import (ConnectError, ConnectionClosedByBroker, ProbableAccessDeniedError,
                           ProbableAuthenticationError, StreamLostError, _closed_by_broker)
-from ._native import _address, _byref, _Bytes, _c_void_p, _lib
+from ._native import _byref, _c_void_p, _lib
 
-_DEFAULT_RPC_TIMEOUT = 30.0
+_DEFAULT_RPC_TIMEOUT = BINDING_OPTIONS["rpc_timeout"][BLOCKING]  # 30 s (the asyncio API's: 60 s)
 
 
 # ============================================================================================
@@ -61,97 +60,8 @@ class SSLOptions:
 
 
 # ============================================================================================
-# connect
+# connect (its options' table, shared with the asyncio API: swiftamqp._options)
 # ============================================================================================
-_INT_OPTIONS = {
-    # keyword: (options field, scale, maximum)
-    "heartbeat": ("heartbeat", 1, 0xFFFF),
-    "frame_max": ("frame_max", 1, 0xFFFFFFFF),
-    "channel_max": ("channel_max", 1, 0xFFFF),
-    "connect_timeout": ("connect_timeout_ms", 1000, 0xFFFFFFFF),
-    "max_message_size": ("max_message_size", 1, (1 << 64) - 1),
-    "event_queue_limit": ("event_queue_limit", 1, (1 << 64) - 1),
-    "outbound_limit": ("outbound_limit", 1, (1 << 64) - 1),
-    "max_unconfirmed": ("max_unconfirmed", 1, 0xFFFFFFFF),
-    "recovery_initial_delay": ("recovery_initial_delay_ms", 1000, 0xFFFFFFFF),
-    "recovery_max_delay": ("recovery_max_delay_ms", 1000, 0xFFFFFFFF),
-    "recovery_max_attempts": ("recovery_max_attempts", 1, 0xFFFFFFFF),
-}
-_TLS_STRINGS = ("tls_ca_file", "tls_ca_dir", "tls_cert_file", "tls_key_file", "tls_key_password",
-                "tls_server_name", "tls_ciphers")
-_FLAGS = ("tls", "tls_insecure_skip_verify", "tls_insecure_skip_hostname_check", "automatic_recovery")
-_AUTH = {None: _ffi.SWAMQP_AUTH_AUTO, "AUTO": _ffi.SWAMQP_AUTH_AUTO, "PLAIN": _ffi.SWAMQP_AUTH_PLAIN,
-         "AMQPLAIN": _ffi.SWAMQP_AUTH_AMQPLAIN, "EXTERNAL": _ffi.SWAMQP_AUTH_EXTERNAL}
-
-
-def _c_string(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
-    raw = value.encode("utf-8")
-    if b"\0" in raw:
-        raise ValueError("%s must not contain NUL characters" % what)
-    return raw
-
-
-def _apply_options(opts: Any, kwargs: Dict[str, Any], keep: List[Any]) -> None:
-    known = set(_INT_OPTIONS) | set(_TLS_STRINGS) | set(_FLAGS) | {
-        "connection_name", "auth_mechanism", "tls_ca_certificates", "endpoints"}
-    unknown = set(kwargs) - known
-    if unknown:
-        raise TypeError("connect() got unsupported keyword arguments: %s" % ", ".join(sorted(unknown)))
-    for name, (field, scale, maximum) in _INT_OPTIONS.items():
-        value = kwargs.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError("%s must be a number" % name)
-        value = int(round(value * scale))
-        if not 0 <= value <= maximum:
-            raise ValueError("%s out of range" % name)
-        setattr(opts, field, value)
-    if "auth_mechanism" in kwargs:
-        mechanism = kwargs["auth_mechanism"]
-        mechanism = mechanism.upper() if isinstance(mechanism, str) else mechanism
-        if mechanism not in _AUTH:
-            raise ValueError("auth_mechanism must be 'PLAIN', 'AMQPLAIN', 'EXTERNAL' or None")
-        opts.auth_mechanism = _AUTH[mechanism]
-    for field in _FLAGS:
-        if kwargs.get(field) is not None:
-            setattr(opts, field, bool(kwargs[field]))
-    for field in _TLS_STRINGS:
-        if kwargs.get(field) is not None:
-            raw = _c_string(kwargs[field], field)
-            keep.append(raw)
-            setattr(opts, field, raw)
-    certificates = kwargs.get("tls_ca_certificates")
-    if certificates:
-        ders = [bytes(c) for c in certificates]
-        array = (_Bytes * len(ders))()
-        for i, der in enumerate(ders):
-            keep.append(der)
-            array[i] = _Bytes(_address(der), len(der))
-        keep.append(array)
-        opts.tls_ca_certificates = ctypes.addressof(array)
-        opts.tls_ca_certificate_count = len(ders)
-    endpoints = kwargs.get("endpoints")
-    if endpoints:
-        hosts = (_ffi.swamqp_endpoint * len(endpoints))()
-        for i, endpoint in enumerate(endpoints):
-            host, port = parse_endpoint(endpoint)  # the asyncio API's parser: ports checked
-            raw = _c_string(host, "endpoint host")
-            keep.append(raw)
-            hosts[i].host = raw
-            hosts[i].port = int(port)
-        keep.append(hosts)
-        opts.endpoints = ctypes.addressof(hosts)
-        opts.endpoint_count = len(endpoints)
-    connection_name = kwargs.get("connection_name")
-    if connection_name is not None:
-        raw_name = _c_string(connection_name, "connection_name")
-        keep.append(raw_name)
-        opts.connection_name = raw_name
-
-
 def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[str] = None,
             port: Optional[int] = None, virtual_host: Optional[str] = None,
             credentials: Optional[Union[PlainCredentials, ExternalCredentials]] = None,
@@ -190,37 +100,26 @@ def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[s
     description_host, description_port, description_vhost = "localhost", 5672, "/"
     if url is not None:
         text_url = (url if isinstance(url, str) else " ".join(url)).strip()
-        parse = _lib.swamqp_parse_url_list if (" " in text_url or "," in text_url) else _lib.swamqp_parse_url
-        rc = parse(_c_string(text_url, "url"), _byref(opts), _byref(err))
-        if rc:
-            info = ErrorInfo.take(err, rc)
-            raise ValueError(info.message or "invalid AMQP URL (%s)" % _ffi.status_name(rc))
+        parse_url(opts, text_url)
         # The strings point into the library's per-thread parse storage: copy what we show.
         description_host = (opts.host or b"").decode("utf-8", "replace")
         description_port = opts.port
         description_vhost = (opts.vhost or b"").decode("utf-8", "replace")
+    # only what is given: None leaves the URL's part, or else the library's default
     if host is not None:
-        raw = _c_string(host, "host")
-        keep.append(raw)
-        opts.host = raw
+        set_address(opts, keep, host=host)
         description_host = host
     if port is not None:
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 0xFFFF:
-            raise ValueError("port must be an int in 1..65535")
-        opts.port = port
+        set_address(opts, keep, port=port)
         description_port = port
     if virtual_host is not None:
-        raw = _c_string(virtual_host, "virtual_host")
-        keep.append(raw)
-        opts.vhost = raw
+        set_address(opts, keep, virtual_host=virtual_host)
         description_vhost = virtual_host
     if credentials is not None:
         if isinstance(credentials, ExternalCredentials):
             options.setdefault("auth_mechanism", "EXTERNAL")
         elif isinstance(credentials, PlainCredentials):
-            user, password = _c_string(credentials.username, "username"), _c_string(credentials.password, "password")
-            keep += [user, password]
-            opts.user, opts.password = user, password
+            set_address(opts, keep, username=credentials.username, password=credentials.password)
             if credentials.erase_on_connect:
                 credentials.password = None  # type: ignore[assignment]
         else:
@@ -241,7 +140,7 @@ def connect(url: Optional[Union[str, Sequence[str]]] = None, *, host: Optional[s
         options["automatic_recovery"] = True
     if connection_name is not None:
         options["connection_name"] = connection_name
-    _apply_options(opts, options, keep)
+    apply_options(opts, options, keep)
     for value in (rpc_timeout, blocked_connection_timeout):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise ValueError("rpc_timeout and blocked_connection_timeout must be positive numbers or None")
