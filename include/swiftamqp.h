@@ -47,8 +47,10 @@
  *   `_async` form not to wait. For swamqp_basic_publish, swamqp_next_events,
  *   swamqp_dispatch_events and swamqp_wait_for_confirms, 0 means "don't wait". A blocking call
  *   that returns SWAMQP_ERR_TIMEOUT gave up waiting, but its request was sent: a late reply
- *   completes nobody, except that a late basic.get message is never lost (see swamqp_basic_get)
- *   and a channel opened late is closed again.
+ *   completes nobody and is undone as for swamqp_request_abandon (a late basic.get message is
+ *   never lost, a channel opened late is closed again, a consumer started late is cancelled).
+ *   An `_async` request waits for its reply without limit unless swamqp_request_set_timeout gives
+ *   it a deadline, and swamqp_request_abandon stops waiting for it.
  * - Limits. Lengths and counts are size_t; any above 2^63-1, or above a limit named where the
  *   argument is documented, give SWAMQP_ERR_INVALID_ARGUMENT naming the argument, nothing sent.
  *   Short strings (names, tags, field-table keys, property strings) are at most 255 bytes, long
@@ -526,10 +528,19 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_NONE = 0,
     SWAMQP_EVENT_COMPLETION = 1,        /**< an _async request finished: request_id, status, error, results. */
     SWAMQP_EVENT_DELIVERY = 2,          /**< basic.deliver to a consumer: message. */
-    SWAMQP_EVENT_RETURN = 3,            /**< basic.return of a mandatory publish: message. */
+    SWAMQP_EVENT_RETURN = 3,            /**< basic.return of a mandatory publish: message; on a channel in
+                                             confirm mode delivery_tag = the sequence number of the
+                                             publish returned (0 when none matches): the oldest
+                                             unconfirmed mandatory publish with the same exchange,
+                                             routing key and body, as RabbitMQ returns a message
+                                             before it confirms it. */
     SWAMQP_EVENT_CONFIRM_ACK = 4,       /**< publisher confirm: delivery_tag, multiple. */
     SWAMQP_EVENT_CONFIRM_NACK = 5,
-    SWAMQP_EVENT_CHANNEL_CLOSED = 6,    /**< by the broker (error filled) or after our close. */
+    SWAMQP_EVENT_CHANNEL_CLOSED = 6,    /**< by the broker (error filled) or after our close;
+                                             request_id = the channel's generation: the id of the
+                                             request that opened it (swamqp_channel_open_async's
+                                             `*request_id`), so a close of an earlier channel with
+                                             the same number is told from the current one's. */
     SWAMQP_EVENT_CONNECTION_CLOSED = 7, /**< the connection ended: error says how (the last event). */
     SWAMQP_EVENT_BLOCKED = 8,           /**< connection.blocked: name = reason. */
     SWAMQP_EVENT_UNBLOCKED = 9,
@@ -544,10 +555,13 @@ typedef enum swamqp_event_type {
     SWAMQP_EVENT_RECOVERY_FAILED = 17,  /**< recovery gave up (error); CONNECTION_CLOSED follows. */
     SWAMQP_EVENT_QUEUE_RENAMED = 18,    /**< recovery re-declared a server-named queue: name = its new
                                              name, payload = the old one (publish to the new one). */
-    SWAMQP_EVENT_LATE_GET_MESSAGE = 19  /**< the message of a swamqp_basic_get with SWAMQP_NO_ACK that
-                                             returned SWAMQP_ERR_TIMEOUT, arriving afterwards: nothing
-                                             else holds it (the broker has forgotten it), so it is
-                                             handed out here: channel, delivery_tag, message. */
+    SWAMQP_EVENT_LATE_GET_MESSAGE = 19  /**< a message of an abandoned request with SWAMQP_NO_ACK
+                                             (the broker has forgotten it, nothing else holds it):
+                                             the result of a basic.get that timed out or was
+                                             abandoned, or a delivery to a consumer whose
+                                             basic.consume was (see swamqp_request_abandon):
+                                             request_id (that request; 0 for a blocking call's),
+                                             channel, delivery_tag, message. */
 } swamqp_event_type;
 
 typedef enum swamqp_log_level {
@@ -575,9 +589,11 @@ typedef struct swamqp_event {
                                          (equal to error->status); else 0. */
     uint16_t channel;
     uint32_t flags;                 /**< SWAMQP_EVENT_FLAG_*. */
-    uint64_t request_id;            /**< completion: the id the _async call returned. */
+    uint64_t request_id;            /**< completion: the id the _async call returned; CHANNEL_CLOSED:
+                                         the channel's generation; LATE_GET_MESSAGE: the request. */
     uint64_t delivery_tag;          /**< confirms (the sequence number; with FLAG_MULTIPLE all up to
-                                         it), deliveries and LATE_GET_MESSAGE (the message's tag). */
+                                         it), deliveries and LATE_GET_MESSAGE (the message's tag),
+                                         RETURN (the returned publish's sequence number, or 0). */
     uint32_t message_count;         /**< queue.declare-ok, queue.purge-ok, queue.delete-ok. */
     uint32_t consumer_count;        /**< queue.declare-ok. */
     int32_t log_level;              /**< SWAMQP_EVENT_LOG: swamqp_log_level. */
@@ -591,6 +607,34 @@ typedef struct swamqp_event {
     swamqp_bytes payload;           /**< raw frames: a method's encoded arguments (after the ids), or
                                          the whole payload of a header or body frame. */
 } swamqp_event;
+
+/**
+ * Stops waiting for the `_async` request `request_id`: no SWAMQP_EVENT_COMPLETION comes for it
+ * (one queued but not drained yet is taken back). The request was sent, so a late reply is
+ * undone: a channel that opens is closed again, a consumer that starts is cancelled (until the
+ * broker confirms the cancel, its deliveries go back to the queue, or with SWAMQP_NO_ACK come as
+ * SWAMQP_EVENT_LATE_GET_MESSAGE events), a basic.get message goes back to the queue (or with
+ * SWAMQP_NO_ACK comes as SWAMQP_EVENT_LATE_GET_MESSAGE), a swamqp_wait_for_confirms_async is
+ * forgotten, a connection.close still closes the connection, an update-secret still takes effect;
+ * other replies (declare-ok, bind-ok...) leave nothing to undo. This holds also for a completion
+ * in the batch the application holds (drained, not yet released): the reply is undone although
+ * its event was handed out. SWAMQP_ERR_INVALID_ARGUMENT when no such `_async` request awaits its
+ * completion (never issued, blocking, completed in an earlier batch, or the connection's own
+ * open: free the connection instead), nothing changed. Thread-safe; `error` may be NULL.
+ */
+int swamqp_request_abandon(swamqp_connection *connection, uint64_t request_id, swamqp_error *error);
+
+/**
+ * Gives the `_async` request `request_id` a deadline `timeout_ms` from now, replacing an earlier
+ * one (SWAMQP_WAIT_FOREVER: no deadline, as every request starts): if it has not completed by
+ * then, its SWAMQP_EVENT_COMPLETION comes with SWAMQP_ERR_TIMEOUT and the request is abandoned as
+ * by swamqp_request_abandon (its late reply undone). A request that completed already needs no
+ * deadline: SWAMQP_OK, nothing changed; the connection's own open keeps connect_timeout_ms, and an
+ * abandoned connection.close still ends the connection at its own deadline. SWAMQP_ERR_INVALID_ARGUMENT when `request_id` was never issued on this
+ * connection. Thread-safe; `error` may be NULL.
+ */
+int swamqp_request_set_timeout(swamqp_connection *connection, uint64_t request_id, uint32_t timeout_ms,
+                               swamqp_error *error);
 
 /**
  * A file descriptor that is readable while the connection has queued events (level-triggered: it
@@ -771,7 +815,7 @@ int swamqp_basic_publish(swamqp_connection *connection, uint16_t channel, swamqp
  * was empty) valid until swamqp_message_free; `*message` is NULL on failure. When the call returns
  * SWAMQP_ERR_TIMEOUT and the broker's get-ok comes later, the message is not lost: without
  * NO_ACK the library hands it back to the queue (basic.reject with requeue), with NO_ACK it is
- * queued as a SWAMQP_EVENT_LATE_GET_MESSAGE event.
+ * queued as a SWAMQP_EVENT_LATE_GET_MESSAGE event (request_id 0).
  */
 int swamqp_basic_get(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue, uint32_t flags,
                      swamqp_message **message, uint32_t timeout_ms, swamqp_error *error);
@@ -819,7 +863,9 @@ typedef struct swamqp_name {
  * basic.consume. An empty `consumer_tag` asks the broker for one. Flags: NO_LOCAL, NO_ACK,
  * EXCLUSIVE, NOWAIT (then a tag must be given). `tag` (may be NULL) receives the consumer tag.
  * Deliveries arrive as SWAMQP_EVENT_DELIVERY events; a consumer cancelled by the broker (its queue
- * was deleted) as SWAMQP_EVENT_CONSUMER_CANCELLED.
+ * was deleted) as SWAMQP_EVENT_CONSUMER_CANCELLED. When the call times out and the consume-ok
+ * comes later, the consumer is cancelled again (see swamqp_request_abandon): no delivery reaches
+ * a consumer nobody knows.
  */
 int swamqp_basic_consume(swamqp_connection *connection, uint16_t channel, swamqp_bytes queue,
                          swamqp_bytes consumer_tag, uint32_t flags, const swamqp_table *arguments,

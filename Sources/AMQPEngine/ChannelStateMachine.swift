@@ -11,7 +11,7 @@ struct PendingRequest {
     var isRecoveryStep = false
     /// The blocking caller gave up waiting (timeout): the reply completes nobody.
     var abandoned = false
-    /// basic.get with no-ack: a late reply's message cannot go back to the queue.
+    /// basic.get or basic.consume with no-ack: a late reply's messages cannot go back to the queue.
     var noAck = false
     /// Set for basic.consume and basic.cancel (empty: the broker names the consumer). RabbitMQ
     /// sends their replies from the queue's process, not the channel's, so the reply to a request
@@ -27,7 +27,9 @@ struct PendingRequest {
         self.isRecoveryStep = isRecoveryStep
         switch method {
         case .basicGet(let get): noAck = get.noAck
-        case .basicConsume(let consume): consumerTag = consume.consumerTag
+        case .basicConsume(let consume):
+            consumerTag = consume.consumerTag
+            noAck = consume.noAck
         case .basicCancel(let cancel): consumerTag = cancel.consumerTag
         default: break
         }
@@ -61,7 +63,15 @@ struct ChannelStateMachine {
     /// soon as it opens.
     var openAbandoned = false
     var closeRequest: RequestID?
+    /// Which channel this is among those that had its number: the id of the request that opened
+    /// it. Kept across recoveries; CHANNEL_CLOSED events carry it, so an application that reuses
+    /// numbers tells an earlier channel's close from the current one's.
+    let generation: RequestID
     var pending: [PendingRequest] = []
+    /// Consumers whose basic.consume was abandoned (by consumer tag): cancelled by the engine, and
+    /// until the cancel-ok their deliveries go back to the queue, or with no-ack (the broker
+    /// forgot them) out as late messages of the consume `request`.
+    var abandonedConsumers: [Bytes: (noAck: Bool, request: RequestID)] = [:]
     var assembly: ContentAssembly?
     /// False while the broker has stopped this channel's publishing with channel.flow.
     var flowActive = true
@@ -78,9 +88,10 @@ struct ChannelStateMachine {
 
     let number: UInt16
 
-    init(number: UInt16, openRequest: RequestID?) {
+    init(number: UInt16, openRequest: RequestID) {
         self.number = number
         self.openRequest = openRequest
+        generation = openRequest
     }
 
     /// Which waiting request the reply `classID`/`methodID` answers: the first that accepts it,
@@ -123,10 +134,11 @@ struct ChannelStateMachine {
             confirms.waiters.removeAll()
             self.confirms = confirms
         }
-        for id in [openRequest, closeRequest].compactMap({ $0 }) + pending.map(\.id) {
+        // Abandoned requests complete nobody: their caller was told already (or chose not to be).
+        for id in [openRequest, closeRequest].compactMap({ $0 }) + pending.filter({ !$0.abandoned }).map(\.id) {
             out.events.append(.completion(id, channel: number, .failure(error)))
         }
-        if let request = assembly?.request {
+        if let request = assembly?.request, assembly?.abandoned == false {
             out.events.append(.completion(request, channel: number, .failure(error)))
         }
         openRequest = nil
@@ -145,6 +157,9 @@ struct ConfirmTracker {
     private var pending: [UInt64] = []
     private var head = 0
     var nackedSinceWait = false
+    /// Mandatory publishes not confirmed or returned yet, oldest first, with the digest of their
+    /// exchange, routing key and body (see `matchReturn`).
+    private var mandatory: [(sequence: UInt64, digest: UInt64)] = []
     /// Waits for confirms of every sequence up to `upTo` (the publishes made before the wait).
     var waiters: [(id: RequestID, upTo: UInt64)] = []
 
@@ -161,6 +176,7 @@ struct ConfirmTracker {
     /// After a connection loss (the unconfirmed were failed): the next broker sequence 1 is ours `nextSequence`.
     mutating func resetAfterLoss() {
         pending.removeAll()
+        mandatory.removeAll()
         head = 0
         brokerOffset = nextSequence - 1
         nackedSinceWait = false
@@ -171,6 +187,53 @@ struct ConfirmTracker {
         nextSequence += 1
         pending.append(sequence)
         return sequence
+    }
+
+    var hasMandatory: Bool { !mandatory.isEmpty }
+
+    /// Records that publish `sequence` was mandatory (`digest`: see `digest(exchange:routingKey:body:)`).
+    mutating func noteMandatory(_ sequence: UInt64, digest: UInt64) {
+        mandatory.append((sequence, digest))
+    }
+
+    /// The sequence number of the publish a basic.return with `digest` gives back, or 0. A return
+    /// names no sequence, but RabbitMQ sends it before the confirm of its publish, so that publish
+    /// is still unconfirmed: the oldest mandatory one with the same exchange, routing key and
+    /// body (identical publishes are indistinguishable anyway). It is not matched again.
+    mutating func matchReturn(digest: UInt64) -> UInt64 {
+        guard let index = mandatory.firstIndex(where: { $0.digest == digest }) else { return 0 }
+        return mandatory.remove(at: index).sequence
+    }
+
+    /// A digest of what identifies a returned publish, 8 bytes at a time (a mandatory publish
+    /// in confirm mode pays it once, its return once).
+    static func digest(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> UInt64 {
+        absorb(absorb(absorb(0xcbf2_9ce4_8422_2325, exchange), routingKey), body)
+    }
+
+    private static func absorb(_ start: UInt64, _ part: UnsafeRawBufferPointer) -> UInt64 {
+        var hash = mix(start, UInt64(part.count))
+        var offset = 0
+        while offset + 8 <= part.count {
+            hash = mix(hash, part.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            offset += 8
+        }
+        var tail: UInt64 = 0
+        while offset < part.count {
+            tail = tail << 8 | UInt64(part[offset])
+            offset += 1
+        }
+        return mix(hash, tail)
+    }
+
+    static func digest(exchange: Bytes, routingKey: Bytes, body: Bytes) -> UInt64 {
+        exchange.withUnsafeBytes { e in routingKey.withUnsafeBytes { r in body.withUnsafeBytes { b in digest(exchange: e, routingKey: r, body: b) } } }
+    }
+
+    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+        var h = (hash ^ word) &* 0x9e37_79b9_7f4a_7c15
+        h ^= h >> 29
+        return h
     }
 
     /// Completes the waits whose publishes are all confirmed now (NACKED when a nack came since
@@ -203,6 +266,14 @@ struct ConfirmTracker {
             }
             if low < pending.count && pending[low] == tag {
                 if low == head { head += 1 } else { pending.remove(at: low) }
+            }
+        }
+        if !mandatory.isEmpty {
+            if multiple {
+                let confirmed = mandatory.prefix { $0.sequence <= tag }.count
+                mandatory.removeSubrange(0..<confirmed)
+            } else if let index = mandatory.firstIndex(where: { $0.sequence == tag }) {
+                mandatory.remove(at: index)
             }
         }
         if head == pending.count {

@@ -1,3 +1,5 @@
+import AMQPWire
+
 /// The open channels of a connection, found by number without hashing: a slot per channel number
 /// up to the highest in use. Channel numbers are handed out lowest-free first, so the table stays
 /// as small as the most channels open at once (a dictionary's hashing was measured at 300-500
@@ -50,6 +52,21 @@ struct ChannelTable {
         let index = Int(number)
         guard index < slots.count, slots[index] != nil else { return nil }
         return (slots[index]?.flowActive ?? true, slots[index]?.confirms?.unconfirmedCount)
+    }
+
+    /// Whether mandatory publishes on the channel await their confirms (returns are then matched
+    /// to them), read in place.
+    func hasMandatoryPublishes(_ number: UInt16) -> Bool {
+        let index = Int(number)
+        return index < slots.count && slots[index]?.confirms?.hasMandatory == true
+    }
+
+    /// The abandoned consume (see `ChannelStateMachine.abandonedConsumers`) that consumer `tag` on
+    /// the channel belongs to, read in place: without any such consumer no tag is hashed.
+    func abandonedConsumer(_ tag: Bytes, on number: UInt16) -> (noAck: Bool, request: RequestID)? {
+        let index = Int(number)
+        guard index < slots.count, slots[index]?.abandonedConsumers.isEmpty == false else { return nil }
+        return slots[index]?.abandonedConsumers[tag]
     }
 
     /// Mutates channel `number` in place; nil when there is no such channel.

@@ -80,7 +80,7 @@ extension ConnectionStateMachine {
             channels[number] = nil
             topology.channelEnded(number)
             out.events.append(.log(.warning, "channel \(number) closed by the broker: \(error)"))
-            out.events.append(.channelClosed(channel: number, error))
+            out.events.append(.channelClosed(channel: number, error, generation: channel.generation))
             return
 
         case .channelCloseOk:
@@ -92,7 +92,7 @@ extension ConnectionStateMachine {
             channel.failAll(AMQPError(.channelClosed, "channel \(number) was closed by the application", channel: number), into: &out)
             channels[number] = nil
             topology.channelEnded(number)
-            out.events.append(.channelClosed(channel: number, nil))
+            out.events.append(.channelClosed(channel: number, nil, generation: channel.generation))
             return
 
         case .channelFlow(let flow):
@@ -124,6 +124,7 @@ extension ConnectionStateMachine {
             message.exchange = getOk.exchange
             message.routingKey = getOk.routingKey
             message.messageCount = getOk.messageCount
+            message.noAck = head.noAck
             var assembly = ContentAssembly(message: message, request: head.id)
             assembly.abandoned = head.abandoned
             assembly.noAck = head.noAck
@@ -145,14 +146,22 @@ extension ConnectionStateMachine {
         default:
             if let index = channel.pendingIndex(answering: method.classID, method.methodID, consumerTag: Self.consumerTag(of: method)) {
                 let head = channel.pending.remove(at: index)
+                if case .basicCancelOk(let ok) = method, channel.abandonedConsumers.removeValue(forKey: ok.consumerTag) != nil {
+                    channels[number] = channel
+                    return // the cancel of an abandoned consume (see cancelAbandonedConsumer)
+                }
                 channels[number] = channel
-                let reply = Self.reply(for: method)
+                let reply = Self.reply(for: method, noAck: head.noAck)
                 if head.isRecoveryStep {
                     recoveryStepSucceeded(reply, into: &out)
                     return
                 }
                 if let sent = head.method { noteSuccess(sent, channel: number, reply: reply) }
-                if !head.abandoned { out.events.append(.completion(head.id, channel: number, .success(reply))) }
+                if !head.abandoned {
+                    out.events.append(.completion(head.id, channel: number, .success(reply)))
+                } else if case .consumerStarted(let tag, let noAck) = reply {
+                    cancelAbandonedConsumer(tag, noAck: noAck, request: head.id, channel: number, into: &out)
+                }
                 return
             }
         }
@@ -191,12 +200,13 @@ extension ConnectionStateMachine {
         }
     }
 
-    static func reply(for method: Method) -> Reply {
+    /// The reply `method` completes its request with (`noAck`: the request's, for consume-ok).
+    static func reply(for method: Method, noAck: Bool = false) -> Reply {
         switch method {
         case .queueDeclareOk(let ok): return .queueDeclared(name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount)
         case .queuePurgeOk(let ok): return .messageCount(ok.messageCount)
         case .queueDeleteOk(let ok): return .messageCount(ok.messageCount)
-        case .basicConsumeOk(let ok): return .consumerTag(ok.consumerTag)
+        case .basicConsumeOk(let ok): return .consumerStarted(tag: ok.consumerTag, noAck: noAck)
         case .basicCancelOk(let ok): return .consumerTag(ok.consumerTag)
         case .basicGetEmpty: return .empty
         default: return .done

@@ -5,6 +5,12 @@ import AMQPWire
 /// A value with no I/O: the transport feeds it frames, user commands and clock ticks ("now" in
 /// monotonic nanoseconds) and carries out what it leaves in an `EngineOutput`: bytes to write,
 /// events to deliver, the socket to close. Tests drive it as the broker would.
+/// When a request gives up waiting for its reply (see `ConnectionStateMachine.setDeadline`).
+struct RequestDeadline {
+    var at: UInt64
+    var timeoutMs: UInt32
+}
+
 public struct ConnectionStateMachine {
     public enum State: Equatable, Sendable {
         case idle, awaitingStart, awaitingTune, awaitingOpenOk, open, closing, closed
@@ -34,9 +40,16 @@ public struct ConnectionStateMachine {
     var recoveryFailures = 0
     var openRequest: RequestID?
     var closeRequest: RequestID?
+    /// update-secret requests in the order sent (update-secret-ok names none); abandoned ones
+    /// stay in line, in `abandonedSecretUpdates`, so a late reply completes nobody.
     var updateSecretRequests: [RequestID] = []
+    var abandonedSecretUpdates: Set<RequestID> = []
     var pulse = Heartbeat()
     var deadline: UInt64?
+    /// Deadlines of requests set with `setDeadline`, and the earliest of them (or an earlier one,
+    /// of a request that completed since: then the next tick finds the real one).
+    var requestDeadlines: [RequestID: RequestDeadline] = [:]
+    var earliestRequestDeadline: UInt64?
 
     public init(configuration: ConnectionConfiguration) {
         self.configuration = configuration
@@ -75,9 +88,10 @@ public struct ConnectionStateMachine {
             out.events.append(.completion(request, channel: 0, .success(.done)))
         case .closing:
             // A second close rides on the first one's reply.
-            if let first = closeRequest {
+            if closeRequest != nil {
                 out.events.append(.completion(request, channel: 0, .success(.done)))
-                closeRequest = first
+            } else {
+                closeRequest = request // the first close was abandoned: this one takes its reply
             }
         case .idle, .recovering:
             recoveryActive = false
@@ -172,6 +186,8 @@ public struct ConnectionStateMachine {
         let wasOpen = state == .open || state == .closing
         state = .closed
         deadline = nil
+        requestDeadlines.removeAll()
+        earliestRequestDeadline = nil
         if let request = openRequest {
             out.events.append(.completion(request, channel: 0, .failure(error)))
             openRequest = nil
@@ -180,8 +196,7 @@ public struct ConnectionStateMachine {
             out.events.append(.completion(request, channel: 0, .failure(error)))
             closeRequest = nil
         }
-        for request in updateSecretRequests { out.events.append(.completion(request, channel: 0, .failure(error))) }
-        updateSecretRequests.removeAll()
+        failSecretUpdates(error, into: &out)
         for number in channels.numbers {
             _ = channels.modify(number) { $0.failAll(error, into: &out) }
         }
@@ -193,12 +208,27 @@ public struct ConnectionStateMachine {
         out.closeSocket = true
     }
 
+    /// Fails the update-secret requests awaiting their reply (abandoned ones complete nobody).
+    mutating func failSecretUpdates(_ error: AMQPError, into out: inout EngineOutput) {
+        for request in updateSecretRequests where !abandonedSecretUpdates.contains(request) {
+            out.events.append(.completion(request, channel: 0, .failure(error)))
+        }
+        updateSecretRequests.removeAll()
+        abandonedSecretUpdates.removeAll()
+    }
+
     // MARK: - Time
 
     /// When `tick` must run next (monotonic ns), or nil for never.
     public var nextDeadline: UInt64? {
-        guard state == .open || state == .closing, let beat = pulse.nextDeadline else { return deadline }
-        return deadline.map { min($0, beat) } ?? beat
+        guard state == .open || state == .closing else { return deadline }
+        return Self.earliest(Self.earliest(deadline, pulse.nextDeadline), earliestRequestDeadline)
+    }
+
+    private static func earliest(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
     }
 
     /// Bytes arrived (a partial frame counts): the peer is alive.
@@ -226,6 +256,7 @@ public struct ConnectionStateMachine {
             }
         }
         guard state == .open || state == .closing else { return }
+        expireRequests(now: now, into: &out)
         switch pulse.tick(now: now) {
         case .none: return
         case .send:
@@ -327,7 +358,10 @@ public struct ConnectionStateMachine {
 
         case (.open, .connectionUpdateSecretOk):
             guard !updateSecretRequests.isEmpty else { fallthrough }
-            out.events.append(.completion(updateSecretRequests.removeFirst(), channel: 0, .success(.done)))
+            let request = updateSecretRequests.removeFirst()
+            if abandonedSecretUpdates.remove(request) == nil {
+                out.events.append(.completion(request, channel: 0, .success(.done)))
+            }
 
         case (.open, .connectionUnblocked), (.closing, .connectionUnblocked):
             blocked = false

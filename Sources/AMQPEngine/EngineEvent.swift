@@ -24,6 +24,11 @@ public final class InboundMessage: @unchecked Sendable {
     public var replyText = Bytes()
     public var properties = BasicProperties()
     public var body = Bytes()
+    /// A returned message: the confirm sequence number of the mandatory publish it is, when the
+    /// channel is in confirm mode and the publish is known (else 0). See `ConfirmTracker.matchReturn`.
+    public var publishSequence: UInt64 = 0
+    /// A basic.get result: the get was no-ack (the broker forgot the message when it sent it).
+    public var noAck = false
 
     public init(kind: Kind, channel: UInt16) {
         self.kind = kind
@@ -42,6 +47,8 @@ public final class InboundMessage: @unchecked Sendable {
         replyText = Bytes()
         properties = BasicProperties()
         body = Bytes()
+        publishSequence = 0
+        noAck = false
     }
 }
 
@@ -51,6 +58,9 @@ public enum Reply: Sendable {
     case channelOpened(UInt16)
     case queueDeclared(name: Bytes, messageCount: UInt32, consumerCount: UInt32)
     case messageCount(UInt32)
+    /// basic.consume-ok: the consumer's tag, and whether it consumes without acks.
+    case consumerStarted(tag: Bytes, noAck: Bool)
+    /// basic.cancel-ok: the cancelled consumer's tag.
     case consumerTag(Bytes)
     case message(InboundMessage)
     case empty
@@ -67,7 +77,9 @@ public enum EngineEvent: Sendable {
     case delivery(InboundMessage)
     case returned(InboundMessage)
     case confirm(channel: UInt16, ack: Bool, deliveryTag: UInt64, multiple: Bool)
-    case channelClosed(channel: UInt16, AMQPError?)
+    /// A channel ended: closed by the broker (`error`), or by the application (nil). `generation`
+    /// is the id of the request that opened it (see `ChannelStateMachine.generation`).
+    case channelClosed(channel: UInt16, AMQPError?, generation: RequestID)
     /// The last event of a connection.
     case connectionClosed(AMQPError)
     case blocked(reason: Bytes)
@@ -88,9 +100,10 @@ public enum EngineEvent: Sendable {
     case recovered(failedEntities: Int)
     /// Recovery gave up (attempts exhausted); a connectionClosed follows.
     case recoveryFailed(AMQPError)
-    /// The message of a no-ack basic.get whose blocking caller had given up waiting: nothing else
-    /// holds it, so it is handed out here rather than lost.
-    case lateGetMessage(InboundMessage)
+    /// A message of an abandoned `request` that the broker no longer holds: the result of a no-ack
+    /// basic.get, or a delivery to a no-ack consumer whose basic.consume was abandoned. Nothing
+    /// else holds it, so it is handed out here rather than lost.
+    case lateMessage(InboundMessage, request: RequestID)
     /// A frame of a channel in raw mode, uninterpreted.
     case rawFrame(channel: UInt16, RawFrame)
     case log(LogLevel, String)

@@ -14,8 +14,7 @@ extension ConnectionStateMachine {
         blocked = false
         currentStep = nil
         recoverySteps.removeAll()
-        for request in updateSecretRequests { out.events.append(.completion(request, channel: 0, .failure(error))) }
-        updateSecretRequests.removeAll()
+        failSecretUpdates(error, into: &out)
         for number in channels.numbers {
             guard var channel = channels[number] else { continue }
             if channel.state == .closing {

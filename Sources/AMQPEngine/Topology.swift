@@ -59,7 +59,7 @@ struct TopologyRecords {
                     && $0.arguments == unbind.arguments
             }
         case .basicConsume(var consume):
-            guard case .consumerTag(let tag) = reply else { return }
+            guard case .consumerStarted(let tag, _) = reply else { return }
             consume.consumerTag = tag
             consume.nowait = false
             consumers.removeAll { $0.consume.consumerTag == tag }

@@ -24,6 +24,49 @@ extension Connection {
         return .success((id, opened))
     }
 
+    /// The caller of `_async` request `id` stops waiting for it: no completion comes for it (one
+    /// queued but not drained yet is taken back; one in the batch the application holds is undone
+    /// all the same), and a late reply is undone (see `ConnectionStateMachine.abandon`). False,
+    /// with nothing changed, when no request with that id awaits completion: never issued,
+    /// blocking (its caller's own), or completed in an earlier batch.
+    public func abandon(_ id: RequestID) -> Bool {
+        withEngine { engine, out in
+            guard requests.wasIssued(id), !requests.isWaited(id) else { return false }
+            if engine.abandon(id) != nil { return true }
+            let completion: (channel: UInt16, reply: Reply?)
+            if let queued = events.removeCompletion(of: id) {
+                completion = (queued.channel, try? queued.result.get())
+            } else if let index = drainedCompletions.firstIndex(where: { $0.id == id }) {
+                let drained = drainedCompletions.remove(at: index)
+                completion = (drained.channel, drained.reply)
+            } else {
+                return false
+            }
+            guard let reply = completion.reply else { return true } // a failure leaves nothing to undo
+            engine.undoCompletion(reply, of: id, channel: completion.channel, into: &out)
+            if case .consumerStarted(let tag, let noAck) = reply {
+                // Deliveries queued behind the consume-ok, not drained yet, go back too.
+                for message in events.removeDeliveries(channel: completion.channel, consumerTag: tag) {
+                    engine.handBack(message, noAck: noAck, request: id, into: &out)
+                }
+            }
+            return true
+        }
+    }
+
+    /// Gives `_async` request `id` a deadline `timeoutMs` from now, replacing an earlier one
+    /// (`Timeout.forever`: none): if it has not completed by then, it completes with a timeout
+    /// and is abandoned. False when no request with that id was ever issued; a request that
+    /// completed already needs no deadline (true).
+    public func setTimeout(_ id: RequestID, timeoutMs: UInt32) -> Bool {
+        withEngine { engine, out in
+            guard requests.wasIssued(id) else { return false }
+            engine.setDeadline(id, at: Timeout.deadline(afterMs: timeoutMs, from: monotonicNow()), timeoutMs: timeoutMs)
+            out.timerChanged = true
+            return true
+        }
+    }
+
     /// A request id for the connection's own open, which the I/O thread completes.
     public func newOpenRequest() -> RequestID {
         lock.withLock { requests.allocate(blocking: false) }

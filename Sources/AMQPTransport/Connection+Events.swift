@@ -45,12 +45,18 @@ extension Connection {
 
     /// Takes back the messages of events the application has been handed (converted to C), for the
     /// engine to fill again instead of allocating; `events` is emptied.
+    /// The batch's successful completions are kept until the next one, so that `abandon` can still
+    /// undo them (a basic.get's message then stays out of reuse).
     public func recycle(_ events: inout [EngineEvent]) {
         withCallerLock {
+            drainedCompletions.removeAll(keepingCapacity: true)
             for index in events.indices {
                 var message: InboundMessage?
                 switch events[index] {
-                case .delivery(let m), .returned(let m), .lateGetMessage(let m), .completion(_, _, .success(.message(let m))):
+                case .completion(let id, let channel, .success(let reply)):
+                    drainedCompletions.append((id, channel, reply))
+                    continue
+                case .delivery(let m), .returned(let m), .lateMessage(let m, _):
                     message = m
                 default:
                     continue
@@ -79,6 +85,7 @@ extension Connection {
         let wasEmpty = events.isEmpty
         for event in output.events {
             if case .completion(let id, _, let result) = event {
+                engine.requestCompleted(id)
                 switch requests.route(id, result) {
                 case .waiter:
                     signalled = true

@@ -25,6 +25,8 @@ public final class Connection: @unchecked Sendable {
     var output = EngineOutput()
     var events = EventQueue()
     var requests = RequestTable()
+    /// The successful completions of the batch the application holds (see `recycle`, `abandon`).
+    var drainedCompletions: [(id: RequestID, channel: UInt16, reply: Reply)] = []
     var threadStarted = false
     var stopRequested = false
     var finalError: AMQPError?
@@ -234,8 +236,7 @@ public final class Connection: @unchecked Sendable {
                 if let result = requests.take(id) { return result }
                 if monotonicNow() >= deadline || !lock.wait(until: deadline) && monotonicNow() >= deadline {
                     if let result = requests.take(id) { return result }
-                    requests.abandon(id)
-                    engine.abandon(id)
+                    requests.abandon(id, engineForgot: engine.abandon(id) != nil)
                     return .failure(AMQPError(.timeout, "no reply within \(timeoutMs) ms"))
                 }
             }

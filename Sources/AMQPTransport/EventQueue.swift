@@ -1,4 +1,5 @@
 import AMQPEngine
+import AMQPWire
 
 /// A connection's queued events, oldest first, with their approximate size in bytes (the
 /// event_queue_limit counts these). Events are moved out, never copied: the queue must not keep a
@@ -38,10 +39,39 @@ struct EventQueue {
         }
     }
 
+    /// Takes the queued completion of request `id` out of the queue (its caller abandoned it).
+    mutating func removeCompletion(of id: RequestID) -> (channel: UInt16, result: Result<Reply, AMQPError>)? {
+        for index in head..<events.count {
+            guard case .completion(id, let channel, let result) = events[index] else { continue }
+            bytes -= Self.size(of: events[index])
+            events.remove(at: index)
+            return (channel, result)
+        }
+        return nil
+    }
+
+    /// Takes the queued deliveries to consumer `tag` on `channel` out of the queue, in order (the
+    /// consumer's basic.consume was abandoned after its deliveries began).
+    mutating func removeDeliveries(channel: UInt16, consumerTag tag: Bytes) -> [InboundMessage] {
+        var taken: [InboundMessage] = []
+        var kept = head
+        for index in head..<events.count {
+            if case .delivery(let message) = events[index], message.channel == channel, message.consumerTag == tag {
+                bytes -= Self.size(of: events[index])
+                taken.append(message)
+                continue
+            }
+            events.swapAt(kept, index)
+            kept += 1
+        }
+        events.removeSubrange(kept...)
+        return taken
+    }
+
     /// What an event counts against the limit: a message its body and a fixed overhead.
     static func size(of event: EngineEvent) -> Int {
         switch event {
-        case .delivery(let message), .returned(let message), .lateGetMessage(let message): return 256 + message.body.count
+        case .delivery(let message), .returned(let message), .lateMessage(let message, _): return 256 + message.body.count
         case .completion(_, _, .success(.message(let message))): return 256 + message.body.count
         default: return 128
         }

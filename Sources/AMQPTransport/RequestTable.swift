@@ -45,9 +45,17 @@ struct RequestTable {
         return result
     }
 
-    /// The waiter of `id` gives up: a completion that comes later is dropped.
-    mutating func abandon(_ id: RequestID) {
+    /// The waiter of `id` gives up: a completion that comes later is dropped. With `engineForgot`
+    /// the engine undoes the request's reply itself and sends no completion for it, so there is
+    /// nothing to drop.
+    mutating func abandon(_ id: RequestID, engineForgot: Bool) {
         waiters[id] = nil
-        abandoned.insert(id)
+        if !engineForgot { abandoned.insert(id) }
     }
+
+    /// Whether `id` was handed out.
+    func wasIssued(_ id: RequestID) -> Bool { id > 0 && id < next }
+
+    /// Whether a blocking caller waits for `id`.
+    func isWaited(_ id: RequestID) -> Bool { waiters[id] != nil }
 }

@@ -59,7 +59,7 @@ public func swamqp_basic_consume(_ c: OpaquePointer?, _ channel: UInt16, _ queue
                                  _ timeoutMs: UInt32, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     channelCall(c, channel, .blocking(timeoutMs: timeoutMs), error, noWait: flag(flags, SWAMQP_NOWAIT),
                 build: { () throws(InvalidArgument) in try consume(queue, consumerTag, flags, arguments) }) { reply in
-        if let tag, case .consumerTag(let name) = reply { tag.pointee.len = copyName(name, into: &tag.pointee.name) }
+        if let tag, case .consumerStarted(let name, _) = reply { tag.pointee.len = copyName(name, into: &tag.pointee.name) }
         return SWAMQP_OK.rawValue
     }
 }

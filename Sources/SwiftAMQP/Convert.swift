@@ -315,7 +315,7 @@ extension Arena {
                     e.message_count = messages
                     e.consumer_count = consumers
                 case .messageCount(let count): e.message_count = count
-                case .consumerTag(let tag): e.name = view(tag)
+                case .consumerStarted(let tag, _), .consumerTag(let tag): e.name = view(tag)
                 case .message(let message):
                     e.channel = message.channel
                     e.message = UnsafePointer(cMessage(message))
@@ -331,15 +331,17 @@ extension Arena {
         case .returned(let message):
             e.type = Int32(SWAMQP_EVENT_RETURN.rawValue)
             e.channel = message.channel
+            e.delivery_tag = message.publishSequence
             e.message = UnsafePointer(cMessage(message))
         case .confirm(let channel, let ack, let tag, let multiple):
             e.type = Int32((ack ? SWAMQP_EVENT_CONFIRM_ACK : SWAMQP_EVENT_CONFIRM_NACK).rawValue)
             e.channel = channel
             e.delivery_tag = tag
             if multiple { e.flags |= UInt32(SWAMQP_EVENT_FLAG_MULTIPLE) }
-        case .channelClosed(let channel, let error):
+        case .channelClosed(let channel, let error, let generation):
             e.type = Int32(SWAMQP_EVENT_CHANNEL_CLOSED.rawValue)
             e.channel = channel
+            e.request_id = generation
             if let error {
                 e.status = error.kind.status.rawValue
                 e.error = UnsafePointer(cError(error))
@@ -368,8 +370,9 @@ extension Arena {
             e.flags |= UInt32(SWAMQP_EVENT_FLAG_MULTIPLE)
             e.status = error.kind.status.rawValue
             e.error = UnsafePointer(cError(error))
-        case .lateGetMessage(let message):
+        case .lateMessage(let message, let request):
             e.type = Int32(SWAMQP_EVENT_LATE_GET_MESSAGE.rawValue)
+            e.request_id = request
             e.channel = message.channel
             e.delivery_tag = message.deliveryTag
             e.message = UnsafePointer(cMessage(message))

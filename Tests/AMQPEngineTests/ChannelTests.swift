@@ -42,7 +42,7 @@ import Testing
         try server.serverSends(channel: channel, .basicCancelOk(BasicCancelOk(consumerTag: "a")))
         let completions = server.takeEvents().compactMap { $0.completionResult }
         #expect(completions.map(\.0) == [declare, cancelB, consume, cancelA])
-        guard case .success(.consumerTag(let tag)) = completions[2].1 else { Issue.record("consume"); return }
+        guard case .success(.consumerStarted(let tag, _)) = completions[2].1 else { Issue.record("consume"); return }
         #expect(tag == "amq.ctag-1")
         #expect(server.engine.state == .open)
     }
@@ -77,7 +77,7 @@ import Testing
         guard case .failure(let error)? = events.compactMap({ $0.completionResult }).first?.1 else { Issue.record("no failure"); return }
         #expect(error.kind == .channelClosed && error.replyCode == 404 && error.classID == 40 && error.methodID == 10 && error.channel == channel)
         #expect(error.recoverable)
-        #expect(events.contains { if case .channelClosed(channel, _) = $0 { return true } else { return false } })
+        #expect(events.contains { if case .channelClosed(channel, _, _) = $0 { return true } else { return false } })
         #expect(server.engine.state == .open)
         // The number is free again.
         #expect(try server.openChannel() == channel)

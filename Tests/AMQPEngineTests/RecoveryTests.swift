@@ -157,7 +157,7 @@ import Testing
         try server.serverSends(channel: second, .channelClose(ChannelClose(replyCode: 406, replyText: "PRECONDITION_FAILED - elsewhere", classId: 60, methodId: 80)))
         let events = server.takeEvents()
         #expect(!events.contains { if case .recoveryEntityFailed = $0 { return true } else { return false } })
-        #expect(events.contains { if case .channelClosed(second, let error) = $0 { return error?.replyCode == 406 } else { return false } })
+        #expect(events.contains { if case .channelClosed(second, let error, _) = $0 { return error?.replyCode == 406 } else { return false } })
         try server.serverSends(channel: first, .queueDeclareOk(QueueDeclareOk(queue: "a", messageCount: 0, consumerCount: 0)))
         #expect(server.takeEvents().contains { if case .recovered(0) = $0 { return true } else { return false } })
     }

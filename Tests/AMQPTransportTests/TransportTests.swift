@@ -226,7 +226,7 @@ extension TransportTests {
         #expect(table.take(blocking) == nil) // nothing yet
         #expect(table.route(blocking, .success(.done)) == .waiter)
         #expect(table.route(async, .success(.done)) == .eventQueue)
-        table.abandon(abandoned)
+        table.abandon(abandoned, engineForgot: false)
         #expect(table.route(abandoned, .success(.done)) == .dropped)
         #expect(table.route(abandoned, .success(.done)) == .eventQueue) // dropped once, then unknown
         guard case .success = table.take(blocking) else { Issue.record("the waiter's completion is gone"); return }

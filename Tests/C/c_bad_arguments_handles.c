@@ -94,6 +94,8 @@ void check_invalid_handle(swamqp_connection *h, const char *label, bool is_null)
     CHECK_HANDLE(swamqp_confirm_select_async(h, 1, &rid, &err));
     CHECK_HANDLE(swamqp_wait_for_confirms(h, 1, 100, &err));
     CHECK_HANDLE(swamqp_wait_for_confirms_async(h, 1, &rid, &err));
+    CHECK_HANDLE(swamqp_request_abandon(h, 1, &err));
+    CHECK_HANDLE(swamqp_request_set_timeout(h, 1, 100, &err));
     CHECK_HANDLE(swamqp_connection_update_secret(h, name, name, 100, &err));
     CHECK_HANDLE(swamqp_connection_update_secret_async(h, name, name, &rid, &err));
     CHECK_HANDLE(swamqp_channel_flow(h, 1, true, 100, &err));

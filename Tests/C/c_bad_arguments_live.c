@@ -45,6 +45,12 @@ static void test_newer_functions_live(swamqp_connection *conn, uint16_t ch, swam
     CHECK_STATUS(swamqp_wait_for_confirms_async(conn, ch, NULL, &err), IA, &err);
     CHECK_STATUS(swamqp_connection_stats(conn, NULL), IA, NULL);
 
+    /* request ids never issued, and an abandon of one that completed in an earlier batch */
+    CHECK_STATUS(swamqp_request_abandon(conn, 0, &err), IA, &err);
+    CHECK_STATUS(swamqp_request_abandon(conn, UINT64_MAX, &err), IA, &err);
+    CHECK_STATUS(swamqp_request_set_timeout(conn, 0, 100, &err), IA, &err);
+    CHECK_STATUS(swamqp_request_set_timeout(conn, UINT64_MAX, SWAMQP_WAIT_FOREVER, &err), IA, &err);
+
     /* over-long short strings and NULL bytes */
     CHECK_STATUS(swamqp_exchange_delete(conn, ch, too_long, 0, T_MS, &err), IA, &err);
     CHECK_STATUS(swamqp_exchange_delete(conn, ch, null_bytes, 0, T_MS, &err), IA, &err);

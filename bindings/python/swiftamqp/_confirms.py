@@ -1,11 +1,11 @@
 """Publisher confirms and returns of a Channel: the publish_confirmed calls awaiting their confirm,
-their deadlines, and the returns matched to them. A mixin of :class:`swiftamqp.channel.Channel`,
+their deadlines, and the returns the library matched to them (a RETURN event names the
+publish's sequence number). A mixin of :class:`swiftamqp.channel.Channel`,
 whose ``__init__`` sets the state these methods use."""
 
 from __future__ import annotations
 
 import bisect
-import collections
 import logging
 
 from . import _ffi
@@ -19,53 +19,33 @@ log = logging.getLogger("swiftamqp")
 class _Outstanding:
     """A publish_confirmed awaiting its confirm."""
 
-    __slots__ = ("future", "message", "key", "returned")
+    __slots__ = ("future", "message", "returned")
 
-    def __init__(self, future, message, key):
+    def __init__(self, future, message):
         self.future = future
         self.message = message
-        self.key = key          # (exchange, routing_key) for mandatory publishes, else None
         self.returned = None    # the IncomingMessage when the broker returned it
 
 
 class _PublisherConfirms:
     """Confirm and return handling of a channel (state set by Channel.__init__: ``_outstanding``,
-    ``_mandatory``, ``_confirm_deadlines``, ``_confirm_timer``, ``_plain_nacks``,
-    ``_return_handler``, ``_loop``, ``id``)."""
+    ``_confirm_deadlines``, ``_confirm_timer``, ``_plain_nacks``, ``_return_handler``,
+    ``_loop``, ``id``)."""
 
-    def _on_return(self, message):
-        if self._outstanding and self._mandatory:
-            entry = self._match_return(message)
-            if entry is not None:
-                entry.returned = message
-                return
+    def _on_return(self, message, sequence):
+        """A basic.return; `sequence` is the returned publish's confirm sequence number, which
+        the library matched to it (0: none, e.g. outside confirm mode)."""
+        entry = self._outstanding.get(sequence) if sequence else None
+        if entry is not None and entry.returned is None:
+            entry.returned = message  # its publish_confirmed raises UndeliverableMessage
+            return
         self._loop.call_soon(self._return_handler, message)
 
-    def _match_return(self, message):
-        """The outstanding mandatory publish_confirmed that `message` (a basic.return) is.
-
-        A return names no sequence number, but RabbitMQ sends it before the confirm of its
-        publish, so that publish is still outstanding: it is the oldest one with the same
-        exchange, routing key and body (identical messages are indistinguishable anyway)."""
-        key = (message.exchange_name, message.routing_key)
-        sequences = self._mandatory.get(key)
-        if not sequences:
-            return None
-        for seq in sequences:
-            entry = self._outstanding.get(seq)
-            if entry is not None and entry.returned is None and entry.message.body == message.body:
-                return entry
-        return None
-
-    def _track(self, seq, message, mandatory, exchange_name, routing_key, deadline, seconds):
+    def _track(self, seq, message, deadline, seconds):
         """Registers a publish_confirmed's sequence; returns the Future its confirm resolves,
         which fails with AMQPTimeoutError at `deadline` (loop time; None: never)."""
         fut = self._loop.create_future()
-        key = None
-        if mandatory:
-            key = (exchange_name, routing_key)
-            self._mandatory.setdefault(key, collections.deque()).append(seq)
-        self._outstanding[seq] = _Outstanding(fut, message, key)
+        self._outstanding[seq] = _Outstanding(fut, message)
         if deadline is not None:
             deadlines = self._confirm_deadlines
             item = (deadline, seq, seconds)
@@ -130,8 +110,6 @@ class _PublisherConfirms:
         if not ack and status:
             failure = make_exception(ErrorInfo.from_pointer(error, status))
         for seq, entry in done:
-            if entry.key is not None:
-                self._forget_mandatory(entry.key, seq)
             fut = entry.future
             if fut.done():
                 continue  # the publisher stopped waiting
@@ -148,17 +126,3 @@ class _PublisherConfirms:
         deadlines = self._confirm_deadlines
         if deadlines and deadlines[0][1] not in outstanding:
             self._trim_deadlines()
-
-    def _forget_mandatory(self, key, seq):
-        sequences = self._mandatory.get(key)
-        if sequences is None:
-            return
-        if sequences and sequences[0] == seq:
-            sequences.popleft()
-        else:
-            try:
-                sequences.remove(seq)
-            except ValueError:
-                pass
-        if not sequences:
-            del self._mandatory[key]

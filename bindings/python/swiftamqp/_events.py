@@ -60,7 +60,7 @@ class _EventPump:
     _state: str
     _pending: Dict[int, _Pending]
     _channels: Dict[int, Channel]
-    _expected_channel_closes: Dict[int, int]
+    _late_routes: Dict[int, Any]
     _server_named: Dict[str, "weakref.WeakSet[Queue]"]
     _room_waiters: List[asyncio.Future]
     _draining: bool
@@ -255,33 +255,31 @@ class _EventPump:
             log.debug("basic.return on unknown channel %d dropped", ev.channel)
             return
         msg = IncomingMessage._from_address(ev.message, channel, None, returned=True)
-        channel._on_return(msg)
+        channel._on_return(msg, ev.delivery_tag)
 
     def _on_channel_closed(self, ev: _ffi.swamqp_event) -> None:
-        number = ev.channel
-        expected = self._expected_channel_closes.get(number)
-        if expected:
-            # The close of a channel object we already retired (its completion came first).
-            if expected == 1:
-                del self._expected_channel_closes[number]
-            else:
-                self._expected_channel_closes[number] = expected - 1
-            return
-        channel = self._channels.get(number)
-        if channel is None:
+        channel = self._channels.get(ev.channel)
+        if channel is None or channel._generation != ev.request_id:
+            # An earlier channel with this number (retired when its close completed, or one whose
+            # open was abandoned): the event must not touch the current one.
             return
         info = ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CHANNEL_CLOSED) if ev.error else None
         if info is None or info.origin == _ffi.SWAMQP_ORIGIN_NONE:
-            if not channel._closing:
-                # "Closed after our close" but this channel object is not closing: the event is
-                # about an earlier channel with the same number (retired when its close
-                # completed), so it must not touch this one.
-                log.debug("stale CHANNEL_CLOSED for channel %d ignored", number)
-                return
-            exc = ChannelClosed("Channel %d closed" % number)
+            exc = ChannelClosed("Channel %d closed" % ev.channel)
         else:
             exc = make_exception(info)
-        self._channel_over(number, exc, expect_event=False)
+        self._channel_over(ev.channel, exc)
+
+    def _on_late_message(self, ev: _ffi.swamqp_event) -> None:
+        """A no-ack message of a get or consume that was abandoned after the broker sent it: it
+        waits for the next no-ack get on its Queue (see Queue.get)."""
+        queue = self._late_routes.get(ev.request_id)
+        channel = self._channels.get(ev.channel)
+        if queue is None or channel is None or not ev.message:
+            log.warning("a late no-ack message on channel %d (request %d) has nobody to take it",
+                        ev.channel, ev.request_id)
+            return
+        queue._unclaimed.append(IncomingMessage._from_address(ev.message, channel, None))
 
     def _on_connection_closed(self, ev: _ffi.swamqp_event) -> None:
         info = ErrorInfo.from_pointer(ev.error, _ffi.SWAMQP_ERR_CONNECTION_CLOSED) if ev.error else None
@@ -340,19 +338,16 @@ class _EventPump:
                 "connection": self,
             })
 
-    def _channel_over(self, number: int, exc: BaseException, *, expect_event: bool) -> None:
+    def _channel_over(self, number: int, exc: BaseException) -> None:
         """Retires channel `number`: marks it closed and fails its pending requests with `exc`.
-        With expect_event, the library's CHANNEL_CLOSED event for it is still to come."""
+        A CHANNEL_CLOSED event for it that is still to come finds another generation (or none)
+        under its number and is ignored."""
         channel = self._channels.pop(number, None)
         if channel is None:
             return
-        if expect_event:
-            self._expected_channel_closes[number] = self._expected_channel_closes.get(number, 0) + 1
         for rid, pending in list(self._pending.items()):
             if pending.channel == number:
                 del self._pending[rid]
-                if pending.timer is not None:
-                    pending.timer.cancel()
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         channel._set_closed(exc)
@@ -369,8 +364,6 @@ class _EventPump:
             self.closed.set_exception(exc)
         pending, self._pending = self._pending, {}
         for p in pending.values():
-            if p.timer is not None:
-                p.timer.cancel()
             if not p.future.done():
                 p.future.set_exception(exc)
         for number in list(self._channels):
@@ -398,4 +391,5 @@ _HANDLERS: Dict[int, Callable[[_EventPump, _ffi.swamqp_event], None]] = {
     _ffi.SWAMQP_EVENT_RECOVERED: _EventPump._on_recovered_event,
     _ffi.SWAMQP_EVENT_QUEUE_RENAMED: _EventPump._on_queue_renamed_event,
     _ffi.SWAMQP_EVENT_RECOVERY_FAILED: _EventPump._on_recovery_failed,
+    _ffi.SWAMQP_EVENT_LATE_GET_MESSAGE: _EventPump._on_late_message,
 }

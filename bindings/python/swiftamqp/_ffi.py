@@ -472,6 +472,8 @@ FUNCTIONS = {
     "swamqp_confirm_select_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
     "swamqp_wait_for_confirms": (c_int, [_P, c_uint16, c_uint32, _ERR]),
     "swamqp_wait_for_confirms_async": (c_int, [_P, c_uint16, _U64P, _ERR]),
+    "swamqp_request_abandon": (c_int, [_P, c_uint64, _ERR]),
+    "swamqp_request_set_timeout": (c_int, [_P, c_uint64, c_uint32, _ERR]),
     "swamqp_connection_update_secret": (c_int, [_P, _B, _B, c_uint32, _ERR]),
     "swamqp_connection_update_secret_async": (c_int, [_P, _B, _B, _U64P, _ERR]),
     "swamqp_connection_stats": (c_int, [_P, POINTER(swamqp_stats)]),

@@ -1,46 +1,66 @@
 """Requests of an asyncio connection: every coroutine starts an ``_async`` library call and
-awaits a Future registered under the call's request id (:class:`_Pending`), bounded by
-``rpc_timeout``; the COMPLETION event resolves it (:meth:`_Requests._on_completion`). A Future
-that was cancelled has its completion dropped, and what the dropped reply left at the broker is
-undone (``orphan``). Mixed into :class:`~swiftamqp.connection.Connection`."""
+awaits a Future registered under the call's request id (:class:`_Pending`); the COMPLETION event
+resolves it (:meth:`_Requests._on_completion`). The library bounds the wait
+(swamqp_request_set_timeout, ``rpc_timeout`` by default) and, when the Future is cancelled,
+abandons the request (swamqp_request_abandon), undoing a late reply itself. Mixed into
+:class:`~swiftamqp.connection.Connection`."""
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from . import _ffi
 from ._errors import ErrorInfo, make_exception
-from ._timeouts import NO_TIMEOUT, _request_name, check_timeout, expire_request
+from ._timeouts import NO_TIMEOUT, _request_name, check_timeout, expire_request, timeout_ms
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._native import _Native
+    from .queue import Queue
 
 log = logging.getLogger("swiftamqp")
 
 Convert = Callable[[Any], Any]  # a successful completion event -> the Future's result
 
 
+class _RequestFuture(asyncio.Future):
+    """A request's Future. Cancelling it (a cancelled task awaiting it, asyncio.wait_for)
+    abandons the request in the library at once, before any later event is read: the library
+    then undoes a late reply (cancels a consumer that starts, hands back a basic.get message,
+    closes a channel that opens)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, requests: "_Requests", rid: int) -> None:
+        super().__init__(loop=loop)
+        # Weak: a Future kept by the application must not keep its connection alive.
+        self._requests = weakref.ref(requests)
+        self._rid = rid
+
+    def cancel(self, msg: Any = None) -> bool:
+        requests = self._requests()
+        if requests is not None and not self.done():
+            requests._abandon(self._rid)
+        return super().cancel(msg=msg)
+
+
 class _Pending:
-    """A request awaiting its completion event.
+    """A request awaiting its completion event: ``convert(ev)`` turns a successful completion
+    into the Future's result; ``what`` and ``seconds`` word its timeout error; ``late`` is the
+    Queue that takes the messages of the request (a no-ack get or consume) should it be
+    abandoned after the broker sent them."""
 
-    ``convert(ev)`` turns a successful completion into the Future's result; ``orphan(ev)`` is
-    called instead when the Future was cancelled before a successful completion arrived (to undo
-    what the request left at the broker).
-    """
+    __slots__ = ("future", "channel", "convert", "what", "seconds", "late")
 
-    __slots__ = ("future", "channel", "convert", "orphan", "timer")
-
-    def __init__(self, future: asyncio.Future, channel: int, convert: Optional[Convert],
-                 orphan: Optional[Callable[[Any], Any]] = None,
-                 timer: Optional[asyncio.TimerHandle] = None) -> None:
+    def __init__(self, future: asyncio.Future, channel: int, convert: Optional[Convert], what: str,
+                 seconds: Optional[float], late: Optional["Queue"] = None) -> None:
         self.future = future
         self.channel = channel
         self.convert = convert
-        self.orphan = orphan
-        self.timer = timer
+        self.what = what
+        self.seconds = seconds
+        self.late = late
 
 
 class _Requests:
@@ -57,71 +77,74 @@ class _Requests:
     _err_ref: Any
     closed: asyncio.Future
 
+    _late_routes: Dict[int, "Queue"]
+
     if TYPE_CHECKING:  # pragma: no cover - the _EventPump mixin's
-        def _channel_over(self, number: int, exc: BaseException, *, expect_event: bool) -> None: ...
+        def _channel_over(self, number: int, exc: BaseException) -> None: ...
 
     def _error(self, status: int, *, channel_level: bool = True) -> BaseException:
         """The exception for a failed call whose details are in self._err (then cleared)."""
         return make_exception(ErrorInfo.take(self._err, status), connection_level=not channel_level)
 
-    def _register(self, channel: int, convert: Optional[Convert],
-                  orphan: Optional[Callable[[Any], Any]] = None, *, timeout: Any = None,
-                  what: str = "request") -> asyncio.Future:
-        """A Future for the request whose id is in self._rid. It fails with AMQPTimeoutError
-        after `timeout` seconds (None: rpc_timeout) without a completion; the request stays
-        registered, so its late completion is handled as that of a cancelled request."""
-        fut = self._loop.create_future()
+    def _register(self, channel: int, convert: Optional[Convert], *, timeout: Any = None,
+                  what: str = "request", late: Optional["Queue"] = None) -> asyncio.Future:
+        """A Future for the request whose id is in self._rid. The library fails it with a
+        timeout after `timeout` seconds (None: rpc_timeout; NO_TIMEOUT: none) without a reply,
+        and abandons the request (its late reply undone); cancelling the Future abandons it
+        too. `late`: see _Pending."""
+        rid = self._rid.value
+        fut = _RequestFuture(self._loop, self, rid)
         if timeout is NO_TIMEOUT:
             seconds = None
         else:
             seconds = self._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
-        timer = None
         if seconds is not None:
-            timer = self._loop.call_later(seconds, expire_request, fut, what, seconds)
-        self._pending[self._rid.value] = _Pending(fut, channel, convert, orphan, timer)
+            _ffi.lib.swamqp_request_set_timeout(self._native.handle, rid, timeout_ms(seconds), None)
+        self._pending[rid] = _Pending(fut, channel, convert, what, seconds, late)
         return fut
 
     def _start(self, channel: int, convert: Optional[Convert], fn: Callable[..., int], *args: Any,
-               orphan: Optional[Callable[[Any], Any]] = None, timeout: Any = None) -> asyncio.Future:
+               timeout: Any = None, late: Optional["Queue"] = None) -> asyncio.Future:
         """Calls an `_async` C function fn(handle, *args, &request_id, &error); returns its
-        Future (see _register for `timeout`)."""
+        Future (see _register for `timeout` and `late`)."""
         if timeout is not None and timeout is not NO_TIMEOUT:
             check_timeout(timeout, "timeout")  # before anything is sent
         rc = fn(self._native.handle, *args, self._rid_ref, self._err_ref)
         if rc:
             raise self._error(rc, channel_level=channel != 0)
-        return self._register(channel, convert, orphan, timeout=timeout, what=_request_name(fn))
+        return self._register(channel, convert, timeout=timeout, what=_request_name(fn), late=late)
 
-    def _start_ignored(self, fn: Callable[..., int], *args: Any) -> None:
-        """Starts an `_async` request whose completion nobody awaits (errors are only logged)."""
+    def _abandon(self, rid: int) -> None:
+        """The Future of request `rid` is being cancelled: the library stops waiting for it."""
+        pending = self._pending.pop(rid, None)
         handle = self._native.handle
-        if handle is None or self.closed.done():
+        if pending is None or handle is None:
             return
-        rc = fn(handle, *args, self._rid_ref, self._err_ref)
-        if rc:
-            log.debug("%s: %s", getattr(fn, "__name__", fn), make_exception(ErrorInfo.take(self._err, rc)))
+        if _ffi.lib.swamqp_request_abandon(handle, rid, None) == 0 and pending.late is not None:
+            self._late_routes[rid] = pending.late
 
     def _on_completion(self, ev: _ffi.swamqp_event) -> None:
         pending = self._pending.pop(ev.request_id, None)
         if pending is None:
             log.debug("completion for unknown request %d", ev.request_id)
             return
-        if pending.timer is not None:
-            pending.timer.cancel()
         fut = pending.future
         status = ev.status
         if status == _ffi.SWAMQP_ERR_CHANNEL_CLOSED and pending.channel:
             info = ErrorInfo.from_pointer(ev.error, status)
             exc = make_exception(info)
             if info.from_broker:
-                # The broker closed the channel; its CHANNEL_CLOSED event may still be queued.
-                self._channel_over(pending.channel, exc, expect_event=True)
+                self._channel_over(pending.channel, exc)
             if not fut.done():
                 fut.set_exception(exc)
             return
         if fut.done():
-            if not status and pending.orphan is not None:
-                pending.orphan(ev)
+            return  # the channel or connection ended first
+        if status == _ffi.SWAMQP_ERR_TIMEOUT and pending.seconds is not None:
+            # The library abandoned the request at its deadline.
+            if pending.late is not None:
+                self._late_routes[ev.request_id] = pending.late
+            expire_request(fut, pending.what, pending.seconds)
             return
         if status:
             info = ErrorInfo.from_pointer(ev.error, status)

@@ -42,12 +42,17 @@ def timeout_ms(seconds: float) -> int:
     return min(ms, _MAX_TIMEOUT_MS)
 
 
+def timeout_error(what: str, seconds: float) -> AMQPTimeoutError:
+    """The error of request `what` that got no reply within `seconds`."""
+    exc = AMQPTimeoutError("%s: no reply from the broker within %gs (timeout)" % (what, seconds),
+                           _ffi.SWAMQP_ERR_TIMEOUT)
+    exc.status_name = _ffi.status_name(_ffi.SWAMQP_ERR_TIMEOUT)
+    return exc
+
+
 def expire_request(fut: asyncio.Future, what: str, seconds: float) -> None:
     if not fut.done():
-        exc = AMQPTimeoutError("%s: no reply from the broker within %gs (timeout)" % (what, seconds),
-                               _ffi.SWAMQP_ERR_TIMEOUT)
-        exc.status_name = _ffi.status_name(_ffi.SWAMQP_ERR_TIMEOUT)
-        fut.set_exception(exc)
+        fut.set_exception(timeout_error(what, seconds))
 
 
 def _request_name(fn: Any) -> str:

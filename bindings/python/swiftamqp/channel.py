@@ -74,12 +74,12 @@ class Channel(_PublisherConfirms):
         self._connection = connection
         self._loop = loop
         self.id = id
+        self._generation = 0          # the request id that opened it (CHANNEL_CLOSED names it)
         self._closing = False
         self._closed_exc = None
         self._return_handler = _default_return_handler
         self._cancel_handler = None
         self._consumers = {}          # raw consumer tag (bytes) -> Consumer
-        self._orphan_tags = {}        # raw tag of a consumer whose consume was cancelled -> (no_ack, Queue)
         self._flow_active = True
         self._confirm_mode = False
         self._confirm_selecting = None
@@ -88,7 +88,6 @@ class Channel(_PublisherConfirms):
         # the one loop timer that expires them: a timer per publish cost more than the publish.
         self._confirm_deadlines = collections.deque()
         self._confirm_timer = None
-        self._mandatory = {}          # (exchange, routing_key) -> deque of sequences
         self._plain_nacks = 0
 
     def __repr__(self):
@@ -318,10 +317,9 @@ class Channel(_PublisherConfirms):
             pass
         finally:
             if conn._channels.get(self.id) is self:
-                # The completion retires the channel; a CHANNEL_CLOSED event that follows our
-                # own close is recognised as stale (see Connection._on_channel_closed).
-                conn._channel_over(self.id, ChannelClosed("Channel %d closed" % self.id),
-                                   expect_event=False)
+                # The completion retires the channel; the CHANNEL_CLOSED event that follows our
+                # own close then finds no channel of its generation (see _on_channel_closed).
+                conn._channel_over(self.id, ChannelClosed("Channel %d closed" % self.id))
             elif self._closed_exc is None:
                 self._set_closed(ChannelClosed("Channel %d closed" % self.id))
 
@@ -340,7 +338,6 @@ class Channel(_PublisherConfirms):
             return
         self._closed_exc = exc
         outstanding, self._outstanding = self._outstanding, collections.OrderedDict()
-        self._mandatory.clear()
         self._confirm_deadlines.clear()
         if self._confirm_timer is not None:
             self._confirm_timer.cancel()
@@ -357,7 +354,7 @@ class Channel(_PublisherConfirms):
         raw_tag = read(fields[_CONSUMER_TAG], fields[_CONSUMER_TAG_LEN])
         consumer = self._consumers.get(raw_tag)
         if consumer is None:
-            self._unexpected_delivery(raw_tag, fields)
+            self._unexpected_delivery(raw_tag)
             return
         consumer._deliver(_incoming(fields, self, consumer.tag))
 
@@ -366,28 +363,14 @@ class Channel(_PublisherConfirms):
         raw_tag = blob[start:start + record[7]]
         consumer = self._consumers.get(raw_tag)
         if consumer is None:
-            self._unexpected_delivery(raw_tag, read_message(address))
+            self._unexpected_delivery(raw_tag)
             return
         consumer._deliver(_from_packed(record, blob, start, self, consumer.tag))
 
-    def _unexpected_delivery(self, raw_tag, fields):
-        orphan = self._orphan_tags.get(raw_tag)
-        if orphan is None:
-            log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
-            return
-        no_ack, queue = orphan
-        if no_ack:
-            # For a no-ack consumer whose consume() was cancelled: the broker has forgotten the
-            # message, so it waits for the next no-ack get on the Queue (see Queue.get).
-            queue._unclaimed.append(_incoming(fields, self, None))
-            return
-        if self._closed_exc is None and not self._closing:
-            # For a consumer whose consume() was cancelled: hand the message back.
-            conn = self._connection
-            rc = _ffi.lib.swamqp_basic_reject(conn._native.handle, self.id, fields[_DELIVERY_TAG],
-                                              _ffi.SWAMQP_REQUEUE, conn._err_ref)
-            if rc:
-                log.debug("reject of an orphan delivery failed: %s", conn._error(rc))
+    def _unexpected_delivery(self, raw_tag):
+        # A consumer already cancelled here (deliveries queued before its cancel-ok); those of a
+        # consume that was abandoned never get here: the library hands them back itself.
+        log.debug("delivery for unknown consumer %r on channel %d dropped", raw_tag, self.id)
 
     def _on_consumer_cancelled(self, raw_tag):
         consumer = self._consumers.pop(raw_tag, None)

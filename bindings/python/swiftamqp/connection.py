@@ -80,7 +80,7 @@ class Connection(_Requests, _EventPump):
         self._state = _OPENING
         self._pending = {}
         self._channels = {}
-        self._expected_channel_closes = {}
+        self._late_routes = {}  # request id of an abandoned no-ack get/consume -> its Queue
         self._on_connection_close = on_connection_close
         self._on_blocked = None
         self._on_unblocked = None
@@ -161,20 +161,17 @@ class Connection(_Requests, _EventPump):
         if rc:
             raise self._error(rc, channel_level=False)
         channel = Channel(self, number.value, loop=self._loop)
+        channel._generation = self._rid.value  # what its CHANNEL_CLOSED event will name
         self._channels[channel.id] = channel
         fut = self._register(channel.id, None, timeout=timeout, what="channel.open")
         try:
             await fut
-        except BaseException:
+        except BaseException as exc:
+            # Timed out or cancelled: the library closes the channel should it open after all.
             if self._channels.get(channel.id) is channel:
                 del self._channels[channel.id]
-                if not channel.is_closed():
-                    # Cancelled while opening: the channel may open anyway; close it quietly.
-                    channel._closing = True
-                    _ffi.lib.swamqp_channel_close_async(self._native.handle, channel.id,
-                                                        self._rid_ref, self._err_ref)
-                    ctypes.memset(self._err_ref, 0, ctypes.sizeof(self._err))
-            raise
+                channel._closing = True
+            raise exc
         return channel
 
     def is_closed(self) -> bool:

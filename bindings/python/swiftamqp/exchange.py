@@ -187,8 +187,7 @@ class Exchange:
             rc = channel._publish(self._c_name, key[0], flags, c_message, conn._seq_ref)
         if rc:
             raise make_exception(ErrorInfo.take(conn._err, rc))
-        await channel._track(conn._seq.value, message, mandatory, self.name, routing_key,
-                             deadline, seconds)
+        await channel._track(conn._seq.value, message, deadline, seconds)
 
     def _routing_key(self, routing_key):
         if not isinstance(routing_key, str):

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Union
 
 from . import _ffi
 from ._table import bytes_struct, encode_table, read_bytes
+from ._timeouts import NO_TIMEOUT, check_timeout, timeout_error
 from .exceptions import (
-    AMQPError, AMQPTimeoutError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
+    AMQPError, ChannelClosed, ConnectionClosed, Deleted, InvalidExchangeName,
 )
 from .message import IncomingMessage
 
@@ -134,28 +135,9 @@ class Queue:
                 return unclaimed.popleft()
             return msg
 
-        def orphan(ev):
-            # The caller gave up but the broker handed over a message: it must not vanish.
-            if ev.flags & _ffi.SWAMQP_EVENT_FLAG_EMPTY or not ev.message:
-                return
-            if no_ack:
-                msg = IncomingMessage._from_address(ev.message, channel, None)
-                unclaimed.append(msg)
-                log.debug("basic.get on %r was cancelled: message %d kept for the next no-ack get",
-                          self.name, msg.delivery_tag)
-                return
-            if channel.is_closed():
-                return  # the broker requeues what the closed channel had not acknowledged
-            tag = _ffi.swamqp_message.from_address(ev.message).delivery_tag
-            log.debug("basic.get on %r was cancelled: rejecting (requeue) message %d", self.name, tag)
-            try:
-                channel._basic_reject(tag, True)
-            except AMQPError as exc:
-                log.debug("reject failed: %r", exc)
-
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_get_async, channel.id, self._c_name,
-            _ffi.SWAMQP_NO_ACK if no_ack else 0, orphan=orphan, timeout=timeout)
+            _ffi.SWAMQP_NO_ACK if no_ack else 0, timeout=timeout, late=self if no_ack else None)
 
     @property
     def unclaimed(self) -> int:
@@ -195,21 +177,10 @@ class Queue:
             channel._consumers[raw] = consumer
             return consumer
 
-        def orphan(ev):
-            # The caller gave up, but the consumer exists at the broker: cancel it, and hand back
-            # whatever reaches it meanwhile.
-            raw = read_bytes(ev.name)
-            channel._orphan_tags[raw] = (no_ack, self)
-            if not channel.is_closed():
-                log.debug("consume on %r was cancelled: cancelling consumer %r", self.name, raw)
-                c_raw = bytes_struct(raw, [])
-                channel._connection._start_ignored(
-                    _ffi.lib.swamqp_basic_cancel_async, channel.id, c_raw, 0)
-
         return await channel._connection._start(
             channel.id, convert, _ffi.lib.swamqp_basic_consume_async, channel.id, self._c_name,
-            c_tag, flags, table.pointer if table is not None else None, orphan=orphan,
-            timeout=timeout)
+            c_tag, flags, table.pointer if table is not None else None,
+            timeout=timeout, late=self if no_ack else None)
 
     def iterate(self, *, no_ack: bool = False, exclusive: bool = False,
                 arguments: Optional[Dict[str, Any]] = None) -> QueueIterator:
@@ -332,22 +303,30 @@ class Consumer:
                 return
             keep = []
             c_tag = bytes_struct(self._raw_tag, keep)
+            # The request itself has no deadline: a cancel-ok after this call's timeout still
+            # ends the consumer (_late_cancel_ok).
             self._cancelling = channel._connection._start(
                 channel.id, None, _ffi.lib.swamqp_basic_cancel_async, channel.id, c_tag, 0,
-                timeout=timeout, orphan=self._late_cancel_ok)
+                timeout=NO_TIMEOUT)
+            self._cancelling.add_done_callback(self._late_cancel_ok)
+        conn = channel._connection
+        seconds = conn._rpc_timeout if timeout is None else check_timeout(timeout, "timeout")
         try:
-            await asyncio.shield(self._cancelling)
-        except AMQPTimeoutError:
+            await asyncio.wait_for(asyncio.shield(self._cancelling), seconds)
+        except asyncio.TimeoutError:
             self._cancelling = None  # a later cancel() asks again
-            raise
+            raise timeout_error("basic_cancel", seconds) from None
         except AMQPError:
             pass  # the channel closed meanwhile: the consumer is gone anyway (asynqp does the same)
         if channel._consumers.get(self._raw_tag) is self:
             del channel._consumers[self._raw_tag]
         self._cancelled_by(server=False)
 
-    def _late_cancel_ok(self, ev):
-        """The cancel-ok of a cancel() that timed out: the consumer is gone at the broker."""
+    def _late_cancel_ok(self, fut):
+        """A basic.cancel completed (also after its cancel() timed out): on cancel-ok the
+        consumer is gone at the broker."""
+        if fut.cancelled() or fut.exception() is not None:
+            return
         channel = self._channel
         if channel._consumers.get(self._raw_tag) is self:
             del channel._consumers[self._raw_tag]
