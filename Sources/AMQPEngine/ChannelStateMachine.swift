@@ -36,22 +36,6 @@ struct PendingRequest {
     }
 }
 
-/// A message whose method arrived and whose header and body frames are being collected.
-struct ContentAssembly {
-    var message: InboundMessage
-    /// The basic.get request this message answers, if any.
-    var request: RequestID?
-    /// That request's caller gave up waiting; `noAck` says whether the broker still holds the
-    /// message for us (it does without no-ack, so it can be handed back).
-    var abandoned = false
-    var noAck = false
-    /// The header's body size, checked to fit `Int` and max_message_size.
-    var bodySize = 0
-    var headerSeen = false
-    var storage: ByteStorage?
-    var received = 0
-}
-
 /// One channel's protocol state: opening, open, closing; its queue of requests awaiting replies in
 /// order; and the message being assembled from content frames.
 struct ChannelStateMachine {
@@ -72,7 +56,8 @@ struct ChannelStateMachine {
     /// until the cancel-ok their deliveries go back to the queue, or with no-ack (the broker
     /// forgot them) out as late messages of the consume `request`.
     var abandonedConsumers: [Bytes: (noAck: Bool, request: RequestID)] = [:]
-    var assembly: ContentAssembly?
+    /// The message whose content frames are being collected.
+    var assembly: ContentAssembler?
     /// False while the broker has stopped this channel's publishing with channel.flow.
     var flowActive = true
     /// In raw mode inbound frames go to the application uninterpreted.
@@ -92,6 +77,151 @@ struct ChannelStateMachine {
         self.number = number
         self.openRequest = openRequest
         generation = openRequest
+    }
+
+    /// What a method on this channel asks of the connection, which owns the socket, the message
+    /// pool, recovery and the topology records.
+    enum Action {
+        /// Nothing more to do.
+        case none
+        /// The method is not allowed now: a protocol violation.
+        case unexpected
+        /// channel.open-ok: complete `request` (nil: recovery reopened the channel); `abandoned`:
+        /// its caller gave up, so nobody knows the channel and it is to be closed again.
+        case opened(request: RequestID?, abandoned: Bool)
+        /// The broker closed the channel: answer close-ok, fail what waits, forget the channel.
+        case closedByBroker(AMQPError)
+        /// Our channel.close is confirmed: complete `request`, fail what waits, forget the channel.
+        case closeConfirmed(request: RequestID?)
+        /// channel.flow (recorded here): answer flow-ok.
+        case flow(active: Bool)
+        /// The broker cancelled a consumer: answer cancel-ok unless `nowait`.
+        case consumerCancelled(tag: Bytes, nowait: Bool)
+        /// A returned message begins: its header and body follow.
+        case returnBegins(BasicReturn)
+        /// The message of basic.get `request` begins (the request left the queue of waiting ones).
+        case getOkBegins(BasicGetOk, request: PendingRequest)
+        /// A synchronous reply that completes `request` (it left the queue of waiting ones).
+        case replied(PendingRequest, Reply)
+    }
+
+    /// A method from the broker on this channel (not basic.deliver, ack or nack, which the
+    /// connection takes on its in-place paths, and not on a raw channel).
+    mutating func receive(_ method: Method) -> Action {
+        if state == .closing {
+            // Between our channel.close and its close-ok other methods are discarded, as AMQP
+            // asks; content (deliveries, returns) and confirms still reach the application: a
+            // no-ack delivery discarded here would be lost, the broker counts it delivered.
+            switch method {
+            case .channelCloseOk, .channelClose, .basicReturn: break
+            default: return .none
+            }
+        }
+        switch method {
+        case .channelOpenOk:
+            guard state == .opening else { return .unexpected }
+            state = .open
+            defer { openRequest = nil; openAbandoned = false }
+            return .opened(request: openRequest, abandoned: openAbandoned)
+        case .channelClose(let close):
+            return .closedByBroker(AMQPError(brokerClose: .channelClosed, replyCode: close.replyCode, replyText: close.replyText,
+                                             classID: close.classId, methodID: close.methodId, channel: number))
+        case .channelCloseOk:
+            guard state == .closing else { return .unexpected }
+            defer { closeRequest = nil }
+            return .closeConfirmed(request: closeRequest)
+        case .channelFlow(let flow):
+            flowActive = flow.active
+            return .flow(active: flow.active)
+        case .basicReturn(let returned):
+            return .returnBegins(returned)
+        case .basicGetOk(let getOk):
+            guard let index = pendingIndex(answering: BasicGet.classID, BasicGetOk.methodID) else { return .unexpected }
+            return .getOkBegins(getOk, request: pending.remove(at: index))
+        case .basicCancel(let cancel):
+            return .consumerCancelled(tag: cancel.consumerTag, nowait: cancel.nowait)
+        case .basicDeliver, .basicAck, .basicNack:
+            return .none // the connection's in-place paths took them
+        default:
+            guard let index = pendingIndex(answering: method.classID, method.methodID, consumerTag: Self.consumerTag(of: method))
+            else { return .unexpected }
+            let head = pending.remove(at: index)
+            if case .basicCancelOk(let ok) = method, abandonedConsumers.removeValue(forKey: ok.consumerTag) != nil {
+                return .none // the cancel of an abandoned consume (see abandonedConsumers)
+            }
+            return .replied(head, Self.reply(for: method, noAck: head.noAck))
+        }
+    }
+
+    /// Whether a step of recovery waits on this channel (it is reopening, or a recovery request
+    /// awaits its reply), so that a close of it fails that step.
+    var awaitsRecoveryStep: Bool { state == .opening || pending.contains { $0.isRecoveryStep } }
+
+    /// The consumer tag a consume-ok or cancel-ok carries (see `pendingIndex`).
+    static func consumerTag(of reply: Method) -> Bytes? {
+        switch reply {
+        case .basicConsumeOk(let ok): return ok.consumerTag
+        case .basicCancelOk(let ok): return ok.consumerTag
+        default: return nil
+        }
+    }
+
+    /// The reply `method` completes its request with (`noAck`: the request's, for consume-ok).
+    static func reply(for method: Method, noAck: Bool = false) -> Reply {
+        switch method {
+        case .queueDeclareOk(let ok): return .queueDeclared(name: ok.queue, messageCount: ok.messageCount, consumerCount: ok.consumerCount)
+        case .queuePurgeOk(let ok): return .messageCount(ok.messageCount)
+        case .queueDeleteOk(let ok): return .messageCount(ok.messageCount)
+        case .basicConsumeOk(let ok): return .consumerStarted(tag: ok.consumerTag, noAck: noAck)
+        case .basicCancelOk(let ok): return .consumerTag(ok.consumerTag)
+        case .basicGetEmpty: return .empty
+        default: return .done
+        }
+    }
+
+    // MARK: - Content
+
+    /// What a content frame did to the channel's message under assembly.
+    enum ContentOutcome {
+        case incomplete
+        /// A raw channel: the frame goes to the application as it is.
+        case raw
+        case complete(ContentAssembler)
+        case violation(ErrorKind, ReplyCode, String)
+    }
+
+    /// A message begins (its method arrived); false when another one is still under assembly.
+    mutating func begin(_ assembler: ContentAssembler) -> Bool {
+        guard assembly == nil else { return false }
+        assembly = assembler
+        return true
+    }
+
+    mutating func receiveHeader(_ header: ContentHeader, maxSize: UInt64) -> ContentOutcome {
+        if raw { return .raw }
+        guard let step = assembly?.header(header, maxSize: maxSize, channel: number) else {
+            return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(number)")
+        }
+        return finish(step)
+    }
+
+    mutating func receiveBody(_ body: Bytes) -> ContentOutcome {
+        if raw { return .raw }
+        guard let step = assembly?.body(body, channel: number) else {
+            return .violation(.unexpectedFrame, .unexpectedFrame, "body frame without a content header on channel \(number)")
+        }
+        return finish(step)
+    }
+
+    private mutating func finish(_ step: ContentAssembler.Step) -> ContentOutcome {
+        switch step {
+        case .incomplete: return .incomplete
+        case .violation(let kind, let code, let text): return .violation(kind, code, text)
+        case .complete:
+            var done: ContentAssembler?
+            swap(&done, &assembly)
+            return done.map { .complete($0) } ?? .incomplete
+        }
     }
 
     /// Which waiting request the reply `classID`/`methodID` answers: the first that accepts it,
@@ -145,144 +275,5 @@ struct ChannelStateMachine {
         closeRequest = nil
         pending.removeAll()
         assembly = nil
-    }
-}
-
-/// Publisher confirms of one channel: the sequence numbers still awaiting ack or nack, in order.
-struct ConfirmTracker {
-    var nextSequence: UInt64 = 1
-    /// The broker numbers publishes from 1 on each connection; ours continue across recoveries.
-    var brokerOffset: UInt64 = 0
-    /// Unconfirmed sequences, ascending (they are issued in order); `head` skips confirmed ones.
-    private var pending: [UInt64] = []
-    private var head = 0
-    var nackedSinceWait = false
-    /// Mandatory publishes not confirmed or returned yet, oldest first, with the digest of their
-    /// exchange, routing key and body (see `matchReturn`).
-    private var mandatory: [(sequence: UInt64, digest: UInt64)] = []
-    /// Waits for confirms of every sequence up to `upTo` (the publishes made before the wait).
-    var waiters: [(id: RequestID, upTo: UInt64)] = []
-
-    var unconfirmedCount: Int { pending.count - head }
-    var lowestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending[head] : nil }
-
-    /// True when every sequence up to `upTo` is confirmed.
-    func settled(upTo: UInt64) -> Bool {
-        guard let lowest = lowestUnconfirmed else { return true }
-        return lowest > upTo
-    }
-    var highestUnconfirmed: UInt64? { unconfirmedCount > 0 ? pending.last : nil }
-
-    /// After a connection loss (the unconfirmed were failed): the next broker sequence 1 is ours `nextSequence`.
-    mutating func resetAfterLoss() {
-        pending.removeAll()
-        mandatory.removeAll()
-        head = 0
-        brokerOffset = nextSequence - 1
-        nackedSinceWait = false
-    }
-
-    mutating func issue() -> UInt64 {
-        let sequence = nextSequence
-        nextSequence += 1
-        pending.append(sequence)
-        return sequence
-    }
-
-    var hasMandatory: Bool { !mandatory.isEmpty }
-
-    /// Records that publish `sequence` was mandatory (`digest`: see `digest(exchange:routingKey:body:)`).
-    mutating func noteMandatory(_ sequence: UInt64, digest: UInt64) {
-        mandatory.append((sequence, digest))
-    }
-
-    /// The sequence number of the publish a basic.return with `digest` gives back, or 0. A return
-    /// names no sequence, but RabbitMQ sends it before the confirm of its publish, so that publish
-    /// is still unconfirmed: the oldest mandatory one with the same exchange, routing key and
-    /// body (identical publishes are indistinguishable anyway). It is not matched again.
-    mutating func matchReturn(digest: UInt64) -> UInt64 {
-        guard let index = mandatory.firstIndex(where: { $0.digest == digest }) else { return 0 }
-        return mandatory.remove(at: index).sequence
-    }
-
-    /// A digest of what identifies a returned publish, 8 bytes at a time (a mandatory publish
-    /// in confirm mode pays it once, its return once).
-    static func digest(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) -> UInt64 {
-        absorb(absorb(absorb(0xcbf2_9ce4_8422_2325, exchange), routingKey), body)
-    }
-
-    private static func absorb(_ start: UInt64, _ part: UnsafeRawBufferPointer) -> UInt64 {
-        var hash = mix(start, UInt64(part.count))
-        var offset = 0
-        while offset + 8 <= part.count {
-            hash = mix(hash, part.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            offset += 8
-        }
-        var tail: UInt64 = 0
-        while offset < part.count {
-            tail = tail << 8 | UInt64(part[offset])
-            offset += 1
-        }
-        return mix(hash, tail)
-    }
-
-    static func digest(exchange: Bytes, routingKey: Bytes, body: Bytes) -> UInt64 {
-        exchange.withUnsafeBytes { e in routingKey.withUnsafeBytes { r in body.withUnsafeBytes { b in digest(exchange: e, routingKey: r, body: b) } } }
-    }
-
-    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
-        var h = (hash ^ word) &* 0x9e37_79b9_7f4a_7c15
-        h ^= h >> 29
-        return h
-    }
-
-    /// Completes the waits whose publishes are all confirmed now (NACKED when a nack came since
-    /// the last completed wait).
-    mutating func completeSettledWaiters(channel number: UInt16, into out: inout EngineOutput) {
-        guard !waiters.isEmpty, waiters.contains(where: { settled(upTo: $0.upTo) }) else { return }
-        let result: Result<Reply, AMQPError> = nackedSinceWait
-            ? .failure(AMQPError(.nacked, "the broker nacked a publish on channel \(number)", channel: number)) : .success(.done)
-        for waiter in waiters where settled(upTo: waiter.upTo) { out.events.append(.completion(waiter.id, channel: number, result)) }
-        let tracker = self
-        waiters.removeAll { tracker.settled(upTo: $0.upTo) }
-        nackedSinceWait = false
-    }
-
-    /// Marks `tag` (or with `multiple` every sequence up to it) confirmed; returns how many it covered.
-    mutating func confirm(_ tag: UInt64, multiple: Bool) -> Int {
-        let before = unconfirmedCount
-        if multiple {
-            var low = head, high = pending.count
-            while low < high {
-                let mid = (low + high) / 2
-                if pending[mid] <= tag { low = mid + 1 } else { high = mid }
-            }
-            head = low
-        } else {
-            var low = head, high = pending.count
-            while low < high {
-                let mid = (low + high) / 2
-                if pending[mid] < tag { low = mid + 1 } else { high = mid }
-            }
-            if low < pending.count && pending[low] == tag {
-                if low == head { head += 1 } else { pending.remove(at: low) }
-            }
-        }
-        if !mandatory.isEmpty {
-            if multiple {
-                let confirmed = mandatory.prefix { $0.sequence <= tag }.count
-                mandatory.removeSubrange(0..<confirmed)
-            } else if let index = mandatory.firstIndex(where: { $0.sequence == tag }) {
-                mandatory.remove(at: index)
-            }
-        }
-        if head == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 4096 && head * 2 > pending.count {
-            pending.removeFirst(head)
-            head = 0
-        }
-        return before - unconfirmedCount
     }
 }

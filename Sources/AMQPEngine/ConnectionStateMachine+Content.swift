@@ -3,23 +3,22 @@ import AMQPWire
 /// Content (basic.deliver, get-ok and return with their header and body frames) assembled into
 /// messages, and the message objects recycled between deliveries.
 extension ConnectionStateMachine {
-    mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ContentOutcome? {
+    /// basic.deliver: a delivery begins, in place. Nil leaves the frame to the general path (no
+    /// such channel, or a raw one).
+    mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ChannelStateMachine.ContentOutcome? {
         guard channels.isRaw(number) == false else { return nil }
         let message = newMessage(.delivery, channel: number)
-        let outcome = inChannel(number) { channel -> ContentOutcome? in
-            guard channel.assembly == nil else {
-                return .violation(.unexpectedFrame, .unexpectedFrame, "a new message began on channel \(number) before the last one ended")
-            }
+        let began = inChannel(number) { channel -> Bool in
             message.consumerTag = deliver.consumerTag
             message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
             message.redelivered = deliver.redelivered
             message.exchange = deliver.exchange
             message.routingKey = deliver.routingKey
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
-            channel.assembly = ContentAssembly(message: message)
-            return .nothing
+            return channel.begin(ContentAssembler(message: message))
         }
-        return outcome ?? nil
+        if began == true { return .incomplete }
+        return .violation(.unexpectedFrame, .unexpectedFrame, "a new message began on channel \(number) before the last one ended")
     }
 
     /// A received-message object: one the application is done with when there is one (`reuse`),
@@ -42,84 +41,32 @@ extension ConnectionStateMachine {
     /// Enough for a full event queue plus the batch the application holds.
     static let messagePoolLimit = 4096
 
-    /// What a content frame did to its channel's message under assembly.
-    enum ContentOutcome {
-        case nothing, raw, complete(ContentAssembly), violation(ErrorKind, ReplyCode, String)
-    }
-
     mutating func receiveHeader(_ number: UInt16, _ header: ContentHeader, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
         let maxSize = configuration.maxMessageSize
-        let outcome = inChannel(number) { channel -> ContentOutcome in
-            if channel.raw { return .raw }
-            guard channel.assembly?.headerSeen == false else {
-                return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(number)")
-            }
-            // max_message_size may be set above Int.max ("no limit"): the size must fit an Int too.
-            guard header.bodySize <= maxSize, let size = Int(exactly: header.bodySize) else {
-                return .violation(.messageTooLarge, .frameError, "a message of \(header.bodySize) bytes exceeds max_message_size \(maxSize)")
-            }
-            channel.assembly?.headerSeen = true
-            channel.assembly?.bodySize = size
-            channel.assembly?.message.properties = header.properties
-            guard header.bodySize == 0 else { return .nothing }
-            var done: ContentAssembly?
-            swap(&done, &channel.assembly)
-            return done.map { .complete($0) } ?? .nothing
-        } ?? .nothing
-        switch outcome {
-        case .nothing: return
+        switch inChannel(number, { $0.receiveHeader(header, maxSize: maxSize) }) ?? .incomplete {
+        case .incomplete: return
         case .raw:
             var writer = ByteWriter()
             try? header.encode(into: &writer) // a header we just decoded re-encodes within limits
             out.events.append(.rawFrame(channel: number, RawFrame(kind: .header, payload: Bytes(writer.buffer))))
-        case .complete(let assembly): deliver(assembly, into: &out)
+        case .complete(let assembler): deliver(assembler, into: &out)
         case .violation(let kind, let code, let text): violation(kind, code: code, text, into: &out)
         }
     }
 
     mutating func receiveBody(_ number: UInt16, _ body: Bytes, into out: inout EngineOutput) {
         guard state == .open || state == .closing else { return }
-        let outcome = inChannel(number) { channel -> ContentOutcome in
-            if channel.raw { return .raw }
-            guard channel.assembly?.headerSeen == true, let total = channel.assembly?.bodySize, let received = channel.assembly?.received else {
-                return .violation(.unexpectedFrame, .unexpectedFrame, "body frame without a content header on channel \(number)")
-            }
-            guard body.count <= total - received else {
-                return .violation(.protocolViolation, .frameError, "body frames on channel \(number) exceed the announced size")
-            }
-            if received == 0 && body.count == total {
-                channel.assembly?.message.body = body // the whole body in one frame: no copy
-                channel.assembly?.received = total
-            } else {
-                if channel.assembly?.storage == nil {
-                    guard let storage = ByteStorage(capacity: total) else {
-                        return .violation(.messageTooLarge, .internalError, "could not allocate \(total) bytes for a message")
-                    }
-                    channel.assembly?.storage = storage
-                }
-                if let storage = channel.assembly?.storage, let source = body.baseAddress {
-                    (storage.base + received).copyMemory(from: source, byteCount: body.count)
-                }
-                channel.assembly?.received = received + body.count
-                if received + body.count == total, let storage = channel.assembly?.storage {
-                    channel.assembly?.message.body = Bytes(storage: storage, offset: 0, count: total)
-                }
-            }
-            guard channel.assembly?.received == total else { return .nothing }
-            var done: ContentAssembly?
-            swap(&done, &channel.assembly)
-            return done.map { .complete($0) } ?? .nothing
-        } ?? .nothing
-        switch outcome {
-        case .nothing: return
+        switch inChannel(number, { $0.receiveBody(body) }) ?? .incomplete {
+        case .incomplete: return
         case .raw: out.events.append(.rawFrame(channel: number, RawFrame(kind: .body, payload: body)))
-        case .complete(let assembly): deliver(assembly, into: &out)
+        case .complete(let assembler): deliver(assembler, into: &out)
         case .violation(let kind, let code, let text): violation(kind, code: code, text, into: &out)
         }
     }
 
-    mutating func deliver(_ assembly: ContentAssembly, into out: inout EngineOutput) {
+    /// A message is whole: it goes to the application, or back where an abandoned request leaves it.
+    mutating func deliver(_ assembly: ContentAssembler, into out: inout EngineOutput) {
         switch assembly.message.kind {
         case .delivery:
             counters.deliveries += 1
