@@ -96,8 +96,10 @@
  *
  * ## ABI versioning
  * The shared object is libswiftamqp.so.MAJOR (SONAME libswiftamqp.so.0). Within one MAJOR,
- * functions, enum values and flags are only added; structs passed in carry no size field but are
- * only ever extended through new functions, never changed. A release that removes or changes
+ * functions, enum values and flags are only added. Structs passed in carry no size field and are
+ * never changed; swamqp_connection_options alone may grow at its end, for programs that pass
+ * their sizeof to its _sized functions (see swamqp_connection_options_init_sized); other structs
+ * are only ever extended through new functions. A release that removes or changes
  * anything bumps MAJOR. While MAJOR is 0, MINOR bumps may break the ABI (announced in the README).
  */
 #ifndef SWIFTAMQP_H
@@ -444,6 +446,29 @@ typedef struct swamqp_connection_options {
 /** Fills `options` with the defaults listed above. */
 void swamqp_connection_options_init(swamqp_connection_options *options);
 
+/*
+ * Sized forms. swamqp_connection_options may grow at its end in a later release (new fields,
+ * never a changed one). A program that passes its own sizeof(swamqp_connection_options) to the
+ * _sized forms keeps working with such a library: the library reads (and init writes) only that
+ * many bytes and gives the fields past them their defaults. The plain forms assume the size of the
+ * library they run against. swamqp_parse_url and swamqp_parse_url_list write only fields of the
+ * first release's struct, so they need no sized form.
+ */
+
+/**
+ * The size of swamqp_connection_options that this library knows (sizeof in its own build).
+ * Thread-safe.
+ */
+size_t swamqp_connection_options_size(void);
+
+/**
+ * As swamqp_connection_options_init for a struct of `options_size` bytes (the caller's sizeof).
+ * SWAMQP_ERR_INVALID_ARGUMENT, nothing written, when `options` is NULL or `options_size` is not a
+ * size the library knows: smaller than the first release's struct or larger than its own (a
+ * program built against a newer header than the library). Thread-safe.
+ */
+int swamqp_connection_options_init_sized(swamqp_connection_options *options, size_t options_size);
+
 /**
  * Parses an `amqp://` or `amqps://` URL (C string) into `options`, over the values already there,
  * as RabbitMQ's URI spec describes: `amqp[s]://user:password@host:port/vhost?query`. User, password,
@@ -476,6 +501,14 @@ int swamqp_connection_create(const swamqp_connection_options *options, swamqp_co
                              swamqp_error *error);
 
 /**
+ * As swamqp_connection_create, reading only `options_size` bytes of `options` (the caller's
+ * sizeof; fields past them take their defaults). Sizes the library does not know give
+ * SWAMQP_ERR_INVALID_ARGUMENT as for swamqp_connection_options_init_sized, `*out` NULL.
+ */
+int swamqp_connection_create_sized(const swamqp_connection_options *options, size_t options_size,
+                                   swamqp_connection **out, swamqp_error *error);
+
+/**
  * Connects and performs the AMQP handshake (resolve, TCP, TLS when configured, protocol header,
  * SASL with the options' mechanism (see swamqp_sasl_mechanism), tune, open),
  * blocking up to the connect timeout. Tries each address of the host in turn. On success the I/O
@@ -489,6 +522,9 @@ int swamqp_connection_open_async(swamqp_connection *connection, uint64_t *reques
 
 /** swamqp_connection_create followed by swamqp_connection_open; on failure `*out` is NULL. */
 int swamqp_connect(const swamqp_connection_options *options, swamqp_connection **out, swamqp_error *error);
+/** swamqp_connection_create_sized followed by swamqp_connection_open; on failure `*out` is NULL. */
+int swamqp_connect_sized(const swamqp_connection_options *options, size_t options_size, swamqp_connection **out,
+                         swamqp_error *error);
 
 /**
  * Closes the connection (connection.close with reply 200, waits for close-ok up to `timeout_ms`,
@@ -582,6 +618,34 @@ enum {
  * One event. Which members mean something depends on `type`; the rest are zero. Pointers are owned
  * by the library and valid until the next swamqp_next_events / swamqp_dispatch_events on this
  * connection or swamqp_events_release.
+ *
+ * The members each type fills (`channel` is the channel concerned, 0 for the connection):
+ *
+ *   COMPLETION             request_id, channel, status (error when not OK), and by request:
+ *                          channel.open: channel = the new channel; queue.declare: name = queue
+ *                          name, message_count, consumer_count; queue.purge / queue.delete:
+ *                          message_count; basic.consume / basic.cancel: name = consumer tag;
+ *                          basic.get: message, or flags EMPTY
+ *   DELIVERY               channel, delivery_tag, name = consumer tag, message
+ *   RETURN                 channel, message (reply code and text in it), delivery_tag = the
+ *                          returned publish's sequence number in confirm mode (else 0)
+ *   CONFIRM_ACK / _NACK    channel, delivery_tag = sequence, flags MULTIPLE; a NACK with a status
+ *                          (and error) fails every unconfirmed sequence up to delivery_tag
+ *   CHANNEL_CLOSED         channel, request_id = the channel's generation, status and error when
+ *                          the broker closed it (status 0, error NULL after our own close)
+ *   CONNECTION_CLOSED      status, error
+ *   BLOCKED                name = the broker's reason
+ *   UNBLOCKED              (nothing more)
+ *   CONSUMER_CANCELLED     channel, name = consumer tag
+ *   LOG                    log_level, name = the text
+ *   FLOW                   channel, flags ACTIVE
+ *   RAW_FRAME              channel, frame_type, class_id and method_id (methods), payload
+ *   RECOVERY_STARTED       status, error = the cause of the loss
+ *   RECOVERY_ENTITY_FAILED channel, name = the entity, status, error = why
+ *   RECOVERED              message_count = entities not restored
+ *   RECOVERY_FAILED        status, error
+ *   QUEUE_RENAMED          name = the queue's new name, payload = its old name
+ *   LATE_GET_MESSAGE       request_id (0 for a blocking call's), channel, delivery_tag, message
  */
 typedef struct swamqp_event {
     int32_t type;                   /**< swamqp_event_type. */

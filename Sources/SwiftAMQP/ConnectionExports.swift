@@ -360,3 +360,62 @@ public func swamqp_connection_tune(_ pointer: OpaquePointer?, _ channelMax: Unsa
         return SWAMQP_OK.rawValue
     }
 }
+
+// MARK: - Sized options (see the header's "Sized forms")
+
+/// The smallest swamqp_connection_options a caller may pass to a _sized function: the struct as the
+/// first release (0.1) defined it. A release that appends fields keeps this value.
+private let firstReleaseOptionsSize = 224
+
+/// Why `size` is not a size of swamqp_connection_options this library can read, or nil.
+private func optionsSizeRefusal(_ size: Int) -> String? {
+    let known = MemoryLayout<swamqp_connection_options>.size
+    if size < 0 { return "options_size is past the range of sizes (2^63 or more)" }
+    if size < firstReleaseOptionsSize { return "options_size \(size) is smaller than any swamqp_connection_options (\(firstReleaseOptionsSize) bytes)" }
+    if size > known { return "options_size \(size) is larger than this library's swamqp_connection_options (\(known) bytes): the program was built against a newer swiftamqp.h" }
+    return nil
+}
+
+/// The caller's `size` bytes of options over this library's defaults.
+private func fullOptions(_ options: UnsafePointer<swamqp_connection_options>, size: Int) -> swamqp_connection_options {
+    var full = swamqp_connection_options()
+    swamqp_connection_options_init(&full)
+    withUnsafeMutableBytes(of: &full) { $0.baseAddress?.copyMemory(from: options, byteCount: size) }
+    return full
+}
+
+@_cdecl("swamqp_connection_options_size")
+public func swamqp_connection_options_size() -> Int {
+    MemoryLayout<swamqp_connection_options>.size
+}
+
+@_cdecl("swamqp_connection_options_init_sized")
+public func swamqp_connection_options_init_sized(_ options: UnsafeMutablePointer<swamqp_connection_options>?, _ size: Int) -> Int32 {
+    guard let options, optionsSizeRefusal(size) == nil else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
+    var full = swamqp_connection_options()
+    swamqp_connection_options_init(&full)
+    withUnsafeBytes(of: &full) { UnsafeMutableRawPointer(options).copyMemory(from: $0.baseAddress!, byteCount: size) }
+    return SWAMQP_OK.rawValue
+}
+
+@_cdecl("swamqp_connection_create_sized")
+public func swamqp_connection_create_sized(_ options: UnsafePointer<swamqp_connection_options>?, _ size: Int,
+                                           _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                                           _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    out?.pointee = nil
+    guard let options else { return swamqp_connection_create(nil, out, error) }
+    if let refusal = optionsSizeRefusal(size) { return report(.invalidArgument, refusal, error) }
+    var full = fullOptions(options, size: size)
+    return swamqp_connection_create(&full, out, error)
+}
+
+@_cdecl("swamqp_connect_sized")
+public func swamqp_connect_sized(_ options: UnsafePointer<swamqp_connection_options>?, _ size: Int,
+                                 _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                                 _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
+    out?.pointee = nil
+    guard let options else { return swamqp_connect(nil, out, error) }
+    if let refusal = optionsSizeRefusal(size) { return report(.invalidArgument, refusal, error) }
+    var full = fullOptions(options, size: size)
+    return swamqp_connect(&full, out, error)
+}

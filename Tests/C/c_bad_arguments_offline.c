@@ -52,6 +52,33 @@ void test_arguments_offline(void)
     CHECK(conn == NULL, "swamqp_connect failed but *out is %p (\"on failure *out is NULL\")", (void *)conn);
     CHECK_STATUS(swamqp_connect(closed_port_options(), NULL, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
 
+    /* sized forms: this library's size works, others are refused with nothing written */
+    size_t size = sizeof(swamqp_connection_options);
+    CHECK(swamqp_connection_options_size() == size, "swamqp_connection_options_size() %zu, sizeof %zu",
+          swamqp_connection_options_size(), size);
+    memset(&options, 0xAB, sizeof options);
+    CHECK_OK(swamqp_connection_options_init_sized(&options, size), NULL);
+    CHECK(options.port == 5672 && strcmp(options.host, "localhost") == 0, "init_sized wrote the defaults");
+    memset(&options, 0xAB, sizeof options);
+    CHECK_STATUS(swamqp_connection_options_init_sized(&options, size - 1), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_connection_options_init_sized(&options, size + 8), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK_STATUS(swamqp_connection_options_init_sized(&options, (size_t)1 << 63), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    CHECK(options.port == 0xABAB, "a refused init_sized wrote into the struct");
+    CHECK_STATUS(swamqp_connection_options_init_sized(NULL, size), SWAMQP_ERR_INVALID_ARGUMENT, NULL);
+    conn = (swamqp_connection *)0x1;
+    CHECK_STATUS(swamqp_connection_create_sized(closed_port_options(), size + 8, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT,
+                 &err);
+    CHECK(conn == NULL, "create_sized failed but *out is %p", (void *)conn);
+    CHECK_STATUS(swamqp_connection_create_sized(closed_port_options(), 16, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_STATUS(swamqp_connection_create_sized(NULL, size, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK_OK(swamqp_connection_create_sized(closed_port_options(), size, &conn, &err), &err);
+    swamqp_connection_free(conn);
+    conn = (swamqp_connection *)0x1;
+    CHECK_STATUS(swamqp_connect_sized(closed_port_options(), (size_t)-1, &conn, &err), SWAMQP_ERR_INVALID_ARGUMENT, &err);
+    CHECK(conn == NULL, "connect_sized failed but *out is %p", (void *)conn);
+    CHECK_STATUS(swamqp_connect_sized(closed_port_options(), size, &conn, &err), SWAMQP_ERR_CONNECT, &err);
+    CHECK(conn == NULL, "connect_sized failed but *out is %p", (void *)conn);
+
     /* frame_max below 4096 is refused; 4096 is fine. */
     swamqp_connection_options small = *closed_port_options();
     small.frame_max = 4095;
