@@ -94,38 +94,4 @@ extension ConnectionStateMachine {
             }
         }
     }
-
-    /// A message of an abandoned request (`what` it is, for the log): it must not be lost. With
-    /// `noAck` the broker has forgotten it, so it goes out as a late message; else back to the queue.
-    mutating func lateMessage(_ message: InboundMessage, noAck: Bool, request: RequestID, what: String, into out: inout EngineOutput) {
-        let number = message.channel
-        if noAck {
-            out.events.append(.log(.warning, "\(what) the no-ack message is handed out as a late event"))
-            out.events.append(.lateMessage(message, request: request))
-            return
-        }
-        out.events.append(.log(.info, "\(what) the message goes back to the queue"))
-        guard channels.state(of: number) == .open else { return } // a closing channel's unacked messages go back anyway
-        let offset = channels[number]?.deliveryTagOffset ?? 0
-        send(channel: number, .basicReject(BasicReject(deliveryTag: message.deliveryTag &- offset, requeue: true)), into: &out)
-    }
-
-    /// The consume-ok of an abandoned basic.consume: the consumer exists at the broker but nobody
-    /// knows it, so it is cancelled and recovery forgets it; until its cancel-ok, its deliveries
-    /// are handed back (see `ChannelStateMachine.abandonedConsumers`).
-    mutating func cancelAbandonedConsumer(_ tag: Bytes, noAck: Bool, request: RequestID, channel number: UInt16,
-                                          into out: inout EngineOutput) {
-        topology.consumerCancelled(tag)
-        let cancel = BasicCancel(consumerTag: tag, nowait: false)
-        let open = channels.state(of: number) == .open
-        inChannel(number) { channel in
-            channel.abandonedConsumers[tag] = (noAck, request)
-            guard open else { return } // closing: the consumer ends with the channel
-            var awaiting = PendingRequest(id: 0, awaiting: .basicCancel(cancel))
-            awaiting.abandoned = true
-            channel.pending.append(awaiting)
-        }
-        out.events.append(.log(.info, "basic.consume on channel \(number) answered after its caller gave up; consumer \(tag.lossyString) is cancelled"))
-        if open { send(channel: number, .basicCancel(cancel), into: &out) }
-    }
 }
