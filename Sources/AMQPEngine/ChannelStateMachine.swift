@@ -80,8 +80,11 @@ struct ChannelStateMachine {
     }
 
     /// What a method on this channel asks of the connection, which owns the socket, the message
-    /// pool, recovery and the topology records.
-    enum Action {
+    /// pool, recovery and the topology records. Indirect: its cases' payloads differ in size by
+    /// hundreds of bytes, and with them inline Valgrind saw the switch over a small case read
+    /// bytes only a large case sets (the tag shares storage with payload bits). A box per method is
+    /// cheap here: deliveries, acks and nacks take the in-place paths and never build an Action.
+    indirect enum Action {
         /// Nothing more to do.
         case none
         /// The method is not allowed now: a protocol violation.

@@ -216,7 +216,7 @@ class BlockingChannel(_Consumers):
         props = None if properties is None else _c_properties(properties)
         flags = _ffi.SWAMQP_MANDATORY if mandatory else 0
         if self._confirm:
-            self._publish_confirmed(handle, ex, rk, flags, props, cbody, body, mandatory)
+            self._publish_confirmed(handle, ex, rk, flags, props, cbody)
             return
         try:
             err, ref = _tls.error
@@ -230,9 +230,9 @@ class BlockingChannel(_Consumers):
             conn._housekeeping()
 
     def _publish_confirmed(self, handle: Any, ex: Tuple[bytes, Any], rk: Tuple[bytes, Any], flags: int,
-                           props: Any, cbody: Any, body: bytes, mandatory: bool) -> None:
+                           props: Any, cbody: Any) -> None:
         conn = self._connection
-        waiter = _Confirm((_text_of(ex[0]), _text_of(rk[0])) if mandatory else None, body)
+        waiter = _Confirm()
         limit = conn._blocked_timeout if conn._blocked_timeout is not None else conn._rpc_timeout
         deadline = None if limit is None else time.monotonic() + limit
         err = _ffi.swamqp_error()

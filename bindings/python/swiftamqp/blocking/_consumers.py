@@ -299,18 +299,13 @@ class _Consumers:
     # ----------------------------------------------------------------------------------------
     # Returns, broker cancels, and running what is pending
     # ----------------------------------------------------------------------------------------
-    def _on_return(self, returned: ReturnedMessage) -> None:
-        """Under the lock: a basic.return. RabbitMQ sends it before the publish's confirm, so in
-        confirm mode the publish is still outstanding: it is the oldest one with the same
-        exchange, routing key and body."""
-        matched = False
-        if self._outstanding:
-            key = (returned.method.exchange, returned.method.routing_key)
-            for waiter in self._outstanding.values():
-                if waiter.key == key and waiter.returned is None and waiter.body == returned.body:
-                    waiter.returned = returned
-                    matched = True
-                    break
+    def _on_return(self, returned: ReturnedMessage, sequence: int) -> None:
+        """Under the lock: a basic.return; `sequence` is the returned publish's confirm sequence
+        number, which the library matched to it (0: none, e.g. outside confirm mode)."""
+        waiter = self._outstanding.get(sequence) if sequence else None
+        matched = waiter is not None and waiter.returned is None
+        if matched:
+            waiter.returned = returned
         if self._return_cbs:
             self._pending.append((_RETURN, self._number, None, returned))
         elif not matched:

@@ -275,7 +275,7 @@ class _Dispatcher:
                     log.log(level, "%s", read_bytes(ev.name).decode("utf-8", "replace"))
             elif kind == _ffi.SWAMQP_EVENT_RETURN:
                 if msg:
-                    append((_K_RETURN, ch, _returned_from(_fields_at(msg))))
+                    append((_K_RETURN, ch, _returned_from(_fields_at(msg)), ev.delivery_tag))
             elif kind == _ffi.SWAMQP_EVENT_CHANNEL_CLOSED:
                 append((_K_CHANNEL_CLOSED, ch, ErrorInfo.from_pointer(ev.error, ev.status) if ev.error else None))
             elif kind == _ffi.SWAMQP_EVENT_CONNECTION_CLOSED:
@@ -340,7 +340,7 @@ class _Dispatcher:
             elif kind == _K_RETURN:
                 ch = channels.get(item[1])
                 if ch is not None:
-                    ch._on_return(item[2])
+                    ch._on_return(item[2], item[3])
             elif kind == _K_CHANNEL_CLOSED:
                 ch = channels.get(item[1])
                 if ch is not None:

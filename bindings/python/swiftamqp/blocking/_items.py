@@ -50,15 +50,13 @@ class _Generator:
 class _Confirm:
     """A confirm-mode publish waiting for its ack or nack."""
 
-    __slots__ = ("done", "ack", "error", "returned", "key", "body")
+    __slots__ = ("done", "ack", "error", "returned")
 
-    def __init__(self, key: Optional[Tuple[str, str]], body: bytes) -> None:
+    def __init__(self) -> None:
         self.done = False
         self.ack = False
         self.error: Optional[BaseException] = None
         self.returned: Optional[ReturnedMessage] = None
-        self.key = key
-        self.body = body
 
 
 _K_DELIVERY, _K_CONFIRM, _K_RETURN, _K_CHANNEL_CLOSED, _K_CONNECTION_CLOSED, _K_CANCELLED = range(1, 7)
