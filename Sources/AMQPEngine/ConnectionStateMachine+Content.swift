@@ -48,7 +48,7 @@ extension ConnectionStateMachine {
         case .incomplete: return
         case .raw:
             var writer = ByteWriter()
-            try? header.encode(into: &writer) // a header we just decoded re-encodes within limits
+            header.encode(into: &writer) // as it came: raw channels get the properties uninterpreted
             out.events.append(.rawFrame(channel: number, RawFrame(kind: .header, payload: Bytes(writer.buffer))))
         case .complete(let assembler): deliver(assembler, into: &out)
         case .violation(let kind, let code, let text): violation(kind, code: code, text, into: &out)

@@ -34,7 +34,8 @@ struct ContentAssembler {
     }
 
     /// The content header on `channel`: its body size is checked against `maxSize` (and to fit
-    /// an Int: max_message_size may be set above Int.max, "no limit").
+    /// an Int: max_message_size may be set above Int.max, "no limit"), its properties decoded
+    /// into the message (malformed ones close the connection, as a malformed frame does).
     mutating func header(_ header: ContentHeader, maxSize: UInt64, channel: UInt16) -> Step {
         guard !headerSeen else {
             return .violation(.unexpectedFrame, .unexpectedFrame, "content header without a method on channel \(channel)")
@@ -42,9 +43,13 @@ struct ContentAssembler {
         guard header.bodySize <= maxSize, let size = Int(exactly: header.bodySize) else {
             return .violation(.messageTooLarge, .frameError, "a message of \(header.bodySize) bytes exceeds max_message_size \(maxSize)")
         }
+        do {
+            message.properties = try header.decodeProperties()
+        } catch {
+            return .violation(.protocolViolation, .frameError, "malformed frame from the broker: \(error)")
+        }
         headerSeen = true
         bodySize = size
-        message.properties = header.properties
         return size == 0 ? .complete : .incomplete
     }
 

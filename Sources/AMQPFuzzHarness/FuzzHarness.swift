@@ -104,7 +104,7 @@ public enum FuzzHarness {
             case .method(let channel, let method):
                 try writer.writeMethodFrame(channel: channel, method)
             case .header(let channel, let header):
-                try writer.writeFrame(type: AMQPConstants.frameHeader, channel: channel) { try header.encode(into: &$0) }
+                try writer.writeFrame(type: AMQPConstants.frameHeader, channel: channel) { header.encode(into: &$0) }
             case .body(let channel, let body):
                 try writer.writeFrame(type: AMQPConstants.frameBody, channel: channel) { $0.writeBytes(body) }
             case .heartbeat:

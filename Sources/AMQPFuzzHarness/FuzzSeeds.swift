@@ -88,8 +88,10 @@ public enum FuzzSeeds {
     }
 
     static func message(_ channel: UInt16, _ method: Method, _ properties: BasicProperties, body: [UInt8], chunk: Int) -> [Frame] {
-        var frames: [Frame] = [.method(channel: channel, method),
-                               .header(channel: channel, ContentHeader(bodySize: UInt64(body.count), properties: properties))]
+        // The seeds' properties all encode; none would be a seed without them.
+        let header = (try? ContentHeader(bodySize: UInt64(body.count), properties: properties))
+            ?? ContentHeader(bodySize: UInt64(body.count), encodedProperties: ContentHeader.noProperties)
+        var frames: [Frame] = [.method(channel: channel, method), .header(channel: channel, header)]
         var start = 0
         while start < body.count {
             let end = min(start + chunk, body.count)
@@ -201,9 +203,9 @@ public enum FuzzSeeds {
         broken.append(("truncated-arguments", [1, 0, 1, 0, 0, 0, 5, 0, 60, 0, 60, 5, 0xce]))
         broken.append(("header-unknown-flags", [2, 0, 1, 0, 0, 0, 14, 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0xce]))
         broken.append(("header-huge-body", stream([.method(channel: 1, deliver),
-                                                   .header(channel: 1, ContentHeader(bodySize: UInt64.max, properties: BasicProperties()))])))
+                                                   .header(channel: 1, ContentHeader(bodySize: UInt64.max, encodedProperties: ContentHeader.noProperties))])))
         broken.append(("body-without-header", stream([.body(channel: 1, Bytes(body))])))
-        broken.append(("content-on-channel-0", stream([.header(channel: 0, ContentHeader(bodySize: 1, properties: BasicProperties()))])))
+        broken.append(("content-on-channel-0", stream([.header(channel: 0, ContentHeader(bodySize: 1, encodedProperties: ContentHeader.noProperties))])))
         broken.append(("unknown-frame-type", [9, 0, 0, 0, 0, 0, 0, 0xce]))
         for (name, bytes) in broken {
             seeds.append(("broken-\(name)", input(stage: .channel, bytes)))

@@ -1,19 +1,37 @@
-/// The content header frame's payload: class, body size and properties.
+/// The content header frame's payload: class, body size and the property list.
+///
+/// The properties stay encoded (flag word and list, a view into the read buffer) until the engine
+/// decodes them into the message they belong to (`decodeProperties`): decoded, they are a
+/// 272-byte value, and every frame, being an enum over this, would carry that size through the
+/// parser and the engine (measured: most of a delivery's memcpy).
 public struct ContentHeader: Equatable, Sendable {
     public var classID: UInt16
     public var bodySize: UInt64
-    public var properties: BasicProperties
+    /// The property flags and list as encoded on the wire.
+    public var encodedProperties: Bytes
 
-    public init(classID: UInt16 = BasicPublish.classID, bodySize: UInt64, properties: BasicProperties) {
+    /// A header with `properties` encoded (building frames in tests and tools; the publish path
+    /// writes its header without this value).
+    public init(classID: UInt16 = BasicPublish.classID, bodySize: UInt64, properties: BasicProperties) throws {
+        var writer = ByteWriter()
+        try properties.encode(into: &writer)
+        self.init(classID: classID, bodySize: bodySize, encodedProperties: Bytes(writer.buffer))
+    }
+
+    /// The encoding of no properties: a zero flag word.
+    public static var noProperties: Bytes { Bytes([0, 0]) }
+
+    public init(classID: UInt16 = BasicPublish.classID, bodySize: UInt64, encodedProperties: Bytes) {
         self.classID = classID
         self.bodySize = bodySize
-        self.properties = properties
+        self.encodedProperties = encodedProperties
     }
 
     public init(from reader: inout ByteReader) throws {
         self = try Self.decoded(from: &reader)
     }
 
+    /// Class, weight and body size checked; the rest of the payload is the property list.
     @inline(__always) static func decoded(from reader: inout ByteReader) throws -> Self {
         let classID = try reader.readUInt16("content header class")
         guard classID == BasicPublish.classID else {
@@ -21,18 +39,26 @@ public struct ContentHeader: Equatable, Sendable {
         }
         _ = try reader.readUInt16("content header weight") // always 0, meaning nothing
         let bodySize = try reader.readUInt64("content header body size")
-        let properties = try BasicProperties.decoded(from: &reader)
-        try reader.expectEnd("content header")
-        return Self(classID: classID, bodySize: bodySize, properties: properties)
+        let properties = try reader.readBytes(count: reader.remaining, "content header properties")
+        return Self(classID: classID, bodySize: bodySize, encodedProperties: properties)
     }
 
-    public func encode(into writer: inout ByteWriter) throws {
+    /// The properties, decoded and checked (unknown flags, truncated or malformed values and
+    /// tables, bytes left over are errors).
+    public func decodeProperties() throws -> BasicProperties {
+        var reader = ByteReader(encodedProperties)
+        let properties = try BasicProperties.decoded(from: &reader)
+        try reader.expectEnd("content header")
+        return properties
+    }
+
+    public func encode(into writer: inout ByteWriter) {
         writer.append(exactly: 12) { c in
             c.uint16(classID)
             c.uint16(0)
             c.uint64(bodySize)
         }
-        try properties.encode(into: &writer)
+        writer.writeBytes(encodedProperties)
     }
 }
 
@@ -125,20 +151,32 @@ extension ByteWriter {
 
     /// A content header frame.
     public mutating func writeHeaderFrame(channel: UInt16, _ header: ContentHeader) throws {
-        if let size = header.properties.fastSize {
+        try writeFrame(type: AMQPConstants.frameHeader, channel: channel) { header.encode(into: &$0) }
+    }
+
+    /// A content header frame of `properties`, encoded straight into the buffer.
+    public mutating func writeHeaderFrame(channel: UInt16, classID: UInt16, bodySize: UInt64, properties: BasicProperties) throws {
+        if let size = properties.fastSize {
             append(exactly: 7 + 12 + size + 1) { c in
                 c.uint8(AMQPConstants.frameHeader)
                 c.uint16(channel)
                 c.uint32(UInt32(12 + size))
-                c.uint16(header.classID)
+                c.uint16(classID)
                 c.uint16(0)
-                c.uint64(header.bodySize)
-                header.properties.writeFast(to: &c)
+                c.uint64(bodySize)
+                properties.writeFast(to: &c)
                 c.uint8(AMQPConstants.frameEnd)
             }
             return
         }
-        try writeFrame(type: AMQPConstants.frameHeader, channel: channel) { try header.encode(into: &$0) }
+        try writeFrame(type: AMQPConstants.frameHeader, channel: channel) { writer in
+            writer.append(exactly: 12) { c in
+                c.uint16(classID)
+                c.uint16(0)
+                c.uint64(bodySize)
+            }
+            try properties.encode(into: &writer)
+        }
     }
 
     /// A body frame carrying `body` (at most frame_max - 8 bytes: the caller splits).
@@ -198,7 +236,7 @@ extension ByteWriter {
             c.uint8((mandatory ? 1 : 0) | (immediate ? 2 : 0))
             c.uint8(AMQPConstants.frameEnd)
         }
-        try writeHeaderFrame(channel: channel, ContentHeader(classID: BasicPublish.classID, bodySize: UInt64(body.count), properties: properties))
+        try writeHeaderFrame(channel: channel, classID: BasicPublish.classID, bodySize: UInt64(body.count), properties: properties)
         writeBodyFrames(channel: channel, body, chunk: chunk)
     }
 
@@ -209,7 +247,7 @@ extension ByteWriter {
         let chunk = Int(frameMax) - frameOverhead
         guard chunk > 0 else { throw WireError.valueTooLarge(context: "frame_max") }
         try writeMethodFrame(channel: channel, method)
-        try writeHeaderFrame(channel: channel, ContentHeader(classID: method.classID, bodySize: UInt64(body.count), properties: properties))
+        try writeHeaderFrame(channel: channel, classID: method.classID, bodySize: UInt64(body.count), properties: properties)
         writeBodyFrames(channel: channel, body, chunk: chunk)
     }
 }

@@ -174,21 +174,17 @@ public func swamqp_table_decode(_ bytes: UnsafeRawPointer?, _ len: Int, _ consum
     return SWAMQP_OK.rawValue
 }
 
-/// The 12 bytes before the property flags in a content header (class 60, weight 0, body size 0),
-/// which the properties functions leave out as librabbitmq's do.
-private let headerPrefix = 12
-
 /// `properties` (NULL: none) as a content header carries them after class, weight and body size:
 /// the property flags, then the properties present.
 func encodedProperties(_ properties: UnsafePointer<swamqp_properties>?) throws(InvalidArgument) -> ArraySlice<UInt8> {
     let value = try SwiftAMQP.properties(properties)
     var writer = ByteWriter()
     do {
-        try ContentHeader(bodySize: 0, properties: value).encode(into: &writer)
+        try value.encode(into: &writer)
     } catch let failure {
         throw InvalidArgument(message: "properties: \(failure)")
     }
-    return writer.buffer.dropFirst(headerPrefix)
+    return writer.buffer[...]
 }
 
 @_cdecl("swamqp_properties_encode")
@@ -209,14 +205,11 @@ public func swamqp_properties_decode(_ bytes: UnsafeRawPointer?, _ len: Int,
                                      _ properties: UnsafeMutablePointer<UnsafePointer<swamqp_properties>?>?, _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
     guard let properties else { return report(.invalidArgument, "properties must not be NULL", error) }
     properties.pointee = nil
-    let decoded: ContentHeader
+    let decoded: BasicProperties
     do throws(InvalidArgument) {
         let encoded = try input(bytes, len)
-        var header: [UInt8] = [0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        encoded.withUnsafeBytes { header.append(contentsOf: $0) }
-        var reader = ByteReader(Bytes(header))
         do {
-            decoded = try ContentHeader(from: &reader)
+            decoded = try ContentHeader(bodySize: 0, encodedProperties: encoded).decodeProperties()
         } catch {
             throw InvalidArgument(message: "properties: \(error)")
         }
@@ -227,7 +220,7 @@ public func swamqp_properties_decode(_ bytes: UnsafeRawPointer?, _ len: Int,
     guard let result = arena.allocate(swamqp_properties.self, count: 1) else {
         return report(status: SWAMQP_ERR_NO_MEMORY, "out of memory", error)
     }
-    result.pointee = arena.cProperties(decoded.properties)
+    result.pointee = arena.cProperties(decoded)
     properties.pointee = keep(result, arena)
     clear(error)
     return SWAMQP_OK.rawValue

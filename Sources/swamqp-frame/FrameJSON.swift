@@ -75,7 +75,7 @@ extension JSONOut {
             key("class"); string(header.classID == BasicPublish.classID ? "basic" : String(header.classID))
             key("body-size"); decimalString(header.bodySize)
             key("properties")
-            writePropertiesJSON(header.properties, to: &self)
+            writePropertiesJSON((try? header.decodeProperties()) ?? BasicProperties(), to: &self) // checked by the caller
         case .body(let channel, let payload):
             key("type"); string("body")
             key("channel"); number(channel)
@@ -329,8 +329,7 @@ func encodeFrame(_ value: JSONValue, into writer: inout ByteWriter) throws {
         let properties = try propertiesFromJSON(&props)
         try props.finish()
         try frame.finish()
-        let header = ContentHeader(classID: BasicPublish.classID, bodySize: bodySize, properties: properties)
-        try writer.writeFrame(type: AMQPConstants.frameHeader, channel: channel) { try header.encode(into: &$0) }
+        try writer.writeHeaderFrame(channel: channel, classID: BasicPublish.classID, bodySize: bodySize, properties: properties)
     case "body":
         guard case .string(let hex)? = frame.take("hex"), let payload = decodeHex(hex) else {
             throw ToolError("body frame: \"hex\" must hold the payload as hex digits")

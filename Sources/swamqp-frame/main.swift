@@ -141,6 +141,8 @@ func runDecode(hex: Bool, frameMax: UInt32) -> Int32 {
         while true {
             do {
                 guard let frame = try parser.next() else { return true }
+                // Content properties stay encoded in the frame; bad ones are a bad payload.
+                if case .header(_, let header) = frame { _ = try header.decodeProperties() }
                 out.json.frame(frame)
                 out.json.newline()
                 out.flushIfLarge()

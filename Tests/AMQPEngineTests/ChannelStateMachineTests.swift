@@ -81,7 +81,7 @@ import Testing
         let second = channel.begin(ContentAssembler(message: InboundMessage(kind: .delivery, channel: 3)))
         #expect(began && !second) // one message at a time
         let body: [UInt8] = Array("hello, world".utf8)
-        guard case .incomplete = channel.receiveHeader(ContentHeader(bodySize: UInt64(body.count), properties: BasicProperties()), maxSize: 1 << 20)
+        guard case .incomplete = channel.receiveHeader(ContentHeader(bodySize: UInt64(body.count), encodedProperties: ContentHeader.noProperties), maxSize: 1 << 20)
         else { Issue.record("header"); return }
         for (index, byte) in body.enumerated() {
             let outcome = channel.receiveBody(Bytes([byte]))
@@ -98,7 +98,7 @@ import Testing
     @Test func aBodyInOneFrameIsNotCopied() throws {
         var assembler = ContentAssembler(message: InboundMessage(kind: .delivery, channel: 3))
         let frame = Bytes(Array("one frame".utf8))
-        guard case .incomplete = assembler.header(ContentHeader(bodySize: UInt64(frame.count), properties: BasicProperties()),
+        guard case .incomplete = assembler.header(ContentHeader(bodySize: UInt64(frame.count), encodedProperties: ContentHeader.noProperties),
                                                   maxSize: 1 << 20, channel: 3) else { Issue.record("header"); return }
         guard case .complete = assembler.body(frame, channel: 3) else { Issue.record("body"); return }
         #expect(assembler.message.body.baseAddress == frame.baseAddress)
@@ -108,28 +108,43 @@ import Testing
         var assembler = ContentAssembler(message: InboundMessage(kind: .delivery, channel: 3))
         guard case .violation(.unexpectedFrame, _, _) = assembler.body("x", channel: 3) else { Issue.record("body first"); return }
         guard case .violation(.messageTooLarge, _, _) =
-                assembler.header(ContentHeader(bodySize: 11, properties: BasicProperties()), maxSize: 10, channel: 3) else {
+                assembler.header(ContentHeader(bodySize: 11, encodedProperties: ContentHeader.noProperties), maxSize: 10, channel: 3) else {
             Issue.record("size"); return
         }
         guard case .violation(.messageTooLarge, _, _) =
-                assembler.header(ContentHeader(bodySize: .max, properties: BasicProperties()), maxSize: .max, channel: 3) else {
+                assembler.header(ContentHeader(bodySize: .max, encodedProperties: ContentHeader.noProperties), maxSize: .max, channel: 3) else {
             Issue.record("a size past Int.max"); return
         }
-        guard case .incomplete = assembler.header(ContentHeader(bodySize: 2, properties: BasicProperties()), maxSize: 10, channel: 3) else {
+        guard case .incomplete = assembler.header(ContentHeader(bodySize: 2, encodedProperties: ContentHeader.noProperties), maxSize: 10, channel: 3) else {
             Issue.record("header"); return
         }
         guard case .violation(.unexpectedFrame, _, _) =
-                assembler.header(ContentHeader(bodySize: 2, properties: BasicProperties()), maxSize: 10, channel: 3) else {
+                assembler.header(ContentHeader(bodySize: 2, encodedProperties: ContentHeader.noProperties), maxSize: 10, channel: 3) else {
             Issue.record("two headers"); return
         }
         guard case .violation(.protocolViolation, _, _) = assembler.body("xyz", channel: 3) else { Issue.record("overflow"); return }
         guard case .complete = assembler.body("xy", channel: 3) else { Issue.record("body"); return }
     }
 
+    @Test func propertiesAreDecodedIntoTheMessageAndBadOnesAreAViolation() throws {
+        var assembler = ContentAssembler(message: InboundMessage(kind: .delivery, channel: 3))
+        let header = try ContentHeader(bodySize: 1, properties: BasicProperties(contentType: "text/plain", deliveryMode: 2))
+        guard case .incomplete = assembler.header(header, maxSize: 10, channel: 3) else { Issue.record("header"); return }
+        #expect(assembler.message.properties.contentType == "text/plain" && assembler.message.properties.deliveryMode == 2)
+        // The content-type flag without its value, and an unknown flag bit.
+        for bad: [UInt8] in [[0x80, 0x00], [0x00, 0x01]] {
+            var fresh = ContentAssembler(message: InboundMessage(kind: .delivery, channel: 3))
+            guard case .violation(.protocolViolation, .frameError, _) =
+                    fresh.header(ContentHeader(bodySize: 1, encodedProperties: Bytes(bad)), maxSize: 10, channel: 3) else {
+                Issue.record("bad properties \(bad) accepted"); return
+            }
+        }
+    }
+
     @Test func aRawChannelLeavesContentUninterpreted() {
         var channel = openChannel()
         channel.raw = true
-        guard case .raw = channel.receiveHeader(ContentHeader(bodySize: 1, properties: BasicProperties()), maxSize: 10) else {
+        guard case .raw = channel.receiveHeader(ContentHeader(bodySize: 1, encodedProperties: ContentHeader.noProperties), maxSize: 10) else {
             Issue.record("header"); return
         }
         guard case .raw = channel.receiveBody("x") else { Issue.record("body"); return }

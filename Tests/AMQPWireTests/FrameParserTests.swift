@@ -15,7 +15,7 @@ private func sampleStream() throws -> (bytes: [UInt8], frames: [Frame]) {
     let publish = Method.basicPublish(BasicPublish(exchange: "ex", routingKey: "rk", mandatory: true))
     try body.withUnsafeBytes { try writer.writeContent(channel: 3, method: publish, properties: properties, body: $0, frameMax: 4096) }
     frames.append(.method(channel: 3, publish))
-    frames.append(.header(channel: 3, ContentHeader(bodySize: 200, properties: properties)))
+    frames.append(.header(channel: 3, try ContentHeader(bodySize: 200, properties: properties)))
     frames.append(.body(channel: 3, Bytes(body)))
     return (writer.buffer, frames)
 }

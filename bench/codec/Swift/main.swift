@@ -108,7 +108,7 @@ func benchDecode(_ name: String, _ delivery: Delivery) throws {
             sum &+= deliver.deliveryTag
         }
         if case .header(_, let header) = try Frame.decode(type: 2, channel: 1, payload: delivery.header) {
-            sum &+= UInt64(header.properties.deliveryMode ?? 0) &+ header.bodySize
+            sum &+= UInt64(try header.decodeProperties().deliveryMode ?? 0) &+ header.bodySize
         }
         if case .body(_, let body) = try Frame.decode(type: 3, channel: 1, payload: delivery.body) {
             sum &+= UInt64(body.count)
