@@ -1,10 +1,8 @@
 """Sources/AMQPWire/Generated/AMQPSpec.swift: the constants and reply codes, a struct per method
 with its decoder and encoder, the Method enum, and BasicProperties."""
 
-import json
-
 from .fast_writer import CURSOR, FIXED_SIZES, SIMPLE_KINDS, emit_fast_writer
-from .spec import Spec, bare, camel, ident
+from .spec import Spec, bare, camel, ident, literal
 
 SWIFT_TYPES = {
     "octet": "UInt8", "short": "UInt16", "long": "UInt32", "longlong": "UInt64",
@@ -19,16 +17,6 @@ WRITERS = {
     "octet": "writeUInt8", "short": "writeUInt16", "long": "writeUInt32", "longlong": "writeUInt64",
     "timestamp": "writeUInt64",
 }
-
-
-def swift_literal(kind, value):
-    if kind == "bit":
-        return "true" if value else "false"
-    if kind in ("shortstr", "longstr"):
-        return "Bytes(%s)" % json.dumps(value)
-    if kind == "table":
-        return "FieldTable()"
-    return str(value)
 
 
 def generate(data):
@@ -97,7 +85,7 @@ def generate(data):
                 kind = spec.kind(arg)
                 p = "%s: %s" % (bare(arg["name"]), SWIFT_TYPES[kind])
                 if "default-value" in arg:
-                    p += " = " + swift_literal(kind, arg["default-value"])
+                    p += " = " + literal(kind, arg["default-value"])
                 params.append(p)
             w("    public init(%s) {" % ", ".join(params))
             for arg in args:
@@ -138,7 +126,7 @@ def generate(data):
             # encoder
             simple = all(spec.kind(a) in SIMPLE_KINDS for a in args)
             if simple:
-                emit_fast_writer(w, spec, args, "m", cls["name"], method["name"], indent="    ")
+                emit_fast_writer(w, spec, args, cls["name"], method["name"], indent="    ")
                 w("    public func encode(into writer: inout ByteWriter) throws {")
                 if args:
                     w("        guard let size = argumentsSize else { throw oversizeError() }")

@@ -10,7 +10,7 @@ FIXED_SIZES = {"octet": 1, "short": 2, "long": 4, "longlong": 8, "timestamp": 8}
 CURSOR = {"octet": "uint8", "short": "uint16", "long": "uint32", "longlong": "uint64", "timestamp": "uint64"}
 
 
-def emit_fast_writer(w, spec, args, _unused, class_name, method_name, indent):
+def emit_fast_writer(w, spec, args, class_name, method_name, indent):
     """argumentsSize (nil when a short string is too long), writeArguments(to:), oversizeError()."""
     fixed = 0
     strings = []

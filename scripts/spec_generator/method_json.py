@@ -3,18 +3,7 @@ method and of the basic properties to and from JSON (docs/FRAME-JSON.md)."""
 
 import json
 
-from .spec import Spec, bare, camel, ident
-
-def tool_literal(kind, value):
-    """A default value as the swamqp-frame FieldReader takes it."""
-    if kind == "bit":
-        return "true" if value else "false"
-    if kind in ("shortstr", "longstr"):
-        return "Bytes(%s)" % json.dumps(value)
-    if kind == "table":
-        return "FieldTable()"
-    return str(value)
-
+from .spec import Spec, bare, camel, ident, literal
 
 def generate_tool(data):
     """The swamqp-frame tool's per-method JSON conversion (field names as in the spec)."""
@@ -57,7 +46,7 @@ def generate_tool(data):
                 kind = spec.kind(arg)
                 default = ""
                 if "default-value" in arg:
-                    default = ", default: " + tool_literal(kind, arg["default-value"])
+                    default = ", default: " + literal(kind, arg["default-value"])
                 parts.append("%s: try f.%s(%s%s)" % (bare(arg["name"]), kind, json.dumps(arg["name"]), default))
             w("        return .%s(%s(%s))" % (case, type_name, ", ".join(parts)))
     w("    default:")

@@ -1,5 +1,7 @@
 """The JSON spec as the generators read it (Spec: each field's kind through the domains) and the
-Swift names made from the spec's names (camel, ident, bare)."""
+Swift names made from the spec's names (camel, ident, bare), and default values as Swift (literal)."""
+
+import json
 
 ESCAPE = {"internal"}
 
@@ -16,7 +18,19 @@ def ident(name):
 
 
 def bare(name):
+    """An argument label: Swift takes keywords there, so unlike ident it is never escaped."""
     return camel(name)
+
+
+def literal(kind, value):
+    """A field's default value as Swift source."""
+    if kind == "bit":
+        return "true" if value else "false"
+    if kind in ("shortstr", "longstr"):
+        return "Bytes(%s)" % json.dumps(value)
+    if kind == "table":
+        return "FieldTable()"
+    return str(value)
 
 
 class Spec:
