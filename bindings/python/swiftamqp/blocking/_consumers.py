@@ -303,9 +303,10 @@ class _Consumers:
         """Under the lock: a basic.return; `sequence` is the returned publish's confirm sequence
         number, which the library matched to it (0: none, e.g. outside confirm mode)."""
         waiter = self._outstanding.get(sequence) if sequence else None
-        matched = waiter is not None and waiter.returned is None
-        if matched:
+        matched = False
+        if waiter is not None and waiter.returned is None:
             waiter.returned = returned
+            matched = True
         if self._return_cbs:
             self._pending.append((_RETURN, self._number, None, returned))
         elif not matched:
