@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import c_int, c_uint32
+from typing import List
 
 from ._ffi_functions import FUNCTIONS
 from ._ffi_types import *  # noqa: F401,F403  (the header's constants and structs, as _ffi.NAME)
@@ -114,7 +115,7 @@ _REQUIRED = frozenset([
 ])
 
 #: Header functions the loaded library lacks (empty for a library built from this header).
-missing_functions = []
+missing_functions: List[str] = []
 
 
 def _missing(name, path):

@@ -211,7 +211,7 @@ def apply_options(opts: Any, kwargs: Dict[str, Any], keep: List[Any]) -> Optiona
         keep.append(hosts)
         opts.endpoints = ctypes.addressof(hosts)
         opts.endpoint_count = len(endpoints)
-    name = kwargs.get("connection_name")
-    if name is not None:
-        opts.connection_name = _kept(c_string(name, "connection_name"), keep)
-    return name
+    connection_name: Optional[str] = kwargs.get("connection_name")
+    if connection_name is not None:
+        opts.connection_name = _kept(c_string(connection_name, "connection_name"), keep)
+    return connection_name

@@ -8,6 +8,7 @@ header through one place), and byte strings are then copied with one ``string_at
 
 import ctypes
 import struct
+from typing import Any, Callable, Dict
 
 from . import _ffi
 from ._table import decode_table_at
@@ -15,7 +16,10 @@ from ._table import decode_table_at
 __all__ = ["EVENT_HEAD", "EVENT_CONFIRM", "EVENT_SIZE", "DELIVERY_RECORD", "read_message", "read", "text", "M",
            "flatten", "compile_layout", "string_at"]
 
-_string_at = string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
+# The C function behind ctypes.string_at, without its Python wrapper (one call less per read);
+# private, so absent from the ctypes stubs: fetched with getattr and typed here.
+_string_at: Callable[[Any, int], bytes] = getattr(ctypes, "_string_at")
+string_at = _string_at
 
 _CODES = {
     ctypes.c_bool: "?", ctypes.c_uint8: "B", ctypes.c_uint16: "H", ctypes.c_int32: "i",
@@ -88,7 +92,7 @@ def read(pointer, length):
     return _string_at(pointer, length) if length else b""
 
 
-_texts = {}
+_texts: Dict[bytes, str] = {}
 
 
 def text(raw):

@@ -33,6 +33,7 @@ import ctypes
 import datetime
 import decimal
 import struct
+from typing import Any, Callable
 
 from . import _ffi
 from ._ffi import swamqp_bytes, swamqp_field_value, swamqp_table, swamqp_table_entry
@@ -45,7 +46,7 @@ _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _MAX_KEY = 128
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
-_string_at = ctypes.string_at
+_string_at: Callable[[Any, int], bytes] = ctypes.string_at  # replaced by ctypes._string_at below
 
 
 class RawTimestamp(int):
@@ -326,7 +327,9 @@ def _decode_timestamp(v):
     return _raw_timestamp(v.u64)
 
 
-_string_at = ctypes._string_at  # the C function behind ctypes.string_at, without its wrapper
+# The C function behind ctypes.string_at, without its Python wrapper (one call less per read);
+# private, so absent from the ctypes stubs: fetched with getattr, typed by the annotation above.
+_string_at = getattr(ctypes, "_string_at")
 _WORD = "Q" if ctypes.sizeof(ctypes.c_void_p) == 8 else "I"
 _unpack_bytes = struct.Struct("=" + _WORD + _WORD).unpack_from  # (pointer, length) or (count, pointer)
 _unpack_u32 = struct.Struct("=I").unpack_from

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from . import _ffi
 from ._confirms import _PublisherConfirms
@@ -147,7 +147,7 @@ class Channel(_PublisherConfirms):
         if not isinstance(type, str):
             raise TypeError("type must be a str")
         self._check_open()
-        keep = []
+        keep: List[Any] = []
         c_name = bytes_struct(name.encode("utf-8"), keep)
         c_type = bytes_struct(type.encode("utf-8"), keep)
         flags = _flags(passive=passive, durable=durable, auto_delete=auto_delete,
@@ -177,7 +177,7 @@ class Channel(_PublisherConfirms):
         if not name and nowait:
             raise ValueError("Declaring the queue without `name` and with `nowait` is forbidden")
         self._check_open()
-        keep = []
+        keep: List[Any] = []
         c_name = bytes_struct(name.encode("utf-8"), keep)
         flags = _flags(passive=passive, durable=durable, exclusive=exclusive,
                        auto_delete=auto_delete, nowait=nowait)

@@ -26,7 +26,7 @@ import ctypes
 import logging
 import socket
 import weakref
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from . import _ffi
 from ._connect import _Connecting, _connect_arguments, _url_arguments
@@ -48,8 +48,25 @@ log = logging.getLogger("swiftamqp")
 _CLOSE_EVENT_WAIT = 5.0  # seconds close() waits for CONNECTION_CLOSED after close-ok
 _CLOSE_WAIT = 10.0       # seconds close() waits in all by default (the library's own close deadline is 5 s)
 
-#: Counters of a connection since it was created (see :meth:`Connection.stats`).
-ConnectionStats = collections.namedtuple("ConnectionStats", [f[0] for f in _ffi.swamqp_stats._fields_])
+if TYPE_CHECKING:
+    # What type checkers see: mypy takes a namedtuple's fields only from a literal, so those of
+    # swamqp_stats are spelled out here (keep them in step with _ffi_types.swamqp_stats).
+    class ConnectionStats(NamedTuple):
+        frames_in: int
+        frames_out: int
+        bytes_in: int
+        bytes_out: int
+        publishes: int
+        confirms_acked: int
+        confirms_nacked: int
+        deliveries: int
+        returns: int
+        heartbeats_in: int
+        heartbeats_out: int
+        events_queued_bytes: int
+else:
+    #: Counters of a connection since it was created (see :meth:`Connection.stats`).
+    ConnectionStats = collections.namedtuple("ConnectionStats", [f[0] for f in _ffi.swamqp_stats._fields_])
 
 
 def _consume_exception(fut: asyncio.Future) -> None:
@@ -257,7 +274,10 @@ class Connection(_Requests, _EventPump):
         keep = ctypes.create_string_buffer(secret, len(secret))
         try:
             c_secret = _ffi.swamqp_bytes(ctypes.addressof(keep) if secret else None, len(secret))
-            c_reason = _ffi.swamqp_bytes(ctypes.cast(why, ctypes.c_void_p).value if why else None, len(why))
+            # ctypes.cast takes bytes (its first argument goes through c_void_p.from_param), but
+            # the ctypes stubs do not list bytes among cast's argument types.
+            reason_address = ctypes.cast(why, ctypes.c_void_p).value if why else None  # type: ignore[arg-type]
+            c_reason = _ffi.swamqp_bytes(reason_address, len(why))
             fut = self._start(0, None, _ffi.lib.swamqp_connection_update_secret_async, c_secret, c_reason,
                               timeout=timeout)
         finally:

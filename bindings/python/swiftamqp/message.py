@@ -14,7 +14,7 @@ import datetime
 import json
 import logging
 import time
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._reader import M, compile_layout, flatten, read, read_message, string_at, text
@@ -104,7 +104,7 @@ def _c_properties(props):
 # Encoded properties without headers, by their values: a program's messages mostly repeat their
 # properties (content type and encoding, delivery mode, the timestamp of the current second), so
 # a new Message usually finds its C properties built already. Bounded; never mutated once built.
-_encoded_properties = {}
+_encoded_properties: Dict[Tuple[Any, ...], Tuple[Any, Any, List[Any]]] = {}
 _ENCODED_PROPERTIES_MAX = 1024
 _PROPERTY_NAMES = tuple(PROPERTY_TYPES)
 
@@ -237,7 +237,9 @@ class Message:
             return NotImplemented
         return self.body == other.body and self._properties == other._properties
 
-    __hash__ = None
+    # Unhashable on purpose (mutable, compared by value); mypy has no spelling of this without
+    # an ignore (None is not a Callable[[], int] like object.__hash__).
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self):
         shown = ", ".join("%s=%r" % (k, v) for k, v in self._properties.items()
@@ -297,33 +299,45 @@ def _decode_failed(errors, name, exc, delivery_tag):
 
 
 # How each property of a received message is read from flattened fields: those of a
-# swamqp_message (the "properties." fields) or of a swamqp_properties alone.
-def _property_readers(index, prefix):
+# swamqp_message (the "properties." fields) or of a swamqp_properties alone. A reader is called
+# with the flattened fields only; its offsets are bound as defaults when it is made.
+_Reader = Callable[[Sequence[Any]], Any]
+_PropertyReaders = Tuple[Tuple[int, str, _Reader], ...]  # (flag, name, reader) per property
+
+
+def _property_readers(index: Dict[str, int], prefix: str) -> _PropertyReaders:
     cached = {"content_type", "content_encoding", "reply_to", "type", "user_id", "app_id"}
-    readers = []
+    readers: List[Tuple[int, str, _Reader]] = []
     for name, (flag, kind) in PROPERTY_TYPES.items():
         key = prefix + name
+        reader: _Reader
         if kind == _SHORTSTR:
             ptr, length = index[key + ".bytes"], index[key + ".len"]
             if name in cached:
-                def reader(f, ptr=ptr, length=length):
+                def read_cached_text(f: Sequence[Any], ptr: int = ptr, length: int = length) -> str:
                     return text(read(f[ptr], f[length]))
+                reader = read_cached_text
             else:
-                def reader(f, ptr=ptr, length=length):
+                def read_text(f: Sequence[Any], ptr: int = ptr, length: int = length) -> str:
                     return read(f[ptr], f[length]).decode("utf-8", "surrogateescape")
+                reader = read_text
         elif kind == _OCTET:
-            def reader(f, i=index[key]):
+            def read_octet(f: Sequence[Any], i: int = index[key]) -> Any:
                 return f[i]
+            reader = read_octet
         elif kind == "timestamp":
-            def reader(f, i=index[key]):
+            def read_timestamp(f: Sequence[Any], i: int = index[key]) -> Any:
                 seconds = f[i]
                 try:
                     return datetime.datetime.fromtimestamp(seconds)
                 except (OverflowError, OSError, ValueError):  # past datetime's range
                     return RawTimestamp(seconds)
+            reader = read_timestamp
         else:
-            def reader(f, count=index[key + ".count"], entries=index[key + ".entries"]):
+            def read_table(f: Sequence[Any], count: int = index[key + ".count"],
+                           entries: int = index[key + ".entries"]) -> Any:
                 return decode_table_at(f[count], f[entries])
+            reader = read_table
         readers.append((flag, name, reader))
     return tuple(readers)
 
@@ -341,7 +355,8 @@ _REPLY_TEXT, _REPLY_TEXT_LEN = M["reply_text.bytes"], M["reply_text.len"]
 _DELIVERY_TAG, _REDELIVERED = M["delivery_tag"], M["redelivered"]
 _MESSAGE_COUNT, _REPLY_CODE = M["message_count"], M["reply_code"]
 _NO_PROPERTIES = dict.fromkeys(PROPERTY_TYPES)
-_readers_for = {}  # (property flags, readers) -> ((name, reader), ...) of the properties present
+# (property flags, readers) -> ((name, reader), ...) of the properties present
+_readers_for: Dict[Tuple[int, _PropertyReaders], Tuple[Tuple[str, _Reader], ...]] = {}
 
 
 def _read_properties(flags, f, all_readers, delivery_tag):

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import inspect
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from . import _ffi
 from ._table import bytes_struct, encode_table, read_bytes
@@ -95,7 +95,7 @@ class Queue:
             raise TypeError("routing_key must be a str")
         channel = self._channel
         channel._check_open()
-        keep = []
+        keep: List[Any] = []
         c_exchange = bytes_struct(_name_of(exchange).encode("utf-8"), keep)
         c_key = bytes_struct(routing_key.encode("utf-8"), keep)
         table = encode_table(arguments) if arguments else None
@@ -163,7 +163,7 @@ class Queue:
             raise TypeError("consumer_tag must be a str")
         self._check()
         channel = self._channel
-        keep = []
+        keep: List[Any] = []
         c_tag = bytes_struct(consumer_tag.encode("utf-8"), keep)
         flags = ((_ffi.SWAMQP_NO_LOCAL if no_local else 0) | (_ffi.SWAMQP_NO_ACK if no_ack else 0)
                  | (_ffi.SWAMQP_EXCLUSIVE if exclusive else 0))
@@ -247,7 +247,7 @@ class QueueBinding:
         channel._check_open()
         if arguments is None:
             arguments = self.arguments
-        keep = []
+        keep: List[Any] = []
         c_exchange = bytes_struct(_name_of(self.exchange).encode("utf-8"), keep)
         c_key = bytes_struct(self.routing_key.encode("utf-8"), keep)
         table = encode_table(arguments) if arguments else None
@@ -301,7 +301,7 @@ class Consumer:
             except AMQPError:
                 self._cancelled_by(server=False)
                 return
-            keep = []
+            keep: List[Any] = []
             c_tag = bytes_struct(self._raw_tag, keep)
             # The request itself has no deadline: a cancel-ok after this call's timeout still
             # ends the consumer (_late_cancel_ok).

@@ -152,7 +152,8 @@ class _Native:
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self.handle_arg = ctypes.c_void_p(handle)  # the handle as unchecked functions take it
+        # the handle as unchecked functions take it; None once the handle is freed
+        self.handle_arg: Optional[ctypes.c_void_p] = ctypes.c_void_p(handle)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
