@@ -14,7 +14,9 @@ final class ScriptedPeer {
         var description: String { "timed out waiting for \(what)" }
     }
 
-    let fd: Int32
+    /// -1 once closed: closing a number twice could close a descriptor that another test (they
+    /// run in parallel) opened meanwhile under the same number.
+    private(set) var fd: Int32
     private var parser = FrameParser(frameMax: 1 << 24)
     private var unframed: [UInt8] = []
     private var headerSeen = false
@@ -32,6 +34,7 @@ final class ScriptedPeer {
 
     func closeSocket() {
         if fd >= 0 { close(fd) }
+        fd = -1
     }
 
     /// Waits up to `ms` for bytes; false on timeout. Appends them to what is not framed yet.
