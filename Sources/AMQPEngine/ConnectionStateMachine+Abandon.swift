@@ -62,8 +62,7 @@ extension ConnectionStateMachine {
         switch reply {
         case .channelOpened(let opened):
             guard channels.state(of: opened) == .open else { return }
-            channels[opened]?.state = .closing
-            send(channel: opened, .channelClose(ChannelClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
+            closeUnknownChannel(opened, into: &out)
         case .consumerStarted(let tag, let noAck):
             cancelAbandonedConsumer(tag, noAck: noAck, request: request, channel: number, into: &out)
         case .message(let message):
@@ -72,6 +71,13 @@ extension ConnectionStateMachine {
         case .done, .queueDeclared, .messageCount, .consumerTag, .empty:
             return // nothing to give back
         }
+    }
+
+    /// An open channel whose opener gave up: nobody holds its number, so it is closed again rather
+    /// than leaked (no request waits for the close-ok).
+    mutating func closeUnknownChannel(_ number: UInt16, into out: inout EngineOutput) {
+        channels[number]?.state = .closing
+        send(channel: number, .channelClose(ChannelClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
     }
 
     /// A delivery of abandoned consume `request` that was queued for the application but never
@@ -85,13 +91,17 @@ extension ConnectionStateMachine {
     /// Abandons `request` unless it completed by `deadline` (monotonic ns; `UInt64.max`: never),
     /// replacing an earlier deadline; `timeoutMs` is the limit it was given, for the error. Cheap
     /// per request: a dictionary entry, dropped when the request completes (`requestCompleted`).
-    public mutating func setDeadline(_ request: RequestID, at deadline: UInt64, timeoutMs: UInt32) {
+    public mutating func setDeadline(_ request: RequestID, at deadline: UInt64, timeoutMs: UInt32, into out: inout EngineOutput) {
         guard deadline != .max else {
             requestDeadlines[request] = nil
             return
         }
         requestDeadlines[request] = RequestDeadline(at: deadline, timeoutMs: timeoutMs)
-        if earliestRequestDeadline.map({ deadline < $0 }) ?? true { earliestRequestDeadline = deadline }
+        guard earliestRequestDeadline.map({ deadline < $0 }) ?? true else { return }
+        earliestRequestDeadline = deadline
+        // Only an earlier timer makes the I/O thread recompute its wait (a wake-up): with one
+        // timeout for every request, as a binding sets, that is the first request's only.
+        out.timerChanged = true
     }
 
     /// `request`'s completion was handed on: its deadline, if any, is void.

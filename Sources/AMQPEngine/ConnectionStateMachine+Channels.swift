@@ -38,9 +38,7 @@ extension ConnectionStateMachine {
             if recoveryActive, request == nil {
                 runNextStep(into: &out)
             } else if abandoned {
-                // Nobody holds this channel's number: close it again rather than leak it.
-                channels[number]?.state = .closing
-                send(channel: number, .channelClose(ChannelClose(replyCode: 200, replyText: "Goodbye", classId: 0, methodId: 0)), into: &out)
+                closeUnknownChannel(number, into: &out)
             } else if let request {
                 out.events.append(.completion(request, channel: number, .success(.channelOpened(number))))
             }
@@ -83,7 +81,6 @@ extension ConnectionStateMachine {
             inChannel(number) { $0.highestDeliveryTag = max($0.highestDeliveryTag, message.deliveryTag) }
             var assembler = ContentAssembler(message: message, request: head.id)
             assembler.abandoned = head.abandoned
-            assembler.noAck = head.noAck
             beginContent(assembler, channel: number, into: &out)
         case .replied(let head, let reply):
             if head.isRecoveryStep {

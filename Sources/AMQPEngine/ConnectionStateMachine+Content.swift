@@ -88,7 +88,7 @@ extension ConnectionStateMachine {
             counters.deliveries += 1
             let message = assembly.message
             if assembly.abandoned {
-                lateMessage(message, noAck: assembly.noAck, request: assembly.request ?? 0, what: "basic.get on channel \(message.channel) answered after its caller gave up;", into: &out)
+                lateMessage(message, noAck: message.noAck, request: assembly.request ?? 0, what: "basic.get on channel \(message.channel) answered after its caller gave up;", into: &out)
             } else if let request = assembly.request {
                 out.events.append(.completion(request, channel: message.channel, .success(.message(message))))
             }

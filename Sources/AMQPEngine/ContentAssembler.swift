@@ -18,10 +18,9 @@ struct ContentAssembler {
     var message: InboundMessage
     /// The basic.get request this message answers, if any.
     var request: RequestID?
-    /// That request's caller gave up waiting; `noAck` says whether the broker still holds the
-    /// message for us (it does without no-ack, so it can be handed back).
+    /// That request's caller gave up waiting (`message.noAck` says whether the broker still holds
+    /// the message for us: without no-ack it does, so it can be handed back).
     var abandoned = false
-    var noAck = false
     /// The header's body size, checked to fit `Int` and max_message_size.
     var bodySize = 0
     var headerSeen = false

@@ -37,6 +37,9 @@ extension ConnectionStateMachine {
             // may have delivered tags the application saw, and the next connection's tags must
             // start above them (and acks of them must be refused as stale).
             channel.deliveryTagOffset = channel.highestDeliveryTag
+            // Consumers of abandoned consumes end with the connection (recovery does not restore
+            // them): no delivery for them can come, so none needs a lookup.
+            channel.abandonedConsumers.removeAll()
             channel.state = .opening
             channel.flowActive = true
             channels[number] = channel

@@ -61,8 +61,7 @@ extension Connection {
     public func setTimeout(_ id: RequestID, timeoutMs: UInt32) -> Bool {
         withEngine { engine, out in
             guard requests.wasIssued(id) else { return false }
-            engine.setDeadline(id, at: Timeout.deadline(afterMs: timeoutMs, from: monotonicNow()), timeoutMs: timeoutMs)
-            out.timerChanged = true
+            engine.setDeadline(id, at: Timeout.deadline(afterMs: timeoutMs, from: monotonicNow()), timeoutMs: timeoutMs, into: &out)
             return true
         }
     }

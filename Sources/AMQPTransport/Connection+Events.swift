@@ -44,12 +44,17 @@ extension Connection {
     }
 
     /// Takes back the messages of events the application has been handed (converted to C), for the
-    /// engine to fill again instead of allocating; `events` is emptied.
-    /// The batch's successful completions are kept until the next one, so that `abandon` can still
-    /// undo them (a basic.get's message then stays out of reuse).
+    /// engine to fill again instead of allocating; `events` is emptied. The batch's successful
+    /// completions are kept until the next one, so that `abandon` can still undo them; a
+    /// basic.get's message goes back for reuse then.
     public func recycle(_ events: inout [EngineEvent]) {
         withCallerLock {
-            drainedCompletions.removeAll(keepingCapacity: true)
+            while var drained = drainedCompletions.popLast() {
+                var message: InboundMessage?
+                if case .message(let kept) = drained.reply { message = kept }
+                drained.reply = .done // drop the tuple's reference: `message` must be the only one
+                engine.reuse(&message)
+            }
             for index in events.indices {
                 var message: InboundMessage?
                 switch events[index] {

@@ -376,12 +376,19 @@ private func optionsSizeRefusal(_ size: Int) -> String? {
     return nil
 }
 
-/// The caller's `size` bytes of options over this library's defaults.
-private func fullOptions(_ options: UnsafePointer<swamqp_connection_options>, size: Int) -> swamqp_connection_options {
+/// The caller's `size` bytes of options over this library's defaults, handed to `body` (the plain
+/// create or connect); a size this library cannot read is refused first.
+private func withCallersOptions(_ options: UnsafePointer<swamqp_connection_options>?, size: Int,
+                                _ out: UnsafeMutablePointer<OpaquePointer?>?, _ error: UnsafeMutablePointer<swamqp_error>?,
+                                _ body: (UnsafePointer<swamqp_connection_options>?) -> Int32) -> Int32 {
+    out?.pointee = nil
+    guard let options else { return body(nil) } // the plain call reports the NULL
+    if let refusal = optionsSizeRefusal(size) { return report(.invalidArgument, refusal, error) }
     var full = swamqp_connection_options()
     swamqp_connection_options_init(&full)
-    withUnsafeMutableBytes(of: &full) { $0.baseAddress?.copyMemory(from: options, byteCount: size) }
-    return full
+    // size is at most the struct's (optionsSizeRefusal), so the copy fits.
+    withUnsafeMutableBytes(of: &full) { $0.copyMemory(from: UnsafeRawBufferPointer(start: options, count: size)) }
+    return body(&full)
 }
 
 @_cdecl("swamqp_connection_options_size")
@@ -394,7 +401,8 @@ public func swamqp_connection_options_init_sized(_ options: UnsafeMutablePointer
     guard let options, optionsSizeRefusal(size) == nil else { return SWAMQP_ERR_INVALID_ARGUMENT.rawValue }
     var full = swamqp_connection_options()
     swamqp_connection_options_init(&full)
-    withUnsafeBytes(of: &full) { UnsafeMutableRawPointer(options).copyMemory(from: $0.baseAddress!, byteCount: size) }
+    // size is at most the struct's (optionsSizeRefusal): the slice and the copy fit.
+    withUnsafeBytes(of: &full) { UnsafeMutableRawBufferPointer(start: options, count: size).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
     return SWAMQP_OK.rawValue
 }
 
@@ -402,20 +410,12 @@ public func swamqp_connection_options_init_sized(_ options: UnsafeMutablePointer
 public func swamqp_connection_create_sized(_ options: UnsafePointer<swamqp_connection_options>?, _ size: Int,
                                            _ out: UnsafeMutablePointer<OpaquePointer?>?,
                                            _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    out?.pointee = nil
-    guard let options else { return swamqp_connection_create(nil, out, error) }
-    if let refusal = optionsSizeRefusal(size) { return report(.invalidArgument, refusal, error) }
-    var full = fullOptions(options, size: size)
-    return swamqp_connection_create(&full, out, error)
+    withCallersOptions(options, size: size, out, error) { swamqp_connection_create($0, out, error) }
 }
 
 @_cdecl("swamqp_connect_sized")
 public func swamqp_connect_sized(_ options: UnsafePointer<swamqp_connection_options>?, _ size: Int,
                                  _ out: UnsafeMutablePointer<OpaquePointer?>?,
                                  _ error: UnsafeMutablePointer<swamqp_error>?) -> Int32 {
-    out?.pointee = nil
-    guard let options else { return swamqp_connect(nil, out, error) }
-    if let refusal = optionsSizeRefusal(size) { return report(.invalidArgument, refusal, error) }
-    var full = fullOptions(options, size: size)
-    return swamqp_connect(&full, out, error)
+    withCallersOptions(options, size: size, out, error) { swamqp_connect($0, out, error) }
 }

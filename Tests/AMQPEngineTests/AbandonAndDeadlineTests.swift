@@ -99,7 +99,7 @@ import Testing
         let id = server.request()
         try server.drive { $0.call(.queueDeclare(QueueDeclare(queue: "q")), channel: channel, noWait: false, request: id, into: &$1) }
         let start = server.now
-        server.engine.setDeadline(id, at: start + 100_000_000, timeoutMs: 100)
+        try server.drive { $0.setDeadline(id, at: start + 100_000_000, timeoutMs: 100, into: &$1) }
         #expect(server.engine.nextDeadline ?? .max <= start + 100_000_000)
         try server.drive { $0.tick(now: start + 99_000_000, into: &$1) }
         #expect(server.takeEvents().isEmpty)
@@ -124,7 +124,8 @@ import Testing
         let channel = try server.openChannel()
         let id = server.request()
         try server.drive { $0.call(.queueDeclare(QueueDeclare(queue: "q")), channel: channel, noWait: false, request: id, into: &$1) }
-        server.engine.setDeadline(id, at: server.now + 1_000, timeoutMs: 1)
+        let soon = server.now + 1_000
+        try server.drive { $0.setDeadline(id, at: soon, timeoutMs: 1, into: &$1) }
         try server.serverSends(channel: channel, .queueDeclareOk(QueueDeclareOk(queue: "q", messageCount: 0, consumerCount: 0)))
         server.engine.requestCompleted(id)
         #expect(server.takeEvents().compactMap { $0.completionResult }.count == 1)
