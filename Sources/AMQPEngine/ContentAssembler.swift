@@ -42,8 +42,9 @@ struct ContentAssembler {
         guard header.bodySize <= maxSize, let size = Int(exactly: header.bodySize) else {
             return .violation(.messageTooLarge, .frameError, "a message of \(header.bodySize) bytes exceeds max_message_size \(maxSize)")
         }
+        // The message comes empty (new or cleared); a header without properties leaves it so.
         do {
-            message.properties = try header.decodeProperties()
+            if !header.hasNoProperties { message.properties = try header.decodeProperties() }
         } catch {
             return .violation(.protocolViolation, .frameError, "malformed frame from the broker: \(error)")
         }

@@ -22,7 +22,10 @@ public final class InboundMessage: @unchecked Sendable {
     public var messageCount: UInt32 = 0
     public var replyCode: UInt16 = 0
     public var replyText = Bytes()
-    public var properties = BasicProperties()
+    public var properties = BasicProperties() { didSet { propertyFlags = properties.flags } }
+    /// `properties.flags`, kept so that a message without properties is cleared and converted
+    /// without touching the 272-byte value.
+    public private(set) var propertyFlags: UInt16 = 0
     public var body = Bytes()
     /// A returned message: the confirm sequence number of the mandatory publish it is, when the
     /// channel is in confirm mode and the publish is known (else 0). See `ConfirmTracker.matchReturn`.
@@ -45,7 +48,7 @@ public final class InboundMessage: @unchecked Sendable {
         messageCount = 0
         replyCode = 0
         replyText = Bytes()
-        properties = BasicProperties()
+        if propertyFlags != 0 { properties = BasicProperties() }
         body = Bytes()
         publishSequence = 0
         noAck = false

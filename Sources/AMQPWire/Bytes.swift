@@ -27,6 +27,10 @@ public struct Bytes: Sendable {
     @usableFromInline let offset: Int
     public let count: Int
 
+    /// Identifies the storage this view points into (nil for the empty string) without retaining
+    /// it: views of one storage share the identifier while that storage lives.
+    @inlinable public var storageID: ObjectIdentifier? { storage.map { ObjectIdentifier($0) } }
+
     /// The empty byte string.
     public init() {
         storage = nil

@@ -43,6 +43,12 @@ public struct ContentHeader: Equatable, Sendable {
         return Self(classID: classID, bodySize: bodySize, encodedProperties: properties)
     }
 
+    /// True when the header carries no properties: a zero flag word and nothing after it.
+    public var hasNoProperties: Bool {
+        guard encodedProperties.count == 2, let base = encodedProperties.baseAddress else { return false }
+        return base.loadUnaligned(as: UInt16.self) == 0
+    }
+
     /// The properties, decoded and checked (unknown flags, truncated or malformed values and
     /// tables, bytes left over are errors).
     public func decodeProperties() throws -> BasicProperties {
@@ -158,14 +164,7 @@ extension ByteWriter {
     public mutating func writeHeaderFrame(channel: UInt16, classID: UInt16, bodySize: UInt64, properties: BasicProperties) throws {
         if let size = properties.fastSize {
             append(exactly: 7 + 12 + size + 1) { c in
-                c.uint8(AMQPConstants.frameHeader)
-                c.uint16(channel)
-                c.uint32(UInt32(12 + size))
-                c.uint16(classID)
-                c.uint16(0)
-                c.uint64(bodySize)
-                properties.writeFast(to: &c)
-                c.uint8(AMQPConstants.frameEnd)
+                c.headerFrame(channel: channel, classID: classID, bodySize: bodySize, properties: properties, propertiesSize: size)
             }
             return
         }
@@ -182,14 +181,8 @@ extension ByteWriter {
     /// A body frame carrying `body` (at most frame_max - 8 bytes: the caller splits).
     public mutating func writeBodyFrame(channel: UInt16, _ body: UnsafeRawBufferPointer) {
         // Small bodies go out with their frame header in one growth; large ones are copied once.
-        if body.count <= 4096 {
-            append(exactly: 8 + body.count) { c in
-                c.uint8(AMQPConstants.frameBody)
-                c.uint16(channel)
-                c.uint32(UInt32(body.count))
-                c.bytes(body)
-                c.uint8(AMQPConstants.frameEnd)
-            }
+        if body.count <= Self.inlineBodyLimit {
+            append(exactly: 8 + body.count) { c in c.bodyFrame(channel: channel, body) }
             return
         }
         append(exactly: 7) { c in
@@ -221,24 +214,30 @@ extension ByteWriter {
         guard routingKey.count <= 255 else { throw WireError.valueTooLarge(context: "basic.publish routing-key") }
         let chunk = Int(frameMax) - frameOverhead
         guard chunk > 0 else { throw WireError.valueTooLarge(context: "frame_max") }
-        let arguments = 2 + 1 + exchange.count + 1 + routingKey.count + 1
-        append(exactly: 7 + 4 + arguments + 1) { c in
-            c.uint8(AMQPConstants.frameMethod)
-            c.uint16(channel)
-            c.uint32(UInt32(4 + arguments))
-            c.uint16(BasicPublish.classID)
-            c.uint16(BasicPublish.methodID)
-            c.uint16(0) // ticket
-            c.uint8(UInt8(truncatingIfNeeded: exchange.count))
-            c.bytes(exchange)
-            c.uint8(UInt8(truncatingIfNeeded: routingKey.count))
-            c.bytes(routingKey)
-            c.uint8((mandatory ? 1 : 0) | (immediate ? 2 : 0))
-            c.uint8(AMQPConstants.frameEnd)
+        let methodFrame = ByteCursor.publishFrameSize(exchange: exchange, routingKey: routingKey)
+        let bodySize = UInt64(body.count)
+        if let propertiesSize = properties.fastSize, body.count <= min(chunk, Self.inlineBodyLimit) {
+            // A small message's three frames in one growth of the buffer.
+            let headerFrame = 7 + 12 + propertiesSize + 1
+            let bodyFrame = body.isEmpty ? 0 : 8 + body.count
+            append(exactly: methodFrame + headerFrame + bodyFrame) { c in
+                c.publishFrame(channel: channel, exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate)
+                c.headerFrame(channel: channel, classID: BasicPublish.classID, bodySize: bodySize, properties: properties,
+                              propertiesSize: propertiesSize)
+                if !body.isEmpty { c.bodyFrame(channel: channel, body) }
+            }
+            return
         }
-        try writeHeaderFrame(channel: channel, classID: BasicPublish.classID, bodySize: UInt64(body.count), properties: properties)
+        append(exactly: methodFrame) { c in
+            c.publishFrame(channel: channel, exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate)
+        }
+        try writeHeaderFrame(channel: channel, classID: BasicPublish.classID, bodySize: bodySize, properties: properties)
         writeBodyFrames(channel: channel, body, chunk: chunk)
     }
+
+    /// Bodies up to this size are assembled with their frame in stack scratch space and appended
+    /// once; larger ones are appended straight from the caller's memory.
+    static let inlineBodyLimit = 4096
 
     /// Writes method, content header and body frames of a content-carrying method; the body is
     /// split into frames of at most `frameMax - 8` bytes.
@@ -249,5 +248,51 @@ extension ByteWriter {
         try writeMethodFrame(channel: channel, method)
         try writeHeaderFrame(channel: channel, classID: method.classID, bodySize: UInt64(body.count), properties: properties)
         writeBodyFrames(channel: channel, body, chunk: chunk)
+    }
+}
+
+extension ByteCursor {
+    /// The size of a basic.publish method frame (exchange and routing key at most 255 bytes each).
+    static func publishFrameSize(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer) -> Int {
+        7 + 4 + 2 + 1 + exchange.count + 1 + routingKey.count + 1 + 1
+    }
+
+    /// A basic.publish method frame; `publishFrameSize` bytes must be set aside.
+    mutating func publishFrame(channel: UInt16, exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer,
+                               mandatory: Bool, immediate: Bool) {
+        uint8(AMQPConstants.frameMethod)
+        uint16(channel)
+        uint32(UInt32(truncatingIfNeeded: Self.publishFrameSize(exchange: exchange, routingKey: routingKey) - 8))
+        uint16(BasicPublish.classID)
+        uint16(BasicPublish.methodID)
+        uint16(0) // ticket
+        uint8(UInt8(truncatingIfNeeded: exchange.count))
+        bytes(exchange)
+        uint8(UInt8(truncatingIfNeeded: routingKey.count))
+        bytes(routingKey)
+        uint8((mandatory ? 1 : 0) | (immediate ? 2 : 0))
+        uint8(AMQPConstants.frameEnd)
+    }
+
+    /// A content header frame whose properties encode in `propertiesSize` bytes (`fastSize`).
+    mutating func headerFrame(channel: UInt16, classID: UInt16, bodySize: UInt64, properties: borrowing BasicProperties,
+                              propertiesSize: Int) {
+        uint8(AMQPConstants.frameHeader)
+        uint16(channel)
+        uint32(UInt32(truncatingIfNeeded: 12 + propertiesSize))
+        uint16(classID)
+        uint16(0)
+        uint64(bodySize)
+        properties.writeFast(to: &self)
+        uint8(AMQPConstants.frameEnd)
+    }
+
+    /// A body frame of `body` (which the caller sized to the frame limit).
+    mutating func bodyFrame(channel: UInt16, _ body: UnsafeRawBufferPointer) {
+        uint8(AMQPConstants.frameBody)
+        uint16(channel)
+        uint32(UInt32(truncatingIfNeeded: body.count))
+        bytes(body)
+        uint8(AMQPConstants.frameEnd)
     }
 }

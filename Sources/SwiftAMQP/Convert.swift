@@ -15,7 +15,11 @@ final class Arena: @unchecked Sendable {
     private var blockUsed = 0
     /// Allocations too large for a block, freed at `reset`.
     private var large: [UnsafeMutableRawPointer] = []
+    /// A view of each storage the handed-out views point into. The fields and bodies of a batch's
+    /// deliveries are mostly views of the same read chunk: a view is kept only when its storage
+    /// differs from the last one kept, so a chunk costs one reference, not one per field.
     private var kept: [Bytes] = []
+    private var lastKept: ObjectIdentifier?
     private static let blockSize = 16 * 1024
 
     deinit {
@@ -27,6 +31,7 @@ final class Arena: @unchecked Sendable {
     /// the blocks for reuse.
     func reset() {
         kept.removeAll(keepingCapacity: true)
+        lastKept = nil
         for pointer in large { free(pointer) }
         large.removeAll(keepingCapacity: true)
         blockIndex = 0
@@ -62,7 +67,11 @@ final class Arena: @unchecked Sendable {
     /// A C view of `bytes`, valid while the arena lives.
     func view(_ bytes: Bytes) -> swamqp_bytes {
         guard bytes.count > 0 else { return swamqp_bytes(bytes: nil, len: 0) }
-        kept.append(bytes)
+        let storage = bytes.storageID
+        if storage != lastKept {
+            kept.append(bytes)
+            lastKept = storage
+        }
         return swamqp_bytes(bytes: bytes.baseAddress, len: bytes.count)
     }
 
@@ -251,7 +260,7 @@ extension Arena {
         return v
     }
 
-    func cProperties(_ p: BasicProperties) -> swamqp_properties {
+    func cProperties(_ p: borrowing BasicProperties) -> swamqp_properties {
         var c = swamqp_properties()
         func set(_ flag: Int) { c.flags |= UInt32(flag) }
         if let x = p.contentType { set(SWAMQP_PROP_CONTENT_TYPE); c.content_type = view(x) }
@@ -282,7 +291,8 @@ extension Arena {
         c.pointee.message_count = m.messageCount
         c.pointee.reply_code = m.replyCode
         c.pointee.reply_text = view(m.replyText)
-        c.pointee.properties = cProperties(m.properties)
+        // A message without properties (the common case) skips the 14 checks and the value's access.
+        if m.propertyFlags != 0 { c.pointee.properties = cProperties(m.properties) }
         c.pointee.body = view(m.body)
         return c
     }

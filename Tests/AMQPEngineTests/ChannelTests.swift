@@ -141,6 +141,30 @@ import Testing
         #expect(server.engine.state == .open)
     }
 
+    /// Messages are pooled: one that carried properties is reused for the next delivery, whose
+    /// header has none (decoding is skipped then), and must come out without the old ones.
+    @Test func aReusedMessageDoesNotKeepTheLastMessagesProperties() throws {
+        var server = ServerScript()
+        try server.open()
+        let channel = try server.openChannel()
+        let properties = BasicProperties(contentType: "text/plain", deliveryMode: 2, messageId: "m-1")
+        func deliver(_ tag: UInt64, _ properties: BasicProperties) throws -> InboundMessage? {
+            try server.serverSends(channel: channel, .basicDeliver(BasicDeliver(consumerTag: "c", deliveryTag: tag, exchange: "", routingKey: "q")))
+            try server.serverSends(.header(channel: channel, ContentHeader(bodySize: 1, properties: properties)))
+            try server.serverSends(.body(channel: channel, "x"))
+            return server.takeEvents().lazy.compactMap { if case .delivery(let m) = $0 { return m } else { return nil } }.first
+        }
+        var first = try deliver(1, properties)
+        #expect(first?.properties == properties)
+        #expect(first?.propertyFlags == properties.flags)
+        let firstID = first.map(ObjectIdentifier.init)
+        server.engine.reuse(&first)
+        let second = try deliver(2, BasicProperties())
+        #expect(second.map(ObjectIdentifier.init) == firstID) // the pooled object, not a new one
+        #expect(second?.properties == BasicProperties())
+        #expect(second?.propertyFlags == 0)
+    }
+
     @Test func bodyLargerThanMaxMessageSizeClosesTheConnection() throws {
         var server = ServerScript { $0.maxMessageSize = 1000 }
         try server.open()

@@ -3996,6 +3996,10 @@ public struct BasicProperties: Equatable, Sendable {
     public var appId: Bytes?
     public var clusterId: Bytes?
 
+    /// No properties (flag word 0). Not the memberwise initializer with its defaults: that one
+    /// copies fourteen arguments in, and an empty value is made per message on the hot paths.
+    public init() {}
+
     public init(contentType: Bytes? = nil, contentEncoding: Bytes? = nil, headers: FieldTable? = nil, deliveryMode: UInt8? = nil, priority: UInt8? = nil, correlationId: Bytes? = nil, replyTo: Bytes? = nil, expiration: Bytes? = nil, messageId: Bytes? = nil, timestamp: UInt64? = nil, type: Bytes? = nil, userId: Bytes? = nil, appId: Bytes? = nil, clusterId: Bytes? = nil) {
         self.contentType = contentType
         self.contentEncoding = contentEncoding
@@ -4042,21 +4046,23 @@ public struct BasicProperties: Equatable, Sendable {
         guard flags & ~65532 == 0 else {
             throw WireError.invalidContentHeader("unknown property flags \(flags)")
         }
-        let contentType = try flags & 32768 == 0 ? nil : reader.readShortString("property content-type")
-        let contentEncoding = try flags & 16384 == 0 ? nil : reader.readShortString("property content-encoding")
-        let headers = try flags & 8192 == 0 ? nil : reader.readTable()
-        let deliveryMode = try flags & 4096 == 0 ? nil : reader.readUInt8("property delivery-mode")
-        let priority = try flags & 2048 == 0 ? nil : reader.readUInt8("property priority")
-        let correlationId = try flags & 1024 == 0 ? nil : reader.readShortString("property correlation-id")
-        let replyTo = try flags & 512 == 0 ? nil : reader.readShortString("property reply-to")
-        let expiration = try flags & 256 == 0 ? nil : reader.readShortString("property expiration")
-        let messageId = try flags & 128 == 0 ? nil : reader.readShortString("property message-id")
-        let timestamp = try flags & 64 == 0 ? nil : reader.readUInt64("property timestamp")
-        let type = try flags & 32 == 0 ? nil : reader.readShortString("property type")
-        let userId = try flags & 16 == 0 ? nil : reader.readShortString("property user-id")
-        let appId = try flags & 8 == 0 ? nil : reader.readShortString("property app-id")
-        let clusterId = try flags & 4 == 0 ? nil : reader.readShortString("property cluster-id")
-        return Self(contentType: contentType, contentEncoding: contentEncoding, headers: headers, deliveryMode: deliveryMode, priority: priority, correlationId: correlationId, replyTo: replyTo, expiration: expiration, messageId: messageId, timestamp: timestamp, type: type, userId: userId, appId: appId, clusterId: clusterId)
+        var properties = Self()
+        guard flags != 0 else { return properties }
+        if flags & 32768 != 0 { properties.contentType = try reader.readShortString("property content-type") }
+        if flags & 16384 != 0 { properties.contentEncoding = try reader.readShortString("property content-encoding") }
+        if flags & 8192 != 0 { properties.headers = try reader.readTable() }
+        if flags & 4096 != 0 { properties.deliveryMode = try reader.readUInt8("property delivery-mode") }
+        if flags & 2048 != 0 { properties.priority = try reader.readUInt8("property priority") }
+        if flags & 1024 != 0 { properties.correlationId = try reader.readShortString("property correlation-id") }
+        if flags & 512 != 0 { properties.replyTo = try reader.readShortString("property reply-to") }
+        if flags & 256 != 0 { properties.expiration = try reader.readShortString("property expiration") }
+        if flags & 128 != 0 { properties.messageId = try reader.readShortString("property message-id") }
+        if flags & 64 != 0 { properties.timestamp = try reader.readUInt64("property timestamp") }
+        if flags & 32 != 0 { properties.type = try reader.readShortString("property type") }
+        if flags & 16 != 0 { properties.userId = try reader.readShortString("property user-id") }
+        if flags & 8 != 0 { properties.appId = try reader.readShortString("property app-id") }
+        if flags & 4 != 0 { properties.clusterId = try reader.readShortString("property cluster-id") }
+        return properties
     }
 
     /// The encoded size (flag word included) when no headers table is present and every short
