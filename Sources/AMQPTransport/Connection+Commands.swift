@@ -79,14 +79,16 @@ extension Connection {
     }
 
     /// basic.publish of `body` with `properties` (waits for room up to `timeoutMs`, see
-    /// `publish(channel:timeoutMs:_:)`); the publish's confirm sequence number, 0 outside confirm mode.
+    /// `beginPublish`); the publish's confirm sequence number, 0 outside confirm mode.
     public func publish(exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer, mandatory: Bool, immediate: Bool,
-                        properties: BasicProperties, body: UnsafeRawBufferPointer, channel: UInt16,
+                        properties: borrowing BasicProperties, body: UnsafeRawBufferPointer, channel: UInt16,
                         timeoutMs: UInt32) -> Result<UInt64, AMQPError> {
-        publish(channel: channel, timeoutMs: timeoutMs) { engine, out in
-            engine.publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate,
-                           properties: properties, body: body, channel: channel, into: &out)
-        }
+        if let error = beginPublish(channel: channel, timeoutMs: timeoutMs) { return .failure(error) }
+        let hadOutbound = output.outbound.count > 0
+        let result = engine.publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, immediate: immediate,
+                                    properties: properties, body: body, channel: channel, into: &output)
+        finishPublish(result, hadOutbound: hadOutbound)
+        return result
     }
 
     /// basic.ack, nack or reject of a delivery tag the application was handed.

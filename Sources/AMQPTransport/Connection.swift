@@ -126,32 +126,37 @@ public final class Connection: @unchecked Sendable {
         return result
     }
 
-    /// Runs a publish once publishing may go: waits up to `timeoutMs` while the broker blocked the
-    /// connection or stopped the channel, too many publishes await confirms, or the outbound
-    /// buffer is over its limit.
-    func publish(channel: UInt16, timeoutMs: UInt32,
-                        _ body: (inout ConnectionStateMachine, inout EngineOutput) -> Result<UInt64, AMQPError>) -> Result<UInt64, AMQPError> {
+    /// Takes the lock for a publish once publishing may go: waits up to `timeoutMs` while the
+    /// broker blocked the connection or stopped the channel, too many publishes await confirms,
+    /// or the outbound buffer is over its limit. Returns with the lock held (then
+    /// `finishPublish`) or, released, with the reason it could not wait. Not a closure over the
+    /// publish: its arguments, captured, were copied per message.
+    func beginPublish(channel: UInt16, timeoutMs: UInt32) -> AMQPError? {
         var deadline: UInt64 = 0 // read the clock only when a publish has to wait
         lockAsCaller()
         while let reason = publishPause(channel) {
             if timeoutMs == 0 {
                 lock.unlock()
-                return .failure(AMQPError(.wouldBlock, "publishing must wait: \(reason)", channel: channel))
+                return AMQPError(.wouldBlock, "publishing must wait: \(reason)", channel: channel)
             }
             if deadline == 0 { deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow()) }
             if monotonicNow() >= deadline {
                 lock.unlock()
-                return .failure(AMQPError(.timeout, "publish waited \(timeoutMs) ms: \(reason)", channel: channel))
+                return AMQPError(.timeout, "publish waited \(timeoutMs) ms: \(reason)", channel: channel)
             }
             publishWaiters += 1
             _ = lock.wait(until: deadline)
             publishWaiters -= 1
         }
-        let hadOutbound = output.outbound.count > 0
-        let result = body(&engine, &output)
-        if output.outbound.count > 0, Self.borrow(&engine, { $0.isConfirming(channel) }) { urgentOutbound = true }
+        return nil
+    }
+
+    /// Ends a publish begun with `beginPublish` (which found `hadOutbound`): routes what the
+    /// engine produced, sends or wakes the I/O thread, and releases the lock. A publish in confirm
+    /// mode (it was given a sequence number) goes out at once: its confirm is being waited for.
+    func finishPublish(_ result: Result<UInt64, AMQPError>, hadOutbound: Bool) {
+        if output.outbound.count > 0, case .success(let sequence) = result, sequence != 0 { urgentOutbound = true }
         finishCommand(hadOutbound: hadOutbound)
-        return result
     }
 
     /// Takes the lock for a caller's command or drain, counted in `callersWaiting` while it
@@ -191,7 +196,7 @@ public final class Connection: @unchecked Sendable {
     func publishPause(_ channel: UInt16) -> String? {
         // A closed connection fails the publish at once instead of waiting for its timeout.
         if engine.state == .closed { return nil }
-        if let reason = Self.borrow(&engine, { $0.publishPause(channel) }) { return reason }
+        if let reason = engine.publishPause(channel) { return reason }
         if output.outbound.count + ioPendingBytes >= Int(clamping: configuration.outboundLimit) {
             return "\(output.outbound.count + ioPendingBytes) bytes await sending (outbound_limit \(configuration.outboundLimit))"
         }

@@ -208,7 +208,7 @@ extension ByteWriter {
     /// with no intermediate values: the publish hot path. Exchange and routing key are short
     /// strings (at most 255 bytes, else `valueTooLarge` and nothing written).
     public mutating func writePublish(channel: UInt16, exchange: UnsafeRawBufferPointer, routingKey: UnsafeRawBufferPointer,
-                                      mandatory: Bool, immediate: Bool, properties: BasicProperties,
+                                      mandatory: Bool, immediate: Bool, properties: borrowing BasicProperties,
                                       body: UnsafeRawBufferPointer, frameMax: UInt32) throws {
         guard exchange.count <= 255 else { throw WireError.valueTooLarge(context: "basic.publish exchange") }
         guard routingKey.count <= 255 else { throw WireError.valueTooLarge(context: "basic.publish routing-key") }

@@ -101,29 +101,42 @@ func checkedLength(_ value: Int, _ what: @autoclosure () -> String, limit: Int =
 }
 
 /// A caller's memory as a buffer: the length checked, NULL with a non-zero length an error.
-func buffer(_ value: swamqp_bytes, _ what: String, limit: Int = .max) throws(InvalidArgument) -> UnsafeRawBufferPointer {
-    let count = try checkedLength(value.len, "\(what) length", limit: limit)
+/// `what` is built only for an error: a publish passes three buffers per message.
+@inline(__always)
+func buffer(_ value: swamqp_bytes, _ what: @autoclosure () -> String, limit: Int = .max) throws(InvalidArgument) -> UnsafeRawBufferPointer {
+    let count = value.len
     if count == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
-    guard let base = value.bytes else { throw InvalidArgument(message: "\(what): NULL bytes with length \(count)") }
-    return UnsafeRawBufferPointer(start: base, count: count)
+    if count > 0, count <= limit, let base = value.bytes { return UnsafeRawBufferPointer(start: base, count: count) }
+    throw invalidBuffer(value, what(), limit: limit)
+}
+
+/// What is wrong with a buffer `buffer` refused.
+private func invalidBuffer(_ value: swamqp_bytes, _ what: String, limit: Int) -> InvalidArgument {
+    do throws(InvalidArgument) {
+        let count = try checkedLength(value.len, "\(what) length", limit: limit)
+        return InvalidArgument(message: "\(what): NULL bytes with length \(count)")
+    } catch let invalid {
+        return invalid
+    }
 }
 
 /// Copies a caller's byte string; NULL with a non-zero length is an error naming `what`.
-func bytes(_ value: swamqp_bytes, _ what: String, limit: Int = .max) throws(InvalidArgument) -> Bytes {
-    let source = try buffer(value, what, limit: limit)
+func bytes(_ value: swamqp_bytes, _ what: @autoclosure () -> String, limit: Int = .max) throws(InvalidArgument) -> Bytes {
+    let source = try buffer(value, what(), limit: limit)
     return source.isEmpty ? Bytes() : Bytes(copying: source)
 }
 
 /// A short string argument read in place (not copied): at most 255 bytes.
-func shortBuffer(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> UnsafeRawBufferPointer {
-    let count = try checkedLength(value.len, "\(what) length")
-    guard count <= 255 else { throw InvalidArgument(message: "\(what) is \(count) bytes; AMQP allows at most 255") }
-    return try buffer(value, what)
+@inline(__always)
+func shortBuffer(_ value: swamqp_bytes, _ what: @autoclosure () -> String) throws(InvalidArgument) -> UnsafeRawBufferPointer {
+    if value.len >= 0, value.len <= 255 { return try buffer(value, what()) }
+    let count = try checkedLength(value.len, "\(what()) length")
+    throw InvalidArgument(message: "\(what()) is \(count) bytes; AMQP allows at most 255")
 }
 
 /// A short string argument: at most 255 bytes.
-func shortString(_ value: swamqp_bytes, _ what: String) throws(InvalidArgument) -> Bytes {
-    let source = try shortBuffer(value, what)
+func shortString(_ value: swamqp_bytes, _ what: @autoclosure () -> String) throws(InvalidArgument) -> Bytes {
+    let source = try shortBuffer(value, what())
     return source.isEmpty ? Bytes() : Bytes(copying: source)
 }
 

@@ -11,11 +11,12 @@ func flag(_ flags: UInt32, _ bit: Int) -> Bool { flags & UInt32(bit) != 0 }
 
 /// Refuses flags `call` does not read: SWAMQP_NO_ACK given to basic_ack is a mistake that silence
 /// would hide.
-func onlyFlags(_ flags: UInt32, _ allowed: [Int], _ call: String) throws(InvalidArgument) {
-    let mask = allowed.reduce(UInt32(0)) { $0 | UInt32($1) }
+@inline(__always)
+func onlyFlags(_ flags: UInt32, _ allowed: [Int], _ call: @autoclosure () -> String) throws(InvalidArgument) {
+    let mask = allowed.reduce(UInt32(0)) { $0 | UInt32($1) } // a literal list of constants: folded when inlined
     let foreign = flags & ~mask
     guard foreign == 0 else {
-        throw InvalidArgument(message: "\(call) does not take flag bits 0x\(String(foreign, radix: 16)) (see the header for the flags it reads)")
+        throw InvalidArgument(message: "\(call()) does not take flag bits 0x\(String(foreign, radix: 16)) (see the header for the flags it reads)")
     }
 }
 
