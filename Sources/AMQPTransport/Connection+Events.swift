@@ -88,7 +88,10 @@ extension Connection {
         guard !output.events.isEmpty else { return false }
         var signalled = false
         let wasEmpty = events.isEmpty
-        for event in output.events {
+        for index in output.events.indices {
+            // Moved out, not copied: a copy cost a retain and a release of the message per event.
+            var event = EngineEvent.unblocked
+            swap(&event, &output.events[index])
             if case .completion(let id, _, let result) = event {
                 engine.requestCompleted(id)
                 switch requests.route(id, result) {
@@ -101,7 +104,7 @@ extension Connection {
             }
             if case .log(let level, _) = event, level.rawValue > logLevel { continue }
             if case .connectionClosed(let error) = event { finalError = error }
-            events.append(event)
+            events.append(consume event)
             signalled = true
         }
         output.events.removeAll(keepingCapacity: true)

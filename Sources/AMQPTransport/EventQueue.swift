@@ -14,7 +14,7 @@ struct EventQueue {
     var isEmpty: Bool { head == events.count }
     var count: Int { events.count - head }
 
-    mutating func append(_ event: EngineEvent) {
+    mutating func append(_ event: consuming EngineEvent) {
         bytes += Self.size(of: event)
         events.append(event)
     }

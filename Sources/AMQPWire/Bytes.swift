@@ -77,7 +77,7 @@ public struct Bytes: Sendable {
     }
 
     /// The address of the first byte, stable while this value or its storage lives; nil when empty.
-    public var baseAddress: UnsafeRawPointer? {
+    @inlinable public var baseAddress: UnsafeRawPointer? {
         guard let storage, count > 0 else { return nil }
         return UnsafeRawPointer(storage.base + offset)
     }

@@ -64,7 +64,9 @@ final class Arena: @unchecked Sendable {
         return raw.bindMemory(to: T.self, capacity: count)
     }
 
-    /// A C view of `bytes`, valid while the arena lives.
+    /// A C view of `bytes`, valid while the arena lives. Inlined, so that a field read out of a
+    /// message for it need not be retained and released around the call.
+    @inline(__always)
     func view(_ bytes: Bytes) -> swamqp_bytes {
         guard bytes.count > 0 else { return swamqp_bytes(bytes: nil, len: 0) }
         let storage = bytes.storageID
