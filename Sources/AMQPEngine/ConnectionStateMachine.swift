@@ -271,11 +271,53 @@ public struct ConnectionStateMachine {
 
     // MARK: - Inbound frames
 
+    /// A frame as the parser cut it (`FrameParser.nextPayload`), its payload not decoded yet: what
+    /// the transport hands over. A consumer's traffic — basic.deliver, content header and body
+    /// frames — goes straight to the message under assembly; the rest is decoded into a `Frame`
+    /// for `receive(_:now:into:)`. Throws what decoding the payload throws (the connection is then
+    /// closed with `protocolError`, as for a framing error).
+    public mutating func receive(frameType type: UInt8, channel: UInt16, payload: Bytes, now: UInt64,
+                                 into out: inout EngineOutput) throws {
+        guard channel != 0, state == .open || state == .closing else {
+            receive(try Frame.decode(type: type, channel: channel, payload: payload), now: now, into: &out)
+            return
+        }
+        switch type {
+        case AMQPConstants.frameMethod:
+            guard let deliver = try Frame.decodeDeliver(payload: payload) else { break }
+            noteFrame(now: now)
+            if let outcome = beginDelivery(deliver, channel: channel) {
+                if case .violation(let kind, let code, let text) = outcome { violation(kind, code: code, text, into: &out) }
+            } else {
+                receiveChannelMethod(channel, .basicDeliver(deliver), into: &out) // a raw or unknown channel
+            }
+            return
+        case AMQPConstants.frameHeader:
+            let header = try Frame.decodeHeader(payload: payload)
+            noteFrame(now: now)
+            receiveHeader(channel, header, into: &out)
+            return
+        case AMQPConstants.frameBody:
+            noteFrame(now: now)
+            receiveBody(channel, payload, into: &out)
+            return
+        default:
+            break
+        }
+        receive(try Frame.decode(type: type, channel: channel, payload: payload), now: now, into: &out)
+    }
+
+    /// Any frame from the broker: the connection is alive.
+    @inline(__always)
+    private mutating func noteFrame(now: UInt64) {
+        pulse.noteInbound(now: now)
+        counters.framesIn += 1
+    }
+
     public mutating func receive(_ frame: Frame, now: UInt64, into out: inout EngineOutput) {
         // Frames read in the same batch after the connection ended belong to nobody.
         if state == .recovering || state == .closed { return }
-        pulse.noteInbound(now: now)
-        counters.framesIn += 1
+        noteFrame(now: now)
         switch frame {
         case .heartbeat:
             counters.heartbeatsIn += 1

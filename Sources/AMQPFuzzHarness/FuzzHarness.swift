@@ -68,9 +68,17 @@ public enum FuzzHarness {
             guard feed(&parser, UnsafeRawBufferPointer(rebasing: stream[offset..<offset + n])) else { return }
             offset += n
             while true {
-                let frame: Frame?
-                do { frame = try parser.next() } catch { return } // a typed error: the connection would close
-                guard let frame else { break }
+                let cut: (type: UInt8, channel: UInt16, payload: Bytes)?
+                do { cut = try parser.nextPayload() } catch { return } // a typed error: the connection would close
+                guard let cut else { break }
+                let frame: Frame
+                do {
+                    frame = try Frame.decode(type: cut.type, channel: cut.channel, payload: cut.payload)
+                } catch {
+                    checkFastPaths(cut, agreeWith: nil)
+                    return
+                }
+                checkFastPaths(cut, agreeWith: frame)
                 checkReencoding(frame)
             }
         }
@@ -116,6 +124,37 @@ public enum FuzzHarness {
             fatalError("a decoded frame did not re-encode: \(error) (\(frame))")
         }
         return writer.buffer
+    }
+
+    /// The engine's delivery path decodes basic.deliver and content headers without `Frame.decode`:
+    /// it must accept exactly what `Frame.decode` accepts (`frame`, nil when that threw) and give
+    /// the same values.
+    static func checkFastPaths(_ cut: (type: UInt8, channel: UInt16, payload: Bytes), agreeWith frame: Frame?) {
+        switch cut.type {
+        case AMQPConstants.frameMethod:
+            let fast = Result { try Frame.decodeDeliver(payload: cut.payload) }
+            switch (frame, fast) {
+            case (.method(_, .basicDeliver(let deliver))?, .success(let decoded?)) where decoded == deliver: return
+            case (.method(_, let method)?, .success(nil)) where method.classID != BasicDeliver.classID || method.methodID != BasicDeliver.methodID: return
+            case (nil, .failure): return
+            case (nil, .success(nil)):
+                // Another method's malformed arguments, or too short to name a method at all.
+                var reader = ByteReader(cut.payload)
+                if let ids = try? reader.readUInt32(), ids == UInt32(BasicDeliver.classID) << 16 | UInt32(BasicDeliver.methodID) { break }
+                return
+            default: break
+            }
+            fatalError("basic.deliver's fast decoding disagrees with Frame.decode: \(String(describing: frame)) against \(fast)")
+        case AMQPConstants.frameHeader:
+            let fast = Result { try Frame.decodeHeader(payload: cut.payload) }
+            switch (frame, fast) {
+            case (.header(_, let header)?, .success(let decoded)) where decoded == header: return
+            case (nil, .failure): return
+            default: fatalError("the content header's fast decoding disagrees with Frame.decode: \(String(describing: frame)) against \(fast)")
+            }
+        default:
+            return
+        }
     }
 
     /// decode → encode → decode → encode must give the same bytes twice. (The first encoding may
@@ -281,11 +320,11 @@ struct Driver {
     mutating func inbound(_ bytes: UnsafeRawBufferPointer) {
         now &+= 1_000_000
         let time = now
-        var frames: [Frame] = []
+        var frames: [(type: UInt8, channel: UInt16, payload: Bytes)] = []
         var parseError: WireError?
         if FuzzHarness.feed(&parser, bytes) {
             do {
-                while let frame = try parser.next() { frames.append(frame) }
+                while let frame = try parser.nextPayload() { frames.append(frame) }
             } catch {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)
             }
@@ -294,7 +333,13 @@ struct Driver {
         }
         apply { engine, out in
             engine.noteInbound(now: time)
-            for frame in frames { engine.receive(frame, now: time, into: &out) }
+            do {
+                for frame in frames {
+                    try engine.receive(frameType: frame.type, channel: frame.channel, payload: frame.payload, now: time, into: &out)
+                }
+            } catch {
+                parseError = error as? WireError ?? .allocationFailed(size: 0)
+            }
             if let parseError { engine.protocolError(parseError, into: &out) }
         }
     }

@@ -202,8 +202,9 @@ extension Connection {
                 // once per read: no array of frames to copy them through.
                 if received > 0 && parseError == nil {
                     do {
-                        while let frame = try parser.next() {
-                            engine.receive(frame, now: now, into: &output)
+                        while let frame = try parser.nextPayload() {
+                            try engine.receive(frameType: frame.type, channel: frame.channel, payload: frame.payload, now: now,
+                                               into: &output)
                             if let frameMax = output.newFrameMax {
                                 parser.frameMax = frameMax
                                 output.newFrameMax = nil

@@ -84,6 +84,26 @@ public enum Frame: Equatable, Sendable {
 
     /// Decodes a frame's payload; `type` and `channel` come from the 7-byte frame header.
     @inline(__always)
+    /// A content header frame's payload, decoded and checked as `decode(type:channel:payload:)` does.
+    public static func decodeHeader(payload: Bytes) throws -> ContentHeader {
+        var reader = ByteReader(payload)
+        return try ContentHeader.decoded(from: &reader)
+    }
+
+    /// A method frame's payload when it is basic.deliver, decoded and checked as
+    /// `decode(type:channel:payload:)` does; nil for any other method (or a payload too short to
+    /// name one, which `decode` reports): the consumer's hot path, without the `Method` enum.
+    public static func decodeDeliver(payload: Bytes) throws -> BasicDeliver? {
+        guard payload.count >= 4, let base = payload.baseAddress,
+              UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)) == UInt32(BasicDeliver.classID) << 16 | UInt32(BasicDeliver.methodID)
+        else { return nil }
+        var reader = ByteReader(payload)
+        _ = try reader.readUInt32("method ids") // read above
+        let deliver = try BasicDeliver.decoded(from: &reader)
+        try reader.expectEnd("basic.deliver")
+        return deliver
+    }
+
     public static func decode(type: UInt8, channel: UInt16, payload: Bytes) throws -> Frame {
         switch type {
         case AMQPConstants.frameMethod:

@@ -55,6 +55,14 @@ public struct FrameParser {
 
     /// The next complete frame, or nil when more bytes are needed.
     public mutating func next() throws -> Frame? {
+        guard let frame = try nextPayload() else { return nil }
+        return try Frame.decode(type: frame.type, channel: frame.channel, payload: frame.payload)
+    }
+
+    /// The next complete frame with its payload not decoded yet (a view into the chunk), or nil
+    /// when more bytes are needed. Its size and end octet are checked; `Frame.decode` (or the
+    /// engine's delivery path) decodes the rest.
+    public mutating func nextPayload() throws -> (type: UInt8, channel: UInt16, payload: Bytes)? {
         guard let chunk, writeIndex - readIndex >= 7 else { return nil }
         let base = UnsafeRawPointer(chunk.base + readIndex)
         let type = base.load(as: UInt8.self)
@@ -72,7 +80,7 @@ public struct FrameParser {
         guard end == AMQPConstants.frameEnd else { throw WireError.badFrameEnd(found: end) }
         let payload = Bytes(storage: chunk, offset: readIndex + 7, count: Int(size))
         readIndex += total
-        return try Frame.decode(type: type, channel: channel, payload: payload)
+        return (type, channel, payload)
     }
 
     /// A retired chunk of at least `capacity` bytes that no frame refers to any more.

@@ -165,6 +165,29 @@ import Testing
         #expect(second?.propertyFlags == 0)
     }
 
+    /// basic.deliver is decoded on its own path (no `Method` value): a truncated one, or one with
+    /// bytes after its arguments, must close the connection as a frame error, as any other
+    /// malformed method does.
+    @Test(arguments: [[UInt8]([0, 60, 0, 60, 5, 0x61, 0x62]), // consumer tag cut short
+                      [0, 60, 0, 60, 1, 0x63, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0x71, 0xFF]]) // one byte too many
+    func aMalformedDeliverIsAFrameError(payload: [UInt8]) throws {
+        var server = ServerScript()
+        try server.open()
+        let channel = try server.openChannel()
+        let time = server.now
+        try server.drive { engine, out in
+            do {
+                try engine.receive(frameType: AMQPConstants.frameMethod, channel: channel, payload: Bytes(payload), now: time, into: &out)
+                Issue.record("a malformed basic.deliver was accepted")
+            } catch {
+                engine.protocolError(error as? WireError ?? .allocationFailed(size: 0), into: &out)
+            }
+        }
+        #expect(server.engine.state == .closed)
+        #expect(server.takeSent().contains { if case .method(0, .connectionClose(let c)) = $0 { return c.replyCode == 501 } else { return false } })
+        #expect(!server.takeEvents().contains { if case .delivery = $0 { return true } else { return false } })
+    }
+
     @Test func bodyLargerThanMaxMessageSizeClosesTheConnection() throws {
         var server = ServerScript { $0.maxMessageSize = 1000 }
         try server.open()

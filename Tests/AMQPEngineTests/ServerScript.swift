@@ -44,10 +44,31 @@ struct ServerScript {
         try absorb(out)
     }
 
+    /// The broker sends `frame`: it is encoded, cut from the bytes by a FrameParser and handed to
+    /// the engine undecoded, as the transport's read loop does (a decoding error closes the
+    /// connection through `protocolError`, as there).
     mutating func serverSends(_ frame: Frame) throws {
+        var writer = ByteWriter()
+        switch frame {
+        case .method(let channel, let method): try writer.writeMethodFrame(channel: channel, method)
+        case .header(let channel, let header): try writer.writeHeaderFrame(channel: channel, header)
+        case .body(let channel, let body): body.withUnsafeBytes { writer.writeBodyFrame(channel: channel, $0) }
+        case .heartbeat: writer.writeHeartbeatFrame()
+        }
+        var parser = FrameParser(frameMax: 1 << 30)
+        try parser.append(writer.buffer)
+        guard let cut = try parser.nextPayload() else { throw ScriptError.frameNotCut }
         let time = now
-        try drive { $0.receive(frame, now: time, into: &$1) }
+        try drive { engine, out in
+            do {
+                try engine.receive(frameType: cut.type, channel: cut.channel, payload: cut.payload, now: time, into: &out)
+            } catch {
+                engine.protocolError(error as? WireError ?? .allocationFailed(size: 0), into: &out)
+            }
+        }
     }
+
+    enum ScriptError: Error { case frameNotCut }
 
     mutating func serverSends(channel: UInt16 = 0, _ method: Method) throws {
         try serverSends(.method(channel: channel, method))
