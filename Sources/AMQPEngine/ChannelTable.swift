@@ -69,7 +69,9 @@ struct ChannelTable {
         return slots[index].abandonedConsumers[tag]
     }
 
-    /// Mutates channel `number` in place; nil when there is no such channel.
+    /// Mutates channel `number` in place; nil when there is no such channel. Always inlined: left
+    /// generic, its optional result was copied through value witnesses on every frame.
+    @inline(__always)
     mutating func modify<R>(_ number: UInt16, _ body: (inout ChannelStateMachine) -> R) -> R? {
         guard let index = index(number) else { return nil }
         return body(&slots[index])

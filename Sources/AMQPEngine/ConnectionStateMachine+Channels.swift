@@ -147,7 +147,7 @@ extension ConnectionStateMachine {
         }
     }
 
-    /// Mutates channel `number` in place — reading it out of the dictionary would copy every field
+    /// Mutates channel `number` in place — reading it out of the table would copy every field
     /// of it (measured: most of the per-delivery cost). Nil when there is no such channel. The
     /// compiler refuses a `body` that touches `self`.
     @inline(__always)

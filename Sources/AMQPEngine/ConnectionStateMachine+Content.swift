@@ -3,17 +3,24 @@ import AMQPWire
 /// Content (basic.deliver, get-ok and return with their header and body frames) assembled into
 /// messages, and the message objects recycled between deliveries.
 extension ConnectionStateMachine {
-    /// basic.deliver: a delivery begins, in place. Nil leaves the frame to the general path (no
-    /// such channel, or a raw one).
+    /// basic.deliver from the general path (`receive(_:now:into:)`): a delivery begins. Nil leaves
+    /// the frame to that path (no such channel, or a raw one).
     mutating func beginDelivery(_ deliver: BasicDeliver, channel number: UInt16) -> ChannelStateMachine.ContentOutcome? {
         guard channels.isRaw(number) == false else { return nil }
         let message = newMessage(.delivery, channel: number)
+        message.consumerTag = deliver.consumerTag
+        message.redelivered = deliver.redelivered
+        message.exchange = deliver.exchange
+        message.routingKey = deliver.routingKey
+        return beginDelivery(message, brokerTag: deliver.deliveryTag, channel: number)
+    }
+
+    /// A delivery begins on open, non-raw channel `number`: `message` holds basic.deliver's fields
+    /// but the delivery tag, which is the broker's `brokerTag` shifted past the tags of earlier
+    /// connections (recovery). Its content header and body come next.
+    mutating func beginDelivery(_ message: InboundMessage, brokerTag: UInt64, channel number: UInt16) -> ChannelStateMachine.ContentOutcome {
         let began = inChannel(number) { channel -> Bool in
-            message.consumerTag = deliver.consumerTag
-            message.deliveryTag = deliver.deliveryTag &+ channel.deliveryTagOffset
-            message.redelivered = deliver.redelivered
-            message.exchange = deliver.exchange
-            message.routingKey = deliver.routingKey
+            message.deliveryTag = brokerTag &+ channel.deliveryTagOffset
             channel.highestDeliveryTag = max(channel.highestDeliveryTag, message.deliveryTag)
             return channel.begin(ContentAssembler(message: message))
         }

@@ -284,12 +284,15 @@ public struct ConnectionStateMachine {
         }
         switch type {
         case AMQPConstants.frameMethod:
-            guard let deliver = try Frame.decodeDeliver(payload: payload) else { break }
+            // A raw or unknown channel's basic.deliver takes the general path.
+            guard Frame.isDeliver(payload: payload), channels.isRaw(channel) == false else { break }
+            let message = newMessage(.delivery, channel: channel) // not pooled again if the frame is malformed: the connection ends
+            let fields = try Frame.decodeDeliver(payload: payload, consumerTag: &message.consumerTag,
+                                                 exchange: &message.exchange, routingKey: &message.routingKey)
             noteFrame(now: now)
-            if let outcome = beginDelivery(deliver, channel: channel) {
-                if case .violation(let kind, let code, let text) = outcome { violation(kind, code: code, text, into: &out) }
-            } else {
-                receiveChannelMethod(channel, .basicDeliver(deliver), into: &out) // a raw or unknown channel
+            message.redelivered = fields.redelivered
+            if case .violation(let kind, let code, let text) = beginDelivery(message, brokerTag: fields.deliveryTag, channel: channel) {
+                violation(kind, code: code, text, into: &out)
             }
             return
         case AMQPConstants.frameHeader:

@@ -68,7 +68,7 @@ public enum FuzzHarness {
             guard feed(&parser, UnsafeRawBufferPointer(rebasing: stream[offset..<offset + n])) else { return }
             offset += n
             while true {
-                let cut: (type: UInt8, channel: UInt16, payload: Bytes)?
+                let cut: CutFrame?
                 do { cut = try parser.nextPayload() } catch { return } // a typed error: the connection would close
                 guard let cut else { break }
                 let frame: Frame
@@ -129,22 +129,27 @@ public enum FuzzHarness {
     /// The engine's delivery path decodes basic.deliver and content headers without `Frame.decode`:
     /// it must accept exactly what `Frame.decode` accepts (`frame`, nil when that threw) and give
     /// the same values.
-    static func checkFastPaths(_ cut: (type: UInt8, channel: UInt16, payload: Bytes), agreeWith frame: Frame?) {
+    static func checkFastPaths(_ cut: CutFrame, agreeWith frame: Frame?) {
         switch cut.type {
         case AMQPConstants.frameMethod:
-            let fast = Result { try Frame.decodeDeliver(payload: cut.payload) }
-            switch (frame, fast) {
-            case (.method(_, .basicDeliver(let deliver))?, .success(let decoded?)) where decoded == deliver: return
-            case (.method(_, let method)?, .success(nil)) where method.classID != BasicDeliver.classID || method.methodID != BasicDeliver.methodID: return
-            case (nil, .failure): return
-            case (nil, .success(nil)):
-                // Another method's malformed arguments, or too short to name a method at all.
-                var reader = ByteReader(cut.payload)
-                if let ids = try? reader.readUInt32(), ids == UInt32(BasicDeliver.classID) << 16 | UInt32(BasicDeliver.methodID) { break }
-                return
-            default: break
+            let isDeliver = Frame.isDeliver(payload: cut.payload)
+            if case .method(_, let method)? = frame {
+                let named = method.classID == BasicDeliver.classID && method.methodID == BasicDeliver.methodID
+                guard named == isDeliver else { fatalError("isDeliver says \(isDeliver) for \(method.name)") }
             }
-            fatalError("basic.deliver's fast decoding disagrees with Frame.decode: \(String(describing: frame)) against \(fast)")
+            guard isDeliver else { return }
+            var consumerTag = Bytes(), exchange = Bytes(), routingKey = Bytes()
+            let fast = Result {
+                try Frame.decodeDeliver(payload: cut.payload, consumerTag: &consumerTag, exchange: &exchange, routingKey: &routingKey)
+            }
+            switch (frame, fast) {
+            case (.method(_, .basicDeliver(let deliver))?, .success(let fields))
+                where deliver == BasicDeliver(consumerTag: consumerTag, deliveryTag: fields.deliveryTag, redelivered: fields.redelivered,
+                                              exchange: exchange, routingKey: routingKey):
+                return
+            case (nil, .failure): return
+            default: fatalError("basic.deliver's fast decoding disagrees with Frame.decode: \(String(describing: frame)) against \(fast)")
+            }
         case AMQPConstants.frameHeader:
             let fast = Result { try Frame.decodeHeader(payload: cut.payload) }
             switch (frame, fast) {
@@ -320,7 +325,7 @@ struct Driver {
     mutating func inbound(_ bytes: UnsafeRawBufferPointer) {
         now &+= 1_000_000
         let time = now
-        var frames: [(type: UInt8, channel: UInt16, payload: Bytes)] = []
+        var frames: [CutFrame] = []
         var parseError: WireError?
         if FuzzHarness.feed(&parser, bytes) {
             do {

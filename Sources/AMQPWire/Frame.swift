@@ -90,18 +90,30 @@ public enum Frame: Equatable, Sendable {
         return try ContentHeader.decoded(from: &reader)
     }
 
-    /// A method frame's payload when it is basic.deliver, decoded and checked as
-    /// `decode(type:channel:payload:)` does; nil for any other method (or a payload too short to
-    /// name one, which `decode` reports): the consumer's hot path, without the `Method` enum.
-    public static func decodeDeliver(payload: Bytes) throws -> BasicDeliver? {
-        guard payload.count >= 4, let base = payload.baseAddress,
-              UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)) == UInt32(BasicDeliver.classID) << 16 | UInt32(BasicDeliver.methodID)
-        else { return nil }
+    /// Whether a method frame's payload is a basic.deliver (its class and method ids); false for a
+    /// payload too short to name a method, which `decode(type:channel:payload:)` reports.
+    @inline(__always)
+    public static func isDeliver(payload: Bytes) -> Bool {
+        guard payload.count >= 4, let base = payload.baseAddress else { return false }
+        return UInt32(bigEndian: base.loadUnaligned(as: UInt32.self)) == UInt32(BasicDeliver.classID) << 16 | UInt32(BasicDeliver.methodID)
+    }
+
+    /// A basic.deliver's arguments (`isDeliver(payload:)` said it is one), decoded and checked as
+    /// `decode(type:channel:payload:)` does, its strings written straight into the caller's fields
+    /// (a pooled message's): the consumer's hot path, with no `Method` or `BasicDeliver` value and
+    /// no copy of a string (a `Bytes` copied out of memory goes through a generic value witness).
+    /// On a throw the fields may hold part of the frame.
+    public static func decodeDeliver(payload: Bytes, consumerTag: inout Bytes, exchange: inout Bytes,
+                                     routingKey: inout Bytes) throws -> (deliveryTag: UInt64, redelivered: Bool) {
         var reader = ByteReader(payload)
-        _ = try reader.readUInt32("method ids") // read above
-        let deliver = try BasicDeliver.decoded(from: &reader)
+        _ = try reader.readUInt32("method ids") // class 60, method 60: checked by isDeliver
+        consumerTag = try reader.readShortString("basic.deliver consumer-tag")
+        let deliveryTag = try reader.readUInt64("basic.deliver delivery-tag")
+        let redelivered = try reader.readUInt8("basic.deliver redelivered") & 1 != 0
+        exchange = try reader.readShortString("basic.deliver exchange")
+        routingKey = try reader.readShortString("basic.deliver routing-key")
         try reader.expectEnd("basic.deliver")
-        return deliver
+        return (deliveryTag, redelivered)
     }
 
     public static func decode(type: UInt8, channel: UInt16, payload: Bytes) throws -> Frame {

@@ -62,7 +62,7 @@ public struct FrameParser {
     /// The next complete frame with its payload not decoded yet (a view into the chunk), or nil
     /// when more bytes are needed. Its size and end octet are checked; `Frame.decode` (or the
     /// engine's delivery path) decodes the rest.
-    public mutating func nextPayload() throws -> (type: UInt8, channel: UInt16, payload: Bytes)? {
+    public mutating func nextPayload() throws -> CutFrame? {
         guard let chunk, writeIndex - readIndex >= 7 else { return nil }
         let base = UnsafeRawPointer(chunk.base + readIndex)
         let type = base.load(as: UInt8.self)
@@ -80,7 +80,7 @@ public struct FrameParser {
         guard end == AMQPConstants.frameEnd else { throw WireError.badFrameEnd(found: end) }
         let payload = Bytes(storage: chunk, offset: readIndex + 7, count: Int(size))
         readIndex += total
-        return (type, channel, payload)
+        return CutFrame(type: type, channel: channel, payload: payload)
     }
 
     /// A retired chunk of at least `capacity` bytes that no frame refers to any more.
@@ -115,4 +115,14 @@ public struct FrameParser {
         readIndex = 0
         writeIndex = pending
     }
+}
+
+/// A frame cut from the stream, its payload not decoded. A struct, not a tuple: a tuple's type is
+/// instantiated at run time, and copying one went through generic value witnesses per frame.
+public struct CutFrame {
+    /// The frame type octet (`AMQPConstants.frameMethod`, `frameHeader`, `frameBody`, `frameHeartbeat`).
+    public var type: UInt8
+    public var channel: UInt16
+    /// The payload: a view into the parser's chunk.
+    public var payload: Bytes
 }
