@@ -62,11 +62,12 @@ struct ChannelTable {
         index(number).map { slots[$0].confirms?.hasMandatory == true } ?? false
     }
 
-    /// The abandoned consume (see `ChannelStateMachine.abandonedConsumers`) that consumer `tag` on
-    /// the channel belongs to, read in place: without any such consumer no tag is hashed.
-    func abandonedConsumer(_ tag: Bytes, on number: UInt16) -> (noAck: Bool, request: RequestID)? {
-        guard let index = index(number), !slots[index].abandonedConsumers.isEmpty else { return nil }
-        return slots[index].abandonedConsumers[tag]
+    /// The abandoned consume (see `ChannelStateMachine.abandonedConsumers`) that `delivery`'s
+    /// consumer belongs to, read in place: without any such consumer on its channel, the consumer
+    /// tag is neither read nor hashed.
+    func abandonedConsumer(of delivery: InboundMessage) -> (noAck: Bool, request: RequestID)? {
+        guard let index = index(delivery.channel), !slots[index].abandonedConsumers.isEmpty else { return nil }
+        return slots[index].abandonedConsumers[delivery.consumerTag]
     }
 
     /// Mutates channel `number` in place; nil when there is no such channel. Always inlined: left

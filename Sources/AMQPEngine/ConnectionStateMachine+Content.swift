@@ -77,12 +77,11 @@ extension ConnectionStateMachine {
         switch assembly.message.kind {
         case .delivery:
             counters.deliveries += 1
-            let message = assembly.message
-            if let consume = channels.abandonedConsumer(message.consumerTag, on: message.channel) {
-                handBack(message, noAck: consume.noAck, request: consume.request, into: &out)
+            if let consume = channels.abandonedConsumer(of: assembly.message) {
+                handBack(assembly.message, noAck: consume.noAck, request: consume.request, into: &out)
                 return
             }
-            out.events.append(.delivery(message))
+            out.events.append(.delivery(assembly.message))
         case .returned:
             counters.returns += 1
             let message = assembly.message

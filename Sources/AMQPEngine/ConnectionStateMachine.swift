@@ -276,18 +276,18 @@ public struct ConnectionStateMachine {
     /// frames — goes straight to the message under assembly; the rest is decoded into a `Frame`
     /// for `receive(_:now:into:)`. Throws what decoding the payload throws (the connection is then
     /// closed with `protocolError`, as for a framing error).
-    public mutating func receive(frameType type: UInt8, channel: UInt16, payload: Bytes, now: UInt64,
-                                 into out: inout EngineOutput) throws {
+    public mutating func receive(_ frame: borrowing CutFrame, now: UInt64, into out: inout EngineOutput) throws {
+        let type = frame.type, channel = frame.channel
         guard channel != 0, state == .open || state == .closing else {
-            receive(try Frame.decode(type: type, channel: channel, payload: payload), now: now, into: &out)
+            receive(try Frame.decode(type: type, channel: channel, payload: frame.payload), now: now, into: &out)
             return
         }
         switch type {
         case AMQPConstants.frameMethod:
             // A raw or unknown channel's basic.deliver takes the general path.
-            guard Frame.isDeliver(payload: payload), channels.isRaw(channel) == false else { break }
+            guard Frame.isDeliver(payload: frame.payload), channels.isRaw(channel) == false else { break }
             let message = newMessage(.delivery, channel: channel) // not pooled again if the frame is malformed: the connection ends
-            let fields = try Frame.decodeDeliver(payload: payload, consumerTag: &message.consumerTag,
+            let fields = try Frame.decodeDeliver(payload: frame.payload, consumerTag: &message.consumerTag,
                                                  exchange: &message.exchange, routingKey: &message.routingKey)
             noteFrame(now: now)
             message.redelivered = fields.redelivered
@@ -296,18 +296,18 @@ public struct ConnectionStateMachine {
             }
             return
         case AMQPConstants.frameHeader:
-            let header = try Frame.decodeHeader(payload: payload)
+            let header = try Frame.decodeHeader(payload: frame.payload)
             noteFrame(now: now)
             receiveHeader(channel, header, into: &out)
             return
         case AMQPConstants.frameBody:
             noteFrame(now: now)
-            receiveBody(channel, payload, into: &out)
+            receiveBody(channel, frame.payload, into: &out)
             return
         default:
             break
         }
-        receive(try Frame.decode(type: type, channel: channel, payload: payload), now: now, into: &out)
+        receive(try Frame.decode(type: type, channel: channel, payload: frame.payload), now: now, into: &out)
     }
 
     /// Any frame from the broker: the connection is alive.

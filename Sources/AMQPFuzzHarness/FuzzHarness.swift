@@ -340,7 +340,7 @@ struct Driver {
             engine.noteInbound(now: time)
             do {
                 for frame in frames {
-                    try engine.receive(frameType: frame.type, channel: frame.channel, payload: frame.payload, now: time, into: &out)
+                    try engine.receive(frame, now: time, into: &out)
                 }
             } catch {
                 parseError = error as? WireError ?? .allocationFailed(size: 0)

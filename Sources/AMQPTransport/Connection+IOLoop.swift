@@ -203,8 +203,7 @@ extension Connection {
                 if received > 0 && parseError == nil {
                     do {
                         while let frame = try parser.nextPayload() {
-                            try engine.receive(frameType: frame.type, channel: frame.channel, payload: frame.payload, now: now,
-                                               into: &output)
+                            try engine.receive(frame, now: now, into: &output)
                             if let frameMax = output.newFrameMax {
                                 parser.frameMax = frameMax
                                 output.newFrameMax = nil

@@ -125,4 +125,10 @@ public struct CutFrame {
     public var channel: UInt16
     /// The payload: a view into the parser's chunk.
     public var payload: Bytes
+
+    public init(type: UInt8, channel: UInt16, payload: Bytes) {
+        self.type = type
+        self.channel = channel
+        self.payload = payload
+    }
 }

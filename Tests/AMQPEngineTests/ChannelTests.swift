@@ -177,7 +177,7 @@ import Testing
         let time = server.now
         try server.drive { engine, out in
             do {
-                try engine.receive(frameType: AMQPConstants.frameMethod, channel: channel, payload: Bytes(payload), now: time, into: &out)
+                try engine.receive(CutFrame(type: AMQPConstants.frameMethod, channel: channel, payload: Bytes(payload)), now: time, into: &out)
                 Issue.record("a malformed basic.deliver was accepted")
             } catch {
                 engine.protocolError(error as? WireError ?? .allocationFailed(size: 0), into: &out)

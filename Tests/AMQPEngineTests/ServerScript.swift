@@ -61,7 +61,7 @@ struct ServerScript {
         let time = now
         try drive { engine, out in
             do {
-                try engine.receive(frameType: cut.type, channel: cut.channel, payload: cut.payload, now: time, into: &out)
+                try engine.receive(cut, now: time, into: &out)
             } catch {
                 engine.protocolError(error as? WireError ?? .allocationFailed(size: 0), into: &out)
             }
