@@ -15,7 +15,7 @@ extension Connection {
     /// batches with fewer wake-ups. False when the connection has ended and every event was taken.
     public func takeEvents(into batch: inout [EngineEvent], limit: Int, timeoutMs: UInt32, minCount: Int = 1,
                            lingerNs: UInt64 = 0) -> Bool {
-        batch.removeAll(keepingCapacity: true)
+        batch.emptyKeepingCapacity()
         let deadline = Timeout.deadline(afterMs: timeoutMs, from: monotonicNow())
         var wakeIO = false
         let open: Bool = withCallerLock {
@@ -70,7 +70,7 @@ extension Connection {
                 engine.reuse(&message)
             }
         }
-        events.removeAll(keepingCapacity: true)
+        events.emptyKeepingCapacity()
     }
 
     /// Sends completions to their blocking waiters and everything else to the event queue, and
@@ -107,7 +107,7 @@ extension Connection {
             events.append(consume event)
             signalled = true
         }
-        output.events.removeAll(keepingCapacity: true)
+        output.events.emptyKeepingCapacity()
         if eventFDWatched && wasEmpty && !events.isEmpty { swiftamqp_shim_eventfd_signal(eventFD) }
         return signalled
     }

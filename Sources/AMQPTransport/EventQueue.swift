@@ -31,7 +31,7 @@ struct EventQueue {
         }
         head = end
         if head == events.count {
-            events.removeAll(keepingCapacity: true)
+            events.emptyKeepingCapacity()
             head = 0
         } else if head > 4096 {
             events.removeFirst(head) // taken slots pile up only while the queue never empties
@@ -74,6 +74,20 @@ struct EventQueue {
         case .delivery(let message), .returned(let message), .lateMessage(let message, _): return 256 + message.body.count
         case .completion(_, _, .success(.message(let message))): return 256 + message.body.count
         default: return 128
+        }
+    }
+}
+
+extension Array {
+    /// `removeAll(keepingCapacity: true)`, without its general replace-subrange path for a short
+    /// array: that path costs about 160 instructions even for one element, and a round trip
+    /// empties an event array several times (its routing, the drain, the batch's recycling).
+    @inline(__always)
+    mutating func emptyKeepingCapacity() {
+        if count <= 8 {
+            while !isEmpty { removeLast() }
+        } else {
+            removeAll(keepingCapacity: true)
         }
     }
 }
