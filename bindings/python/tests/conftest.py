@@ -35,6 +35,14 @@ if BINDING_DIR not in sys.path:
 DEFAULT_TIMEOUT = 30.0
 
 
+def sigint_default():
+    """preexec_fn for a child that the test stops with SIGINT: a shell without job control starts
+    background jobs with SIGINT ignored, the child inherits that, and Python then installs no
+    KeyboardInterrupt handler (scripts/test run as `scripts/test &` hung in these tests)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(coro, timeout=DEFAULT_TIMEOUT):
     """Runs `coro` in a fresh event loop; fails (instead of hanging) after `timeout` seconds."""
     async def guarded():

@@ -22,7 +22,7 @@ import pytest
 from swiftamqp import blocking
 
 from blocking_helpers import hang_guard  # noqa: F401 - fixture
-from conftest import BINDING_DIR, HERE, broker_ctl
+from conftest import BINDING_DIR, HERE, broker_ctl, sigint_default
 
 PROGRAMS = os.path.join(HERE, "pika_programs")
 IMPORT = "import os\nfrom swiftamqp import blocking as pika"
@@ -154,7 +154,7 @@ def test_consumer_stopped_with_ctrl_c(vhost_url, admin, tmp_path):
     env = dict(os.environ, EXAMPLE_URL=vhost_url,
                PYTHONPATH=BINDING_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-u", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=sigint_default)
     try:
         lines = []
         for line in proc.stdout:

@@ -14,7 +14,7 @@ from swiftamqp import blocking
 from swiftamqp.blocking import exceptions
 
 from blocking_helpers import connect, count_is, exclusive_queue, hang_guard  # noqa: F401 - fixtures
-from conftest import BINDING_DIR, broker_connection_names, close_broker_connection, wait_until
+from conftest import BINDING_DIR, broker_connection_names, close_broker_connection, sigint_default, wait_until
 
 THREADS = 8
 PER_THREAD = 400
@@ -308,7 +308,7 @@ CTRL_C_PROGRAM = textwrap.dedent("""
 def test_ctrl_c_in_start_consuming_stops_cleanly(amqp_url):
     env = dict(os.environ, PYTHONPATH=BINDING_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-c", CTRL_C_PROGRAM, amqp_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default)
     try:
         lines = []
         for line in proc.stdout:
@@ -359,7 +359,7 @@ LONG_CALLBACK_PROGRAM = textwrap.dedent("""
 def test_ctrl_c_interrupts_a_long_callback(amqp_url):
     env = dict(os.environ, PYTHONPATH=BINDING_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, "-c", LONG_CALLBACK_PROGRAM, amqp_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_default)
     try:
         assert proc.stdout.readline().strip() == "working"
         time.sleep(0.3)
