@@ -77,6 +77,20 @@ final class Arena: @unchecked Sendable {
         return swamqp_bytes(bytes: bytes.baseAddress, len: bytes.count)
     }
 
+    /// `view` of a field where it is stored (a message's): a field passed by value is retained
+    /// and released around the call; read through its address, only a new storage is.
+    @inline(__always)
+    func view(at field: UnsafeMutablePointer<Bytes>) -> swamqp_bytes {
+        let count = field.pointee.count
+        guard count > 0 else { return swamqp_bytes(bytes: nil, len: 0) }
+        let storage = field.pointee.storageID
+        if storage != lastKept {
+            kept.append(field.pointee)
+            lastKept = storage
+        }
+        return swamqp_bytes(bytes: field.pointee.baseAddress, len: count)
+    }
+
     /// A NUL-terminated copy of `text` (for error messages and logs).
     func view(_ text: String) -> swamqp_bytes {
         view(Bytes(text))
@@ -300,15 +314,15 @@ extension Arena {
         c.pointee.channel = m.channel
         c.pointee.redelivered = m.redelivered
         c.pointee.delivery_tag = m.deliveryTag
-        c.pointee.consumer_tag = view(m.consumerTag)
-        c.pointee.exchange = view(m.exchange)
-        c.pointee.routing_key = view(m.routingKey)
+        c.pointee.consumer_tag = withUnsafeMutablePointer(to: &m.consumerTag) { view(at: $0) }
+        c.pointee.exchange = withUnsafeMutablePointer(to: &m.exchange) { view(at: $0) }
+        c.pointee.routing_key = withUnsafeMutablePointer(to: &m.routingKey) { view(at: $0) }
         c.pointee.message_count = m.messageCount
         c.pointee.reply_code = m.replyCode
-        c.pointee.reply_text = view(m.replyText)
+        c.pointee.reply_text = withUnsafeMutablePointer(to: &m.replyText) { view(at: $0) }
         // A message without properties (the common case) skips the 14 checks and the value's access.
         if m.propertyFlags != 0 { c.pointee.properties = cProperties(m.properties) }
-        c.pointee.body = view(m.body)
+        c.pointee.body = withUnsafeMutablePointer(to: &m.body) { view(at: $0) }
         return c
     }
 
@@ -351,7 +365,7 @@ extension Arena {
             e.type = Int32(SWAMQP_EVENT_DELIVERY.rawValue)
             e.channel = message.channel
             e.delivery_tag = message.deliveryTag
-            e.name = view(message.consumerTag)
+            e.name = withUnsafeMutablePointer(to: &message.consumerTag) { view(at: $0) }
             e.message = UnsafePointer(cMessage(message))
         case .returned(let message):
             e.type = Int32(SWAMQP_EVENT_RETURN.rawValue)
