@@ -6,8 +6,15 @@
 //   decode+headers    the same with a 3-entry headers table
 //   decode-parser     FrameParser.append of the 3-frame stream + next() three times: the whole
 //                     inbound path of one message, frame splitting included (no librabbitmq twin)
+//   decode-client     the three payloads as the client's engine decodes a delivery: basic.deliver
+//                     straight into a message's fields (Frame.isDeliver, Frame.decodeDeliver), the
+//                     content header (Frame.decodeHeader, then its properties), the body as a view
+//                     (compared with librabbitmq's decode)
 //   encode-method     BasicPublish.encode(into:) into a reused ByteWriter
 //   encode-frames     ByteWriter.writeContent: method, header and body frames into a reused buffer
+//   encode-publish    ByteWriter.writePublish, the client's publish path: the three frames straight
+//                     from the caller's exchange, routing key and body (compared with librabbitmq's
+//                     encode-frames)
 //
 // Prints "op ns/op allocs/op" lines, and the encoded bytes for the comparison with librabbitmq.
 #if canImport(Glibc)
@@ -125,6 +132,24 @@ do {
     try benchDecode("decode", plain)
     try benchDecode("decode+headers", withHeaders)
 
+    /// Where the engine decodes a delivery's strings to: a pooled message's fields.
+    final class Fields {
+        var consumerTag = Bytes(), exchange = Bytes(), routingKey = Bytes()
+    }
+    let fields = Fields()
+    try measure("decode-client") {
+        var sum: UInt64 = 0
+        if Frame.isDeliver(payload: plain.method) {
+            let deliver = try Frame.decodeDeliver(payload: plain.method, consumerTag: &fields.consumerTag,
+                                                  exchange: &fields.exchange, routingKey: &fields.routingKey)
+            sum &+= deliver.deliveryTag
+        }
+        let header = try Frame.decodeHeader(payload: plain.header)
+        sum &+= UInt64(try header.decodeProperties().deliveryMode ?? 0) &+ header.bodySize
+        sum &+= UInt64(plain.body.count)
+        return sum
+    }
+
     var parser = FrameParser(frameMax: 131_072)
     let streamBytes = plain.stream.array
     try streamBytes.withUnsafeBytes { raw in
@@ -159,8 +184,35 @@ do {
             return UInt64(writer.count) &+ UInt64(writer.buffer[writer.count / 2])
         }
     }
+    let exchange = Array("bench.exchange".utf8), routingKey = Array("bench.routing.key".utf8)
+    try body16.withUnsafeBytes { body in
+        try exchange.withUnsafeBytes { exchange in
+            try routingKey.withUnsafeBytes { routingKey in
+                try measure("encode-publish") {
+                    writer.buffer.removeAll(keepingCapacity: true)
+                    try writer.writePublish(channel: 1, exchange: exchange, routingKey: routingKey, mandatory: false, immediate: false,
+                                            properties: publishProperties, body: body, frameMax: 131_072)
+                    return UInt64(writer.count) &+ UInt64(writer.buffer[writer.count / 2])
+                }
+            }
+        }
+    }
     writer.buffer.removeAll(keepingCapacity: true)
     try body16.withUnsafeBytes { try writer.writeContent(channel: 1, method: method, properties: publishProperties, body: $0, frameMax: 131_072) }
+    let generalEncoding = writer.buffer
+    writer.buffer.removeAll(keepingCapacity: true)
+    try body16.withUnsafeBytes { body in
+        try exchange.withUnsafeBytes { exchange in
+            try routingKey.withUnsafeBytes { routingKey in
+                try writer.writePublish(channel: 1, exchange: exchange, routingKey: routingKey, mandatory: false, immediate: false,
+                                        properties: publishProperties, body: body, frameMax: 131_072)
+            }
+        }
+    }
+    guard writer.buffer == generalEncoding else {
+        print("error writePublish and writeContent encode different bytes")
+        exit(1)
+    }
     print("bytes-publish \(hex(writer.buffer))")
 } catch {
     print("error \(error)")
